@@ -1,0 +1,117 @@
+// Command-line parsing for `npm run deploy`. Pure: no file system, no Pulumi. Every error names
+// the flag, the value it got and what is allowed, so a typo fails before any stack is touched.
+
+export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+export type Action = "up" | "preview" | "destroy";
+
+export type DeployArgs =
+    | { kind: "help" }
+    | { kind: "single"; env: Environment; action: Action }
+    | { kind: "fleet"; fleetFile: string; action: Action; concurrency?: number };
+
+/** Bad input from the person running the driver: printed without a stack trace, exit code 2. */
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+export const USAGE = `usage: npm run deploy -- (--env <${ENVIRONMENTS.join("|")}> | --fleet <file.json|file.yaml>) [--preview | --destroy] [--concurrency <n>]
+
+  --env <name>        deploy the stack of that name, configured by Pulumi.<name>.yaml
+  --fleet <file>      deploy one stack per workstation listed in the file (JSON or YAML list of
+                      { name, env, config }), named <env>-<name>
+  --preview           preview instead of up (nothing changes)
+  --destroy           destroy the stack(s) instead of up
+  --concurrency <n>   fleet only: at most n deployments at once (1 to the DigitalOcean-derived cap)
+  --help              this text`;
+
+const VALUE_FLAGS = ["--env", "--fleet", "--concurrency"] as const;
+const BOOLEAN_FLAGS = ["--preview", "--destroy", "--help"] as const;
+const ALL_FLAGS: readonly string[] = [...VALUE_FLAGS, ...BOOLEAN_FLAGS];
+
+export function isEnvironment(value: string): value is Environment {
+    return (ENVIRONMENTS as readonly string[]).includes(value);
+}
+
+/**
+ * Parses the driver's arguments (process.argv.slice(2)). `maxConcurrency` is the cap derived from
+ * DigitalOcean's limits (see limits.ts): `--concurrency` may lower it, never raise it.
+ */
+export function parseArgs(argv: readonly string[], maxConcurrency: number): DeployArgs {
+    const values = new Map<string, string>();
+    const seen = new Set<string>();
+    for (let i = 0; i < argv.length; i++) {
+        const token = argv[i];
+        if (!token.startsWith("--")) {
+            throw new UsageError(`unexpected argument ${JSON.stringify(token)}: flags are ${ALL_FLAGS.join(", ")}`);
+        }
+        const eq = token.indexOf("=");
+        const flag = eq === -1 ? token : token.slice(0, eq);
+        if (!ALL_FLAGS.includes(flag)) {
+            throw new UsageError(`unknown flag ${JSON.stringify(flag)}: allowed flags are ${ALL_FLAGS.join(", ")}`);
+        }
+        if (seen.has(flag)) throw new UsageError(`${flag} is given more than once: give it once`);
+        seen.add(flag);
+        if ((BOOLEAN_FLAGS as readonly string[]).includes(flag)) {
+            if (eq !== -1) throw new UsageError(`${flag} takes no value, got ${JSON.stringify(token.slice(eq + 1))}`);
+            continue;
+        }
+        let value: string | undefined;
+        if (eq !== -1) {
+            value = token.slice(eq + 1);
+        } else if (i + 1 < argv.length && !argv[i + 1].startsWith("--")) {
+            value = argv[++i];
+        }
+        if (value === undefined || value === "") throw new UsageError(`${flag} needs a value (${describeValue(flag)})`);
+        values.set(flag, value);
+    }
+
+    if (seen.has("--help")) return { kind: "help" };
+
+    if (seen.has("--preview") && seen.has("--destroy")) {
+        throw new UsageError("--preview and --destroy exclude each other: give at most one");
+    }
+    const action: Action = seen.has("--preview") ? "preview" : seen.has("--destroy") ? "destroy" : "up";
+
+    const env = values.get("--env");
+    const fleetFile = values.get("--fleet");
+    if (env !== undefined && fleetFile !== undefined) {
+        throw new UsageError("--env and --fleet exclude each other: a fleet file names each workstation's env");
+    }
+    if (env === undefined && fleetFile === undefined) {
+        throw new UsageError(`give --env <${ENVIRONMENTS.join("|")}> or --fleet <file>\n${USAGE}`);
+    }
+
+    const concurrencyText = values.get("--concurrency");
+    if (env !== undefined) {
+        if (!isEnvironment(env)) {
+            throw new UsageError(`--env ${JSON.stringify(env)} is not an environment: allowed are ${ENVIRONMENTS.join(", ")}`);
+        }
+        if (concurrencyText !== undefined) {
+            throw new UsageError(`--concurrency ${concurrencyText} applies to --fleet only; --env deploys one stack`);
+        }
+        return { kind: "single", env, action };
+    }
+
+    let concurrency: number | undefined;
+    if (concurrencyText !== undefined) {
+        concurrency = Number(concurrencyText);
+        if (!/^\d+$/.test(concurrencyText) || concurrency < 1 || concurrency > maxConcurrency) {
+            throw new UsageError(`--concurrency ${JSON.stringify(concurrencyText)} is not allowed: `
+                + `a whole number from 1 to ${maxConcurrency} (the cap derived from DigitalOcean's API limits)`);
+        }
+    }
+    return { kind: "fleet", fleetFile: fleetFile as string, action, concurrency };
+}
+
+function describeValue(flag: string): string {
+    switch (flag) {
+        case "--env": return `one of ${ENVIRONMENTS.join(", ")}`;
+        case "--fleet": return "a .json, .yaml or .yml file";
+        default: return "a whole number";
+    }
+}
