@@ -1,0 +1,224 @@
+// The deploy driver's logic: check the input, run one stack or a fleet, report. Everything
+// outside the process (files, environment, Pulumi) comes in through DriverDeps, so the tests
+// drive it with a fake StackProvider.
+import * as path from "path";
+import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
+import { Action, DeployArgs, Environment, USAGE, UsageError, parseArgs } from "./args";
+import { FleetMember, fleetStackConfig, parseFleet, readStackFileConfig } from "./fleet";
+import { CONCURRENCY_CAP, hourlyBudgetWarning, runPool } from "./limits";
+import { OperationOptions, StackHandle, StackProvider } from "./stacks";
+import { TimingReport, fleetPercentiles, formatPercentileTable, formatTimingTable, parseTimings } from "./timings";
+
+export interface DriverDeps {
+    /** The project directory: holds Pulumi.yaml, the Pulumi.<env>.yaml files and policies/. */
+    repoRoot: string;
+    stacks: StackProvider;
+    /** The file's text, or undefined when it does not exist. */
+    readFile(file: string): string | undefined;
+    env: Readonly<Record<string, string | undefined>>;
+    /** One line of the driver's own output. */
+    out(line: string): void;
+    /** Raw progress text from the engine (single-stack runs). */
+    stream(text: string): void;
+    /** Defaults to the cap derived from DigitalOcean's limits. */
+    concurrencyCap?: number;
+}
+
+export const POLICY_PACK_DIR = "policies";
+
+/** One fleet deployment's outcome. */
+export interface FleetResult {
+    stackName: string;
+    ok: boolean;
+    error?: string;
+    timings?: TimingReport;
+}
+
+/** Runs the driver; returns the process exit code (0 ok, 1 a deployment failed, 2 bad input). */
+export async function main(argv: readonly string[], deps: DriverDeps): Promise<number> {
+    const cap = deps.concurrencyCap ?? CONCURRENCY_CAP;
+    let args: DeployArgs;
+    let plan: () => Promise<number>;
+    try {
+        args = parseArgs(argv, cap);
+        if (args.kind === "help") {
+            deps.out(USAGE);
+            return 0;
+        }
+        plan = args.kind === "single" ? prepareSingle(args.env, args.action, deps) : prepareFleet(args, cap, deps);
+    } catch (err) {
+        if (err instanceof UsageError) {
+            deps.out(`error: ${err.message}`);
+            return 2;
+        }
+        throw err;
+    }
+    try {
+        return await plan();
+    } catch (err) {
+        deps.out(`error: ${errorText(err)}`);
+        return 1;
+    }
+}
+
+/** Checks shared by both modes; throws UsageError naming what is missing. */
+function preflight(action: Action, envs: readonly Environment[], deps: DriverDeps): Map<Environment, string> {
+    if (deps.readFile(path.join(deps.repoRoot, "Pulumi.yaml")) === undefined) {
+        throw new UsageError(`no Pulumi.yaml in ${deps.repoRoot}: the workspace must be the project directory`);
+    }
+    if (action !== "destroy" && deps.readFile(path.join(deps.repoRoot, POLICY_PACK_DIR, "PulumiPolicy.yaml")) === undefined) {
+        throw new UsageError(`no ${POLICY_PACK_DIR}/PulumiPolicy.yaml in ${deps.repoRoot}: ${action} runs with the policy pack`);
+    }
+    const stackFiles = new Map<Environment, string>();
+    for (const env of envs) {
+        const file = `Pulumi.${env}.yaml`;
+        const text = deps.readFile(path.join(deps.repoRoot, file));
+        if (text === undefined) throw new UsageError(`env ${env}: no ${file} in ${deps.repoRoot}: every env needs its stack file`);
+        stackFiles.set(env, text);
+    }
+    if (!deps.env.DIGITALOCEAN_TOKEN) {
+        throw new UsageError("DIGITALOCEAN_TOKEN is not set: export a DigitalOcean API token (read and write) before deploying");
+    }
+    return stackFiles;
+}
+
+function operationOptions(action: Action, deps: DriverDeps, handlers: Pick<OperationOptions, "onOutput" | "onEvent">): OperationOptions {
+    return {
+        policyPacks: action === "destroy" ? [] : [path.join(deps.repoRoot, POLICY_PACK_DIR)],
+        ...handlers,
+    };
+}
+
+async function runAction(stack: StackHandle, action: Action, options: OperationOptions): Promise<{ changes?: OpMap; timings?: TimingReport }> {
+    switch (action) {
+        case "preview":
+            return { changes: (await stack.preview(options)).changeSummary };
+        case "destroy":
+            return { changes: (await stack.destroy(options)).resourceChanges };
+        case "up": {
+            const result = await stack.up(options);
+            return { changes: result.resourceChanges, timings: parseTimings(result.outputs.timings) };
+        }
+    }
+}
+
+function prepareSingle(env: Environment, action: Action, deps: DriverDeps): () => Promise<number> {
+    preflight(action, [env], deps);
+    return async () => {
+        // The stack is named after the env, so the CLI reads Pulumi.<env>.yaml itself: nothing to set.
+        const stack = await deps.stacks.createOrSelect(env);
+        deps.out(`${action} ${stack.name} (policy pack: ${action === "destroy" ? "none" : POLICY_PACK_DIR})`);
+        const result = await runAction(stack, action, operationOptions(action, deps, { onOutput: deps.stream }));
+        deps.out(`${stack.name}: ${action} done; changes: ${formatChanges(result.changes)}`);
+        if (result.timings) deps.out(formatTimingTable(result.timings));
+        return 0;
+    };
+}
+
+function prepareFleet(args: Extract<DeployArgs, { kind: "fleet" }>, cap: number, deps: DriverDeps): () => Promise<number> {
+    const fleetPath = path.resolve(deps.repoRoot, args.fleetFile);
+    const text = deps.readFile(fleetPath);
+    if (text === undefined) throw new UsageError(`--fleet ${args.fleetFile}: no such file (${fleetPath})`);
+    const members = parseFleet(text, args.fleetFile);
+    const envs = [...new Set(members.map((m) => m.env))];
+    const stackFiles = preflight(args.action, envs, deps);
+    const envConfigs = new Map<Environment, Record<string, unknown>>();
+    for (const [env, fileText] of stackFiles) envConfigs.set(env, readStackFileConfig(fileText, `Pulumi.${env}.yaml`));
+    const configs = new Map(members.map((m) => [m.stackName, fleetStackConfig(envConfigs.get(m.env) ?? {}, m)]));
+    const concurrency = args.concurrency ?? cap;
+
+    return async () => {
+        deps.out(`${args.action} ${members.length} stack(s), at most ${concurrency} at once`);
+        const warning = hourlyBudgetWarning(members.length);
+        if (warning) deps.out(`warning: ${warning}`);
+        const results = await runFleet(members, configs, args.action, concurrency, deps);
+        return reportFleet(results, args.action, deps);
+    };
+}
+
+/** Deploys each member's stack, at most `concurrency` at once; one failure never stops the others. */
+export async function runFleet(
+    members: readonly FleetMember[],
+    configs: ReadonlyMap<string, Record<string, string>>,
+    action: Action,
+    concurrency: number,
+    deps: DriverDeps,
+): Promise<FleetResult[]> {
+    const settled = await runPool(members, concurrency, async (member) => {
+        const stack = await deps.stacks.createOrSelect(member.stackName);
+        if (action !== "destroy") await stack.replaceConfig(configs.get(member.stackName) ?? {});
+        deps.out(`[${member.stackName}] ${action} started`);
+        const onEvent = (event: EngineEvent): void => {
+            const line = describeEvent(event);
+            if (line) deps.out(`[${member.stackName}] ${line}`);
+        };
+        return runAction(stack, action, operationOptions(action, deps, { onEvent }));
+    });
+    return settled.map((outcome, i) => {
+        const stackName = members[i].stackName;
+        if (outcome.status === "rejected") {
+            const error = errorText(outcome.reason);
+            deps.out(`[${stackName}] failed: ${firstLine(error)}`);
+            return { stackName, ok: false, error };
+        }
+        deps.out(`[${stackName}] ${action} done; changes: ${formatChanges(outcome.value.changes)}`);
+        return { stackName, ok: true, timings: outcome.value.timings };
+    });
+}
+
+/** Percentiles across the successful deployments, then the failures; returns the exit code. */
+export function reportFleet(results: readonly FleetResult[], action: Action, deps: Pick<DriverDeps, "out">): number {
+    const ok = results.filter((r) => r.ok);
+    const failed = results.filter((r) => !r.ok);
+    deps.out("");
+    deps.out(`fleet ${action}: ${ok.length} succeeded, ${failed.length} failed`);
+    const timed = ok.map((r) => r.timings).filter((t): t is TimingReport => t !== undefined && t.stages.length > 0);
+    if (timed.length) {
+        deps.out(`stage seconds across ${timed.length} deployment(s), nearest-rank percentiles:`);
+        deps.out(formatPercentileTable(fleetPercentiles(timed)));
+    }
+    if (failed.length) {
+        deps.out("failures:");
+        for (const f of failed) deps.out(`  ${f.stackName}: ${f.error}`);
+    }
+    return failed.length ? 1 : 0;
+}
+
+/** A short progress line for the events worth seeing when many stacks stream at once. */
+export function describeEvent(event: EngineEvent): string | undefined {
+    const outputs = event.resOutputsEvent;
+    if (outputs && outputs.metadata.op !== "same" && !outputs.planning) {
+        return `${outputs.metadata.op} ${resourceName(outputs.metadata.urn)} (${outputs.metadata.type})`;
+    }
+    const failed = event.resOpFailedEvent;
+    if (failed) return `FAILED ${failed.metadata.op} ${resourceName(failed.metadata.urn)} (${failed.metadata.type})`;
+    const diag = event.diagnosticEvent;
+    if (diag && !diag.ephemeral && (diag.severity === "error" || diag.severity === "warning")) {
+        return `${diag.severity}: ${diag.message.trim()}`;
+    }
+    const policy = event.policyEvent;
+    if (policy) return `policy ${policy.policyName} (${policy.enforcementLevel}): ${policy.message.trim()}`;
+    const summary = event.summaryEvent;
+    if (summary) return `engine finished in ${summary.durationSeconds} s`;
+    return undefined;
+}
+
+function resourceName(urn: string): string {
+    const i = urn.lastIndexOf("::");
+    return i === -1 ? urn : urn.slice(i + 2);
+}
+
+function formatChanges(changes: OpMap | undefined): string {
+    if (!changes) return "-";
+    const parts = Object.entries(changes).filter(([, n]) => n).map(([op, n]) => `${op} ${n}`);
+    return parts.length ? parts.join(", ") : "none";
+}
+
+function errorText(err: unknown): string {
+    if (err instanceof Error) return err.message;
+    return String(err);
+}
+
+function firstLine(text: string): string {
+    return text.split("\n").find((l) => l.trim() !== "")?.trim() ?? text;
+}

@@ -1,0 +1,42 @@
+// The seam between the driver and Pulumi: everything the driver asks of a workspace and a stack.
+// pulumiStacks.ts implements it with the Automation API; the tests use a fake.
+import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
+
+export interface OperationOptions {
+    /** Policy pack directories, passed as --policy-pack. */
+    policyPacks: string[];
+    onOutput?: (text: string) => void;
+    onEvent?: (event: EngineEvent) => void;
+}
+
+export interface UpOutcome {
+    /** Stack outputs by name, plain values (secrets decrypted). */
+    outputs: Record<string, unknown>;
+    resourceChanges?: OpMap;
+}
+
+export interface PreviewOutcome {
+    changeSummary: OpMap;
+}
+
+export interface DestroyOutcome {
+    resourceChanges?: OpMap;
+}
+
+export interface StackHandle {
+    readonly name: string;
+    /**
+     * Makes the stack's own config exactly `config` (fully qualified keys → string values): sets
+     * every key and removes keys no longer given. Used for fleet stacks only; an env stack's config
+     * is its Pulumi.<env>.yaml, which the CLI reads itself.
+     */
+    replaceConfig(config: Record<string, string>): Promise<void>;
+    preview(options: OperationOptions): Promise<PreviewOutcome>;
+    up(options: OperationOptions): Promise<UpOutcome>;
+    destroy(options: OperationOptions): Promise<DestroyOutcome>;
+}
+
+export interface StackProvider {
+    /** Selects the stack, creating it in the backend if it does not exist yet. */
+    createOrSelect(stackName: string): Promise<StackHandle>;
+}
