@@ -1,0 +1,67 @@
+// The provisioning stages and the graph that orders them. The graph is data so that
+// the Workstation, the timing model, the offline plan and the policies all read the
+// same dependencies.
+import { IdeName } from "./ideSources";
+
+export const STAGE_NAMES = [
+    "wait-ready", "system-prep", "desktop", "ide-vscode", "ide-cursor", "ide-antigravity",
+    "monitor", "verify", "harden", "report",
+] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/** Stage name → the stages it waits for. */
+export type StageGraph = Partial<Record<StageName, StageName[]>>;
+
+/**
+ * Expected seconds per stage on a fresh s-2vcpu-4gb droplet. The IDE downloads
+ * dominate their stages; wait-ready covers the droplet's first boot.
+ */
+export const DEFAULT_STAGE_ESTIMATES: Record<StageName, number> = {
+    "wait-ready": 90,
+    "system-prep": 120,
+    "desktop": 240,
+    "ide-vscode": 90,
+    "ide-cursor": 90,
+    "ide-antigravity": 90,
+    "monitor": 10,
+    "verify": 15,
+    "harden": 20,
+    "report": 30,
+};
+
+export function ideStage(ide: IdeName): StageName {
+    return `ide-${ide}`;
+}
+
+/**
+ * The stage graph for a selection: wait-ready → system-prep → {desktop, IDEs,
+ * monitor} in parallel → verify → harden → report. The parallel stages depend on
+ * system-prep only, never on each other.
+ */
+export function stageGraph(ides: readonly IdeName[], desktop: boolean): StageGraph {
+    const parallel: StageName[] = [...(desktop ? ["desktop" as const] : []), ...ides.map(ideStage), "monitor"];
+    const graph: StageGraph = { "wait-ready": [], "system-prep": ["wait-ready"] };
+    for (const stage of parallel) graph[stage] = ["system-prep"];
+    graph.verify = parallel;
+    graph.harden = ["verify"];
+    graph.report = ["harden"];
+    return graph;
+}
+
+/** The stages of a graph in an order where every stage follows its dependencies. */
+export function topologicalOrder(graph: StageGraph): StageName[] {
+    const order: StageName[] = [];
+    const seen = new Set<StageName>();
+    const visit = (stage: StageName, path: StageName[]): void => {
+        if (path.includes(stage)) throw new Error(`stage graph has a cycle: ${[...path, stage].join(" → ")}`);
+        if (seen.has(stage)) return;
+        for (const dep of graph[stage] ?? []) {
+            if (!(dep in graph)) throw new Error(`stage ${stage} depends on ${dep}, which is not in the graph`);
+            visit(dep, [...path, stage]);
+        }
+        seen.add(stage);
+        order.push(stage);
+    };
+    for (const stage of Object.keys(graph) as StageName[]) visit(stage, []);
+    return order;
+}

@@ -1,0 +1,208 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { WorkstationConfig } from "./config";
+import { Host } from "./host";
+import { IdeName } from "./ideSources";
+import { ProvisioningStage } from "./provisioningStage";
+import { SshKeyPair } from "./sshKeyPair";
+import { StageVariables, assembleScript, sha256 } from "./stageScript";
+import { StageGraph, StageName, stageGraph, topologicalOrder } from "./stages";
+import {
+    Regression, StageTiming, TimingAlert, TimingSummary, regressionAgainst, stageAlerts, summarize,
+} from "./timing";
+
+export interface WorkstationArgs {
+    /** Validated settings (config.ts). */
+    config: WorkstationConfig;
+    /** The stack name; names the droplet, key and project and tags `environment:<stack>`. */
+    stack: string;
+}
+
+/** What the report stage prints (provisioning/report.sh). Fields the host could not measure are absent. */
+export interface HostReport {
+    resources?: Record<string, number>;
+    benchmark?: Record<string, number>;
+    alerts?: { level: "warning" | "critical"; kind: string; stage?: string; message: string }[];
+    regression?: unknown;
+}
+
+/** The provisioning scripts by stage; the three IDE stages share one script. */
+const STAGE_SCRIPTS: Record<StageName, string> = {
+    "wait-ready": "wait-ready.sh",
+    "system-prep": "system-prep.sh",
+    "desktop": "desktop.sh",
+    "ide-vscode": "ide.sh",
+    "ide-cursor": "ide.sh",
+    "ide-antigravity": "ide.sh",
+    "monitor": "monitor.sh",
+    "verify": "verify.sh",
+    "harden": "harden.sh",
+    "report": "report.sh",
+};
+
+/**
+ * A provisioned developer workstation: key, droplet, firewall, project, alerts, and the
+ * provisioning stages in their dependency graph, with the timing outputs they report.
+ */
+export class Workstation extends pulumi.ComponentResource {
+    public readonly keyPair: SshKeyPair;
+    public readonly host: Host;
+    public readonly password: pulumi.Output<string>;
+    public readonly privateKey: pulumi.Output<string>;
+    public readonly username: string;
+    public readonly ipv4Address: pulumi.Output<string>;
+    public readonly priceMonthly: pulumi.Output<number>;
+    /** Stage name → the stages it waits for. */
+    public readonly graph: StageGraph;
+    public readonly stages: Partial<Record<StageName, ProvisioningStage>>;
+    public readonly timings: pulumi.Output<TimingSummary>;
+    /** Stages over their estimate, then what the host's report raised. */
+    public readonly alerts: pulumi.Output<(TimingAlert | NonNullable<HostReport["alerts"]>[number])[]>;
+    /** Against the configured baseline. */
+    public readonly regression: pulumi.Output<Regression>;
+    /** verify's checks, as the host printed them. */
+    public readonly verification: pulumi.Output<unknown>;
+    /** report's findings: resource samples, benchmark, host alerts, comparison with the previous run. */
+    public readonly report: pulumi.Output<HostReport>;
+
+    constructor(name: string, args: WorkstationArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("workstation:index:Workstation", name, {}, opts);
+        const { config, stack } = args;
+        this.username = config.username;
+        const resourceName = `workstation-${stack}`;
+
+        this.keyPair = new SshKeyPair(name, {
+            keyName: resourceName,
+            existingFingerprints: config.existingSshKeyFingerprints,
+        }, { parent: this });
+        this.privateKey = this.keyPair.privateKey;
+
+        // For RDP logins; letters and digits only, so it can be typed into any client.
+        const password = new random.RandomPassword(`${name}-password`, { length: 24, special: false }, { parent: this });
+        this.password = pulumi.secret(password.result);
+
+        this.host = new Host(name, {
+            dropletName: resourceName,
+            region: config.region,
+            size: config.size,
+            image: config.image,
+            sshKeys: this.keyPair.fingerprints,
+            userData: this.keyPair.publicKey.apply((key) => cloudConfig(config.username, key)),
+            allowedSshCidrs: config.allowedSshCidrs,
+            tags: dropletTags(config.tags, stack),
+            backups: config.backups,
+            alertEmails: config.alertEmails,
+            projectName: config.projectName,
+            projectEnvironment: projectEnvironment(stack),
+        }, { parent: this });
+        this.ipv4Address = this.host.ipv4Address;
+        this.priceMonthly = this.host.droplet.priceMonthly;
+
+        this.graph = stageGraph(config.ides, config.desktop);
+        this.stages = {};
+        for (const stage of topologicalOrder(this.graph)) {
+            const variables = { WS_STAGE: stage, WS_USERNAME: config.username, ...this.stageVariables(stage, config) };
+            const script = assembleScript(STAGE_SCRIPTS[stage], variables);
+            this.stages[stage] = new ProvisioningStage(`${name}-${stage}`, {
+                stage,
+                connection: { host: this.ipv4Address, user: config.username, privateKey: this.privateKey },
+                script,
+                // A new droplet, an edited script or a new provisioningRun runs the stage again.
+                triggers: [script.apply(sha256), this.host.droplet.id, config.provisioningRun],
+                // Ordering comes from the graph only; a stage's own droplet dependency comes
+                // through its connection's host.
+                dependsOn: (this.graph[stage] ?? []).map((dep) => this.stages[dep]!.command),
+                handlesSecrets: stage === "system-prep",
+                waitForHost: stage === "wait-ready",
+            }, { parent: this });
+        }
+
+        const ran = topologicalOrder(this.graph).map((stage) => this.stages[stage]!);
+        const timings: pulumi.Output<StageTiming[]> = pulumi.all(ran.map((s) => s.timing));
+        this.timings = timings.apply((t) => summarize(t, this.graph));
+        this.regression = timings.apply((t) => regressionAgainst(t, config.baseline));
+        this.verification = this.stages.verify!.result;
+        this.report = this.stages.report!.result.apply((r) => (r ?? {}) as HostReport);
+        this.alerts = pulumi.all([timings, this.report]).apply(([t, report]) => [
+            ...stageAlerts(t, config.stageEstimates),
+            ...(report.alerts ?? []).filter((a) => a.kind !== "stage"),
+        ]);
+
+        this.registerOutputs({
+            ipv4Address: this.ipv4Address, timings: this.timings, alerts: this.alerts, regression: this.regression,
+        });
+    }
+
+    private stageVariables(stage: StageName, config: WorkstationConfig): StageVariables {
+        switch (stage) {
+            case "system-prep":
+                return {
+                    WS_PASSWORD: this.password,
+                    WS_AUTHORIZED_KEYS: this.keyPair.publicKey.apply((key) => [key, ...config.authorizedKeys].join("\n")),
+                };
+            case "ide-vscode":
+            case "ide-cursor":
+            case "ide-antigravity": {
+                const ide = stage.slice("ide-".length) as IdeName;
+                const source = config.ideSources[ide];
+                return {
+                    WS_IDE: ide,
+                    WS_IDE_REPO_URL: source.repoUrl,
+                    WS_IDE_SUITE: source.suite,
+                    WS_IDE_COMPONENTS: source.components,
+                    WS_IDE_KEY_URL: source.keyUrl,
+                    WS_IDE_KEYRING: source.keyring,
+                    WS_IDE_SOURCE_NAME: source.sourceName,
+                    WS_IDE_PACKAGE: source.package,
+                    WS_IDE_BINARY: source.binary,
+                };
+            }
+            case "verify":
+                return {
+                    WS_DESKTOP: String(config.desktop),
+                    WS_IDE_BINARIES: config.ides.map((ide) => `${ide}=${config.ideSources[ide].binary}`).join(" "),
+                };
+            case "report":
+                return {
+                    WS_STAGE_ESTIMATES: Object.keys(this.graph)
+                        .map((s) => `${s}=${config.stageEstimates[s as StageName]}`).join(" "),
+                };
+            default:
+                return {};
+        }
+    }
+}
+
+/**
+ * cloud-config that creates the workstation user with the provisioning key and
+ * passwordless sudo, so every stage connects as that user, also after `harden`
+ * forbids root login.
+ */
+export function cloudConfig(username: string, publicKey: string): string {
+    return [
+        "#cloud-config",
+        "users:",
+        `  - name: ${username}`,
+        "    shell: /bin/bash",
+        "    groups: [sudo]",
+        "    sudo: \"ALL=(ALL) NOPASSWD:ALL\"",
+        "    lock_passwd: true",
+        "    ssh_authorized_keys:",
+        `      - ${publicKey.trim()}`,
+        "",
+    ].join("\n");
+}
+
+/** `workstation` and `environment:<stack>` (unless an environment tag is configured), then the configured tags. */
+export function dropletTags(configured: string[], stack: string): string[] {
+    const own = ["workstation"];
+    if (!configured.some((t) => t === "environment" || t.startsWith("environment:"))) own.push(`environment:${stack}`);
+    return [...new Set([...own, ...configured])];
+}
+
+export function projectEnvironment(stack: string): "Development" | "Staging" | "Production" {
+    if (/prod/.test(stack)) return "Production";
+    if (/stag/.test(stack)) return "Staging";
+    return "Development";
+}
+

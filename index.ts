@@ -1,0 +1,28 @@
+// Reads the stack's config, builds the workstation, exports what a person needs to use it.
+import * as pulumi from "@pulumi/pulumi";
+import { loadConfig } from "./components/config";
+import { Workstation } from "./components/workstation";
+
+const stack = pulumi.getStack();
+const config = loadConfig(stack);
+const ws = new Workstation("ws", { config, stack });
+
+const keyFile = `~/.ssh/workstation-${stack}`;
+export const ipv4Address = ws.ipv4Address;
+export const username = ws.username;
+/** Save it first: `pulumi stack output --show-secrets privateKey > ~/.ssh/workstation-<stack> && chmod 600 …`. */
+export const sshCommand = pulumi.interpolate`ssh -i ${keyFile} ${ws.username}@${ws.ipv4Address}`;
+/** Keep it open, then point an RDP client at localhost:3389 (xrdp listens on 127.0.0.1 only). */
+export const rdpTunnelCommand = config.desktop
+    ? pulumi.interpolate`ssh -i ${keyFile} -N -L 3389:127.0.0.1:3389 ${ws.username}@${ws.ipv4Address}`
+    : undefined;
+export const password = ws.password;
+export const privateKey = ws.privateKey;
+export const priceMonthly = ws.priceMonthly;
+export const timings = ws.timings;
+export const alerts = ws.alerts;
+export const regression = ws.regression;
+export const verification = ws.verification;
+export const resources = ws.report.apply((r) => r.resources);
+export const benchmark = ws.report.apply((r) => r.benchmark);
+export const hostRegression = ws.report.apply((r) => r.regression);
