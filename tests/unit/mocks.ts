@@ -1,0 +1,157 @@
+// The one Pulumi mocks module for unit tests, loaded once with mocha's --require
+// (setMocks must run before the program is imported, and the last call wins).
+// It records every registration and throws on a type it does not know, so a new
+// resource type cannot slip into the program without a test seeing it.
+import * as pulumi from "@pulumi/pulumi";
+import { STAGE_NAMES, StageName, stageGraph, topologicalOrder } from "../../components/stages";
+import { IDE_NAMES } from "../../components/ideSources";
+import { RESULT_MARKER, TIMING_MARKER } from "../../components/timing";
+import sizes from "../../data/do-sizes.json";
+
+export interface Registration {
+    type: string;
+    name: string;
+    inputs: Record<string, unknown>;
+    /** The parent's type, read from the URN (`…::parentType$childType::name`). */
+    parentType: string | undefined;
+    urn: string;
+}
+
+export const registrations: Registration[] = [];
+
+export const MOCK_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockMockMockMockMockMockMockMockMockMockMo workstation";
+export const MOCK_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nbW9jay1wcml2YXRlLWtleS1mb3ItdW5pdC10ZXN0cw==\n-----END OPENSSH PRIVATE KEY-----\n";
+export const MOCK_PASSWORD = "MockPassw0rdForUnitTests";
+export const MOCK_IP = "203.0.113.10";
+
+/** Seconds each stage "takes" in the mocks; start times follow the full stage graph. */
+export const MOCK_STAGE_SECONDS: Record<StageName, number> = {
+    "wait-ready": 30, "system-prep": 60, "desktop": 200, "ide-vscode": 80, "ide-cursor": 120,
+    "ide-antigravity": 70, "monitor": 2, "verify": 5, "harden": 8, "report": 12,
+};
+const MOCK_EPOCH = 1_764_000_000;
+
+function mockSchedule(): Record<StageName, { start: number; end: number }> {
+    const graph = stageGraph(IDE_NAMES, true);
+    const schedule = {} as Record<StageName, { start: number; end: number }>;
+    for (const stage of topologicalOrder(graph)) {
+        const start = Math.max(MOCK_EPOCH, ...(graph[stage] ?? []).map((d) => schedule[d].end));
+        schedule[stage] = { start, end: start + MOCK_STAGE_SECONDS[stage] };
+    }
+    return schedule;
+}
+const SCHEDULE = mockSchedule();
+
+/** What a stage's script would print, with a result line for verify and report. */
+export function mockStageStdout(stage: StageName): string {
+    const { start, end } = SCHEDULE[stage];
+    const lines = [`[${stage}] mock run`];
+    if (stage === "verify") lines.push(`${RESULT_MARKER} ${JSON.stringify({ ok: true, checks: [{ name: "sudo", ok: true }] })}`);
+    if (stage === "report") {
+        lines.push(`${RESULT_MARKER} ${JSON.stringify({
+            resources: { samples: 12, peakMemUsedMB: 900, minMemAvailMB: 300, minDiskAvailMB: 40000, maxCPUPercent: 80 },
+            benchmark: { cpuSeconds: 1.5, diskWriteMBps: 400 },
+            alerts: [{ level: "warning", kind: "memory", message: "available memory fell to 300 MB (under 500 MB)" }],
+            regression: { previous: null, regressed: false, details: [] },
+        })}`);
+    }
+    lines.push(`${TIMING_MARKER} ${JSON.stringify({
+        stage, start, end, seconds: end - start, status: "ok", steps: [{ name: "work", seconds: end - start, status: "ok" }],
+    })}`);
+    return lines.join("\n") + "\n";
+}
+
+function parentTypeOf(urn: string): string | undefined {
+    const typeChain = urn.split("::")[2] ?? "";
+    const types = typeChain.split("$");
+    return types.length > 1 ? types[types.length - 2] : undefined;
+}
+
+/** Strips the SDK's secret wrapper so tests can read inputs. */
+export function unwrap(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(unwrap);
+    if (value && typeof value === "object") {
+        const obj = value as Record<string, unknown>;
+        if (obj["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return unwrap(obj.value);
+        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrap(v)]));
+    }
+    return value;
+}
+
+export function isSecretInput(value: unknown): boolean {
+    return !!value && typeof value === "object"
+        && (value as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270";
+}
+
+const COMPONENT_TYPES = new Set([
+    "workstation:index:Workstation", "workstation:index:SshKeyPair", "workstation:index:Host",
+    "workstation:index:ProvisioningStage",
+]);
+
+function outputsFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    switch (type) {
+        case "tls:index/privateKey:PrivateKey":
+            return { ...inputs, publicKeyOpenssh: `${MOCK_PUBLIC_KEY}\n`, privateKeyOpenssh: MOCK_PRIVATE_KEY };
+        case "random:index/randomPassword:RandomPassword":
+            return { ...inputs, result: MOCK_PASSWORD };
+        case "digitalocean:index/sshKey:SshKey":
+            return { ...inputs, fingerprint: "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa" };
+        case "digitalocean:index/droplet:Droplet": {
+            const size = (sizes.sizes as Record<string, { priceMonthly: number }>)[String(inputs.size)];
+            return {
+                ...inputs, ipv4Address: MOCK_IP, priceMonthly: size?.priceMonthly ?? 0,
+                dropletUrn: `do:droplet:${name}`, status: "active",
+            };
+        }
+        case "digitalocean:index/firewall:Firewall":
+        case "digitalocean:index/project:Project":
+        case "digitalocean:index/monitorAlert:MonitorAlert":
+            return inputs;
+        case "command:remote:Command": {
+            const stage = STAGE_NAMES.find((s) => name.endsWith(`-${s}`));
+            if (!stage) throw new Error(`mocks: command ${name} is not named after a stage`);
+            return { ...inputs, stdout: mockStageStdout(stage), stderr: "" };
+        }
+        default:
+            if (COMPONENT_TYPES.has(type)) return inputs;
+            throw new Error(`mocks: unknown resource type ${type} (${name}); add it to tests/unit/mocks.ts deliberately`);
+    }
+}
+
+pulumi.runtime.setMocks({
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+        // The URN (and so the parent) is made by the mock monitor after this returns; settle() fills it in.
+        registrations.push({ type: args.type, name: args.name, inputs: args.inputs, parentType: undefined, urn: "" });
+        return { id: `${args.name}-id`, state: outputsFor(args.type, args.name, args.inputs) };
+    },
+    call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        throw new Error(`mocks: unexpected provider call ${args.token}`);
+    },
+}, "workstation", "dev", false);
+
+/** Resolves an Output's value in tests. */
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply((v) => { resolve(v); return v; }));
+}
+
+/**
+ * Waits until no registration has arrived for a few event-loop turns, then reads each
+ * registration's URN from the mock monitor, which encodes the parent's type.
+ */
+export async function settle(): Promise<void> {
+    let last = -1;
+    let quiet = 0;
+    while (quiet < 20) {
+        await new Promise((r) => setImmediate(r));
+        if (registrations.length === last) quiet++;
+        else { quiet = 0; last = registrations.length; }
+    }
+    const monitor = pulumi.runtime.getMonitor() as unknown as { resources: Map<string, unknown> };
+    const urns = [...monitor.resources.keys()];
+    for (const reg of registrations) {
+        const urn = urns.find((u) => u.endsWith(`::${reg.name}`) && u.split("::")[2].split("$").pop() === reg.type);
+        reg.urn = urn ?? "";
+        reg.parentType = urn ? parentTypeOf(urn) : undefined;
+    }
+}
+

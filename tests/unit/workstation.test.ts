@@ -1,0 +1,218 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { parseConfig } from "../../components/config";
+import { Workstation } from "../../components/workstation";
+import { StageName } from "../../components/stages";
+import {
+    MOCK_IP, MOCK_PASSWORD, MOCK_PRIVATE_KEY, Registration, isSecretInput, registrations, settle, unwrap, valueOf,
+} from "./mocks";
+import { runProgram, stackValues } from "./program";
+
+const ALL_STAGES: StageName[] = [
+    "wait-ready", "system-prep", "desktop", "ide-vscode", "ide-cursor", "ide-antigravity", "monitor", "verify", "harden", "report",
+];
+
+function summary(regs: Registration[]): string[] {
+    return regs.map((r) => `${r.type} ${r.name}`).sort();
+}
+
+function expectedFor(stages: StageName[], alerts: number): string[] {
+    return [
+        "workstation:index:Workstation ws",
+        "workstation:index:SshKeyPair ws",
+        "tls:index/privateKey:PrivateKey ws-key",
+        "digitalocean:index/sshKey:SshKey ws-sshkey",
+        "random:index/randomPassword:RandomPassword ws-password",
+        "workstation:index:Host ws",
+        "digitalocean:index/droplet:Droplet ws-droplet",
+        "digitalocean:index/firewall:Firewall ws-firewall",
+        "digitalocean:index/project:Project ws-project",
+        ...["cpu", "memory", "disk"].slice(0, alerts).map((a) => `digitalocean:index/monitorAlert:MonitorAlert ws-alert-${a}`),
+        ...stages.flatMap((s) => [`workstation:index:ProvisioningStage ws-${s}`, `command:remote:Command ws-${s}`]),
+    ].sort();
+}
+
+function commands(): Map<string, Registration> {
+    return new Map(registrations.filter((r) => r.type === "command:remote:Command").map((r) => [r.name.slice("ws-".length), r]));
+}
+
+describe("the program on the dev stack", () => {
+    let outputs: Record<string, pulumi.Output<unknown>>;
+    before(async () => {
+        outputs = await runProgram(stackValues("dev"));
+    });
+
+    it("registers exactly the key, password, droplet, firewall, project and ten stages", () => {
+        assert.deepStrictEqual(summary(registrations), expectedFor(ALL_STAGES, 0));
+    });
+
+    it("parents every child to its component", () => {
+        const parent = (name: string, type: string) => registrations.find((r) => r.name === name && r.type === type)!.parentType;
+        assert.strictEqual(parent("ws-key", "tls:index/privateKey:PrivateKey"), "workstation:index:SshKeyPair");
+        assert.strictEqual(parent("ws-sshkey", "digitalocean:index/sshKey:SshKey"), "workstation:index:SshKeyPair");
+        assert.strictEqual(parent("ws-droplet", "digitalocean:index/droplet:Droplet"), "workstation:index:Host");
+        assert.strictEqual(parent("ws-firewall", "digitalocean:index/firewall:Firewall"), "workstation:index:Host");
+        assert.strictEqual(parent("ws-password", "random:index/randomPassword:RandomPassword"), "workstation:index:Workstation");
+        for (const stage of ALL_STAGES) {
+            assert.strictEqual(parent(`ws-${stage}`, "command:remote:Command"), "workstation:index:ProvisioningStage", stage);
+            assert.strictEqual(parent(`ws-${stage}`, "workstation:index:ProvisioningStage"), "workstation:index:Workstation", stage);
+        }
+    });
+
+    it("registers no remote command before the droplet", () => {
+        const droplet = registrations.findIndex((r) => r.type === "digitalocean:index/droplet:Droplet");
+        const first = registrations.findIndex((r) => r.type === "command:remote:Command");
+        assert.ok(droplet >= 0 && first > droplet, `droplet at ${droplet}, first command at ${first}`);
+        for (const cmd of commands().values()) {
+            assert.strictEqual((unwrap(cmd.inputs.connection) as { host: string }).host, MOCK_IP, cmd.name);
+        }
+    });
+
+    it("connects every stage as the workstation user with the generated key, as a secret", () => {
+        for (const [stage, cmd] of commands()) {
+            assert.ok(isSecretInput(cmd.inputs.connection), `${stage}: connection is not secret`);
+            const conn = unwrap(cmd.inputs.connection) as Record<string, unknown>;
+            assert.strictEqual(conn.user, "dev", stage);
+            assert.strictEqual(conn.privateKey, MOCK_PRIVATE_KEY, stage);
+            assert.strictEqual(cmd.inputs.create, "sudo -n bash -s", stage);
+            assert.strictEqual(conn.dialErrorLimit, stage === "wait-ready" ? -1 : 10, stage);
+        }
+    });
+
+    it("sends the password only to system-prep, as a secret, with logging off", () => {
+        for (const [stage, cmd] of commands()) {
+            const stdin = String(unwrap(cmd.inputs.stdin));
+            if (stage === "system-prep") {
+                assert.ok(stdin.includes(`WS_PASSWORD='${MOCK_PASSWORD}'`), "system-prep stdin lacks the password");
+                assert.ok(isSecretInput(cmd.inputs.stdin), "system-prep stdin is not secret");
+                assert.strictEqual(cmd.inputs.logging, "none");
+            } else {
+                assert.ok(!stdin.includes(MOCK_PASSWORD), `${stage} stdin carries the password`);
+                assert.strictEqual(cmd.inputs.logging, "stdoutAndStderr", stage);
+            }
+        }
+    });
+
+    it("exports the private key and password as secrets", async () => {
+        assert.strictEqual(await pulumi.isSecret(outputs.privateKey), true);
+        assert.strictEqual(await pulumi.isSecret(outputs.password), true);
+        assert.strictEqual(await valueOf(outputs.privateKey), MOCK_PRIVATE_KEY);
+        assert.strictEqual(await pulumi.isSecret(outputs.timings), false, "timings should stay readable");
+    });
+
+    it("exports connection commands for the user and the droplet", async () => {
+        assert.strictEqual(await valueOf(outputs.sshCommand), `ssh -i ~/.ssh/workstation-dev dev@${MOCK_IP}`);
+        assert.strictEqual(await valueOf(outputs.rdpTunnelCommand), `ssh -i ~/.ssh/workstation-dev -N -L 3389:127.0.0.1:3389 dev@${MOCK_IP}`);
+        assert.strictEqual(await valueOf(outputs.priceMonthly), 24);
+    });
+
+    it("creates the user through cloud-init with the generated key", () => {
+        const droplet = registrations.find((r) => r.type === "digitalocean:index/droplet:Droplet")!;
+        const userData = String(droplet.inputs.userData);
+        assert.match(userData, /^#cloud-config\nusers:\n {2}- name: dev\n/);
+        assert.match(userData, /sudo: "ALL=\(ALL\) NOPASSWD:ALL"/);
+        assert.match(userData, /- ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMock/);
+        assert.deepStrictEqual(droplet.inputs.tags, ["workstation", "environment:dev", "owner:platform-team"]);
+        assert.strictEqual(droplet.inputs.monitoring, true);
+        assert.strictEqual(droplet.inputs.image, "debian-13-x64");
+    });
+
+    it("opens 22 only to the configured sources and never 3389", () => {
+        const fw = registrations.find((r) => r.type === "digitalocean:index/firewall:Firewall")!;
+        const inbound = fw.inputs.inboundRules as { protocol: string; portRange?: string; sourceAddresses: string[] }[];
+        const ports = inbound.filter((r) => r.protocol !== "icmp");
+        assert.deepStrictEqual(ports, [{ protocol: "tcp", portRange: "22", sourceAddresses: ["0.0.0.0/0", "::/0"] }]);
+        assert.ok(!JSON.stringify(inbound).includes("3389"));
+    });
+
+    it("turns every stage's timing record into the timing outputs", async () => {
+        const timings = await valueOf(outputs.timings) as {
+            stages: Record<string, { seconds: number }>; wallClockSeconds: number; sequentialSeconds: number;
+            criticalPath: { stages: string[]; seconds: number };
+        };
+        assert.deepStrictEqual(Object.keys(timings.stages).sort(), [...ALL_STAGES].sort());
+        // mocks: 30 + 60 + max(200, 80, 120, 70, 2) + 5 + 8 + 12
+        assert.strictEqual(timings.wallClockSeconds, 315);
+        assert.strictEqual(timings.sequentialSeconds, 587);
+        assert.deepStrictEqual(timings.criticalPath.stages, ["wait-ready", "system-prep", "desktop", "verify", "harden", "report"]);
+        const verification = await valueOf(outputs.verification) as { ok: boolean };
+        assert.strictEqual(verification.ok, true);
+        const alerts = await valueOf(outputs.alerts) as { kind: string; stage?: string; level: string }[];
+        // ide-cursor: 120 s of a 90 s estimate is 133 %, no alert; the host's memory warning passes through.
+        assert.deepStrictEqual(alerts.map((a) => `${a.level}:${a.kind}`), ["warning:memory"]);
+    });
+});
+
+describe("the program with one IDE and no desktop", () => {
+    before(async () => {
+        await runProgram(stackValues("dev", { ides: ["vscode"], desktop: false, alertEmails: ["ops@example.com"] }));
+    });
+
+    it("registers only the selected stages, and the three alerts", () => {
+        const stages: StageName[] = ["wait-ready", "system-prep", "ide-vscode", "monitor", "verify", "harden", "report"];
+        assert.deepStrictEqual(summary(registrations), expectedFor(stages, 3));
+    });
+
+    it("tells verify which binaries to expect and that there is no desktop", () => {
+        const verify = String(unwrap(commands().get("verify")!.inputs.stdin));
+        assert.match(verify, /^WS_DESKTOP='false'$/m);
+        assert.match(verify, /^WS_IDE_BINARIES='vscode=code'$/m);
+    });
+});
+
+describe("stage dependencies", () => {
+    /** Builds a Workstation directly, recording each child's dependsOn through a transformation. */
+    async function build(overrides: Record<string, unknown>): Promise<Record<string, string[]>> {
+        const values = stackValues("dev", overrides);
+        const config = parseConfig((k) => values[`workstation:${k}`], "dev");
+        const seen = new Map<string, pulumi.Resource[]>();
+        registrations.length = 0;
+        const ws = new Workstation("deps", { config, stack: "dev" }, {
+            transformations: [(args) => {
+                if (args.type === "command:remote:Command") {
+                    const deps = args.opts.dependsOn;
+                    seen.set(args.name, (Array.isArray(deps) ? deps : deps ? [deps] : []) as pulumi.Resource[]);
+                }
+                return undefined;
+            }],
+        });
+        await settle();
+        const nameOf = new Map<pulumi.Resource, string>();
+        for (const [stage, s] of Object.entries(ws.stages)) nameOf.set(s!.command, stage);
+        return Object.fromEntries([...seen].map(([name, deps]) => [name.slice("deps-".length), deps.map((d) => nameOf.get(d) ?? "?").sort()]));
+    }
+
+    it("runs the IDE, desktop and monitor stages after system-prep and not after each other", async () => {
+        const deps = await build({});
+        for (const stage of ["desktop", "ide-vscode", "ide-cursor", "ide-antigravity", "monitor"]) {
+            assert.deepStrictEqual(deps[stage], ["system-prep"], stage);
+        }
+        assert.deepStrictEqual(deps["wait-ready"], []);
+        assert.deepStrictEqual(deps["system-prep"], ["wait-ready"]);
+    });
+
+    it("makes verify wait for all of them, then harden, then report", async () => {
+        const deps = await build({});
+        assert.deepStrictEqual(deps.verify, ["desktop", "ide-antigravity", "ide-cursor", "ide-vscode", "monitor"]);
+        assert.deepStrictEqual(deps.harden, ["verify"]);
+        assert.deepStrictEqual(deps.report, ["harden"]);
+    });
+
+    it("leaves the desktop out of verify's dependencies when there is none", async () => {
+        const deps = await build({ desktop: false, ides: ["cursor"] });
+        assert.deepStrictEqual(deps.verify, ["ide-cursor", "monitor"]);
+        assert.strictEqual(deps.desktop, undefined);
+    });
+
+    it("changes a stage's trigger when provisioningRun changes and not otherwise", async () => {
+        const triggers = async (run: string) => {
+            await build({ provisioningRun: run });
+            return unwrap(registrations.find((r) => r.name === "deps-desktop" && r.type === "command:remote:Command")!.inputs.triggers);
+        };
+        const a = await triggers("1");
+        const b = await triggers("1");
+        const c = await triggers("2");
+        assert.deepStrictEqual(a, b);
+        assert.notDeepStrictEqual(a, c);
+    });
+});
