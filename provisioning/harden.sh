@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# harden: sshd keys only and no root (a drop-in validated with `sshd -t` before reload),
+# fail2ban's sshd jail (journal backend), unattended upgrades on.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+[[ -n "${WS_LIB_LOADED:-}" ]] || source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+WS_STAGE="${WS_STAGE:-harden}"
+
+# sshd keeps the first value it reads for a keyword and reads sshd_config.d/*.conf in
+# lexical order: "10-" comes before cloud images' 50-cloud-init.conf, which may say
+# `PasswordAuthentication yes`.
+readonly HD_SSHD_DROPIN=/etc/ssh/sshd_config.d/10-workstation.conf
+readonly HD_SSHD_TEXT='# workstation provisioning (provisioning/harden.sh): keys only, no root login
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+MaxAuthTries 4'
+readonly HD_JAIL=/etc/fail2ban/jail.d/workstation-sshd.conf
+# The journal backend: trixie has no /var/log/auth.log by default (no rsyslog).
+readonly HD_JAIL_TEXT='# workstation provisioning (provisioning/harden.sh)
+[sshd]
+enabled = true
+backend = systemd
+maxretry = 4'
+readonly HD_AUTO_UPGRADES=/etc/apt/apt.conf.d/20auto-upgrades
+readonly HD_AUTO_UPGRADES_TEXT='APT::Periodic::Update-Package-Lists "1";
+APT::Periodic::Unattended-Upgrade "1";'
+readonly HD_PACKAGES=(fail2ban python3-systemd unattended-upgrades)
+
+hd_ssh_unit() {
+  if systemctl cat ssh.service >/dev/null 2>&1; then echo ssh.service; else echo sshd.service; fi
+}
+
+# Effective sshd settings that must hold, as `sshd -T` prints them (lower case).
+hd_sshd_effective_ok() {
+  local t
+  t="$(sshd -T 2>/dev/null)" || return 1
+  grep -qx 'passwordauthentication no' <<<"$t" &&
+    grep -qx 'kbdinteractiveauthentication no' <<<"$t" &&
+    grep -qx 'permitrootlogin no' <<<"$t" &&
+    grep -qx 'maxauthtries 4' <<<"$t"
+}
+
+hd_sshd() {
+  local backup=""
+  mkdir -p /run/sshd
+  if [[ -f "$HD_SSHD_DROPIN" ]]; then
+    backup="$WS__TMP/sshd-dropin.bak"
+    cp -p "$HD_SSHD_DROPIN" "$backup"
+  fi
+  ws_write_file "$HD_SSHD_DROPIN" 0644 "$HD_SSHD_TEXT"
+  # A config sshd rejects, or one where our settings do not take effect, never reaches
+  # the running sshd: put the old drop-in back (or none) and fail.
+  if ! ws_run sshd -t || ! hd_sshd_effective_ok; then
+    if [[ -n "$backup" ]]; then cp -p "$backup" "$HD_SSHD_DROPIN"; else rm -f "$HD_SSHD_DROPIN"; fi
+    ws__set_cmd "sshd -t && sshd -T (with $HD_SSHD_DROPIN)"
+    echo "sshd rejects the hardened configuration or overrides it; $HD_SSHD_DROPIN restored"
+    sshd -T 2>&1 | grep -E '^(passwordauthentication|kbdinteractiveauthentication|permitrootlogin|maxauthtries) ' || true
+    return 1
+  fi
+  ws_run systemctl try-reload-or-restart "$(hd_ssh_unit)"
+  echo "sshd: $(sshd -T | grep -E '^(passwordauthentication|permitrootlogin|maxauthtries) ' | paste -sd' ')"
+}
+
+hd_fail2ban_ok() {
+  systemctl is-active --quiet fail2ban && fail2ban-client status sshd >/dev/null 2>&1
+}
+
+hd_fail2ban() {
+  ws_apt_install "${HD_PACKAGES[@]}"
+  ws_write_file "$HD_JAIL" 0644 "$HD_JAIL_TEXT"
+  ws_run fail2ban-client -t
+  ws_run systemctl enable fail2ban
+  ws_run systemctl restart fail2ban
+  local i
+  for ((i = 0; i < 60; i++)); do
+    if hd_fail2ban_ok; then
+      fail2ban-client status sshd
+      return 0
+    fi
+    sleep 0.25
+  done
+  ws__set_cmd "fail2ban-client status sshd"
+  fail2ban-client status sshd 2>&1 || true
+  systemctl status fail2ban --no-pager 2>&1 | tail -n 15 || true
+  return 1
+}
+
+hd_auto_upgrades() {
+  ws_apt_install unattended-upgrades
+  ws_write_file "$HD_AUTO_UPGRADES" 0644 "$HD_AUTO_UPGRADES_TEXT"
+  echo "unattended upgrades: $HD_AUTO_UPGRADES"
+}
+
+harden_main() {
+  if ws_file_is "$HD_SSHD_DROPIN" "$HD_SSHD_TEXT"; then
+    ws_skip sshd "$HD_SSHD_DROPIN in place"
+  else
+    ws_step sshd hd_sshd
+  fi
+
+  if [[ -z "$(ws_pkgs_missing "${HD_PACKAGES[@]}")" ]] && ws_file_is "$HD_JAIL" "$HD_JAIL_TEXT" &&
+    systemctl is-enabled --quiet fail2ban 2>/dev/null && systemctl is-active --quiet fail2ban; then
+    ws_skip fail2ban "sshd jail configured, fail2ban running"
+  else
+    ws_step fail2ban hd_fail2ban
+  fi
+
+  if [[ -z "$(ws_pkgs_missing unattended-upgrades)" ]] && ws_file_is "$HD_AUTO_UPGRADES" "$HD_AUTO_UPGRADES_TEXT"; then
+    ws_skip unattended-upgrades "$HD_AUTO_UPGRADES in place"
+  else
+    ws_step unattended-upgrades hd_auto_upgrades
+  fi
+}
+
+ws_main harden_main

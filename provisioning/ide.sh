@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# ide (ide-vscode, ide-cursor, ide-antigravity): one IDE from its vendor's apt repository.
+#
+# The three IDE stages run at the same time on one host (and next to desktop), so:
+# - the source is written in deb822 form under the name and with the Signed-By path the
+#   vendor's own package writes (else the next `apt-get update` fails with "Conflicting
+#   values set for option Signed-By");
+# - the index refresh and the download use this IDE's private Dir::State::Lists and
+#   Dir::Cache (so their own lists and archives locks): the big downloads overlap and
+#   never wait for the shared /var/lib/apt/lists/lock or /var/cache/apt/archives/lock;
+#   only the IDE's own source is read (Dir::Etc::sourcelist, sourceparts "-",
+#   APT::Get::List-Cleanup 0);
+# - the downloaded .deb is installed with the shared configuration (its dependencies come
+#   from the distribution's lists) under DPkg::Lock::Timeout: installs queue on the dpkg
+#   lock instead of failing;
+# - the IDE's index files are then copied into /var/lib/apt/lists, so apt knows the
+#   repository at once (apt-cache policy, upgrades) without another download.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+[[ -n "${WS_LIB_LOADED:-}" ]] || source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+WS_STAGE="${WS_STAGE:-ide-${WS_IDE:-unknown}}"
+
+ide_source_path() { printf '/etc/apt/sources.list.d/%s' "$WS_IDE_SOURCE_NAME"; }
+ide_private_dir() { printf '%s/apt/%s' "$WS_STATE_DIR" "$WS_IDE"; }
+
+ide_source_text() {
+  printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: %s\nArchitectures: %s\nSigned-By: %s' \
+    "$WS_IDE_REPO_URL" "$WS_IDE_SUITE" "$WS_IDE_COMPONENTS" "$(dpkg --print-architecture)" "$WS_IDE_KEYRING"
+}
+
+# The source is right when it names the repository and the keyring (the vendor's
+# package may rewrite the file with other fields; those two are what must match).
+ide_source_ok() {
+  local file
+  file="$(ide_source_path)"
+  [[ -f "$file" ]] &&
+    grep -qxF "URIs: $WS_IDE_REPO_URL" "$file" &&
+    grep -qxF "Signed-By: $WS_IDE_KEYRING" "$file"
+}
+
+# apt options that confine apt to this IDE's source and private state.
+ide_private_opts() {
+  local dir
+  dir="$(ide_private_dir)"
+  printf '%s\n' \
+    -o "Dir::State::Lists=$dir/lists/" \
+    -o "Dir::Cache=$dir/cache/" \
+    -o "Dir::Etc::sourcelist=$(ide_source_path)" \
+    -o "Dir::Etc::sourceparts=-" \
+    -o "APT::Get::List-Cleanup=0"
+}
+
+ide_check_vars() {
+  local v
+  for v in WS_IDE WS_IDE_REPO_URL WS_IDE_SUITE WS_IDE_COMPONENTS WS_IDE_KEY_URL WS_IDE_KEYRING WS_IDE_SOURCE_NAME WS_IDE_PACKAGE WS_IDE_BINARY; do
+    [[ -n "${!v:-}" ]] || ws_fail check-config "$v must be set"
+  done
+  [[ "$WS_IDE" =~ ^[a-z0-9-]+$ ]] || ws_fail check-config "WS_IDE '$WS_IDE' must be lower case letters, digits and -"
+  [[ "$WS_IDE_SOURCE_NAME" =~ ^[A-Za-z0-9._-]+\.sources$ ]] || ws_fail check-config "WS_IDE_SOURCE_NAME '$WS_IDE_SOURCE_NAME' must be a file name ending in .sources"
+  [[ "$WS_IDE_KEYRING" == /* ]] || ws_fail check-config "WS_IDE_KEYRING '$WS_IDE_KEYRING' must be an absolute path"
+}
+
+# Fetch the signing key; dearmor it when it is armored.
+ide_key() {
+  local raw="$WS__TMP/key.raw" out="$WS__TMP/key.gpg"
+  ws_run curl -fsSL --retry 3 --connect-timeout 20 -o "$raw" "$WS_IDE_KEY_URL"
+  if grep -q -- '-----BEGIN PGP' "$raw"; then
+    install -d -m 0700 "$WS__TMP/gnupg"
+    GNUPGHOME="$WS__TMP/gnupg" ws_run gpg --batch --yes --dearmor -o "$out" "$raw"
+  else
+    cp "$raw" "$out"
+  fi
+  install -D -m 0644 "$out" "$WS_IDE_KEYRING.ws.tmp"
+  mv -f "$WS_IDE_KEYRING.ws.tmp" "$WS_IDE_KEYRING"
+  echo "key: $WS_IDE_KEYRING ($(wc -c <"$WS_IDE_KEYRING") bytes)"
+}
+
+ide_source() {
+  local file other
+  file="$(ide_source_path)"
+  ws_write_file "$file" 0644 "$(ide_source_text)"
+  echo "source: $file"
+  # A leftover one-line source for the same repository with another key breaks apt.
+  for other in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [[ -f "$other" && "$other" != "$file" ]] || continue
+    if grep -qF "$WS_IDE_REPO_URL" "$other"; then
+      ws_warn "$other also names $WS_IDE_REPO_URL: apt may report conflicting Signed-By values"
+    fi
+  done
+}
+
+# Private index refresh of this IDE's source only.
+ide_lists() {
+  local dir
+  dir="$(ide_private_dir)"
+  mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/debs"
+  if id -u _apt >/dev/null 2>&1; then
+    chown _apt:root "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/debs"
+  fi
+  local -a opts
+  mapfile -t opts < <(ide_private_opts)
+  ws_apt_get "${opts[@]}" update
+}
+
+# Download the package alone (its dependencies come from the distribution at install).
+ide_download() {
+  local dir
+  dir="$(ide_private_dir)"
+  local -a opts
+  mapfile -t opts < <(ide_private_opts)
+  rm -f "$dir/debs/"*.deb
+  cd "$dir/debs"
+  ws_apt_get "${opts[@]}" download "$WS_IDE_PACKAGE"
+  ls -l "$dir/debs/"
+}
+
+ide_install() {
+  local dir
+  local -a debs
+  dir="$(ide_private_dir)"
+  debs=("$dir/debs/"*.deb)
+  if [[ ! -e "${debs[0]}" ]]; then
+    ws__set_cmd "ls $dir/debs/*.deb"
+    echo "no .deb downloaded for $WS_IDE_PACKAGE"
+    return 1
+  fi
+  ws_apt_get install --no-install-recommends "${debs[@]}"
+  rm -f "${debs[@]}"
+  if ! command -v "$WS_IDE_BINARY" >/dev/null 2>&1; then
+    ws__set_cmd "command -v $WS_IDE_BINARY"
+    echo "$WS_IDE_PACKAGE is installed but provides no '$WS_IDE_BINARY' command"
+    return 1
+  fi
+  echo "installed: $(dpkg-query -W -f='${Package} ${Version}' "$WS_IDE_PACKAGE")"
+}
+
+# Copy the IDE's index files into the shared lists (atomic renames; no lock needed).
+ide_publish_lists() {
+  local dir f name
+  dir="$(ide_private_dir)"
+  for f in "$dir/lists/"*; do
+    [[ -f "$f" ]] || continue
+    name="${f##*/}"
+    [[ "$name" != lock ]] || continue
+    cp -p "$f" "/var/lib/apt/lists/.$name.ws.tmp"
+    mv -f "/var/lib/apt/lists/.$name.ws.tmp" "/var/lib/apt/lists/$name"
+    echo "lists: $name"
+  done
+}
+
+ide_main() {
+  ide_check_vars
+
+  local status=""
+  status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$WS_IDE_PACKAGE" 2>/dev/null)" || true
+  if [[ "$status" == "ii "* ]] && ide_source_ok && [[ -s "$WS_IDE_KEYRING" ]] && command -v "$WS_IDE_BINARY" >/dev/null 2>&1; then
+    ws_log "$WS_IDE_PACKAGE $(dpkg-query -W -f='${Version}' "$WS_IDE_PACKAGE") installed, $(ide_source_path) in place"
+    ws_skip key "$WS_IDE_KEYRING present"
+    ws_skip source "$(ide_source_path) in place"
+    ws_skip install "$WS_IDE_PACKAGE installed"
+    return 0
+  fi
+
+  if [[ -s "$WS_IDE_KEYRING" ]] && ide_source_ok; then
+    ws_skip key "$WS_IDE_KEYRING present"
+  else
+    ws_step key ide_key
+  fi
+  if ws_file_is "$(ide_source_path)" "$(ide_source_text)" || ide_source_ok; then
+    ws_skip source "$(ide_source_path) in place"
+  else
+    ws_step source ide_source
+  fi
+  if [[ "$status" == "ii "* ]] && command -v "$WS_IDE_BINARY" >/dev/null 2>&1; then
+    ws_skip install "$WS_IDE_PACKAGE installed"
+    return 0
+  fi
+  ws_step lists ide_lists
+  ws_step download ide_download
+  ws_step install ide_install
+  ws_step publish-lists ide_publish_lists
+}
+
+ws_main ide_main

@@ -1,0 +1,383 @@
+# shellcheck shell=bash
+# workstation provisioning: the shared lib every stage script uses.
+#
+# Sourced by a stage script run on its own, or pasted before the stage script when
+# the Pulumi component assembles one script for `sudo -n bash -s` (provisioning/README.md).
+# The script then arrives on bash's stdin: every command the lib runs gets stdin from
+# /dev/null (ws_step does it) so that nothing reads the rest of the script.
+#
+# Stage API:
+#   ws_main FN          run FN between ws_stage_begin and ws_stage_end (skipped with WS_NO_MAIN=1)
+#   ws_step NAME CMD..  run one timed step; on failure report it and exit non-zero
+#   ws_skip NAME WHY    record a step whose work was found done
+#   ws_result JSON      print the `::workstation-result::` line
+#   ws_apt_get ARGS..   apt-get with the project's options, retries and eatmydata
+#   ws_apt_install PKG  install packages (--no-install-recommends), only the missing ones
+set -euo pipefail
+
+# shellcheck disable=SC2034 # read by the stage scripts
+WS_LIB_LOADED=1
+export LC_ALL=C
+export DEBIAN_FRONTEND=noninteractive APT_LISTCHANGES_FRONTEND=none NEEDRESTART_MODE=a NEEDRESTART_SUSPEND=1
+export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}"
+
+WS_USERNAME="${WS_USERNAME:-dev}"
+WS_LOG_DIR="${WS_LOG_DIR:-/var/log/workstation}"
+WS_STATE_DIR="${WS_STATE_DIR:-/var/lib/workstation}"
+# Seconds between apt retries (the tests set 0).
+WS_APT_RETRY_SLEEP="${WS_APT_RETRY_SLEEP:-5}"
+
+# Options on every apt-get call. DPkg::Lock::Timeout makes a concurrent apt-get wait
+# for the dpkg lock instead of failing at once (its default is 0).
+WS_APT_OPTS=(
+  -o DPkg::Lock::Timeout=600
+  -o Dpkg::Use-Pty=0
+  -o Acquire::Retries=3
+  -o Dpkg::Options::=--force-confdef
+  -o Dpkg::Options::=--force-confold
+)
+
+WS__STEPS=""
+WS__START=""
+WS__TMP=""
+WS__SKIPPED=0
+WS__DONE=0
+
+ws_log() { printf '[%s] %s\n' "${WS_STAGE:-workstation}" "$*" >&2; }
+ws_warn() { printf '[%s] WARNING: %s\n' "${WS_STAGE:-workstation}" "$*" >&2; }
+
+# The time as microseconds since the epoch (EPOCHREALTIME without its decimal point).
+ws__usec() {
+  local t="$EPOCHREALTIME"
+  printf '%s' "${t/./}"
+}
+
+# Microseconds as seconds with 3 decimals.
+ws__secs() {
+  local us="$1"
+  printf '%d.%03d' "$((us / 1000000))" "$(((us % 1000000) / 1000))"
+}
+
+# A JSON string literal for $1.
+ws_json_str() {
+  local s="$1"
+  s="${s//\\/\\\\}"
+  s="${s//\"/\\\"}"
+  s="${s//$'\n'/\\n}"
+  s="${s//$'\r'/\\r}"
+  s="${s//$'\t'/\\t}"
+  s="${s//[$'\001'-$'\037']/ }"
+  printf '"%s"' "$s"
+}
+
+ws__csv_row() {
+  local status="$1" seconds="$2" file="$WS_LOG_DIR/timing.csv" ts
+  ts="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  mkdir -p "$WS_LOG_DIR"
+  {
+    if command -v flock >/dev/null 2>&1; then flock 9; fi
+    if [[ ! -s "$file" ]]; then
+      printf 'Timestamp,Phase,DurationSec,Status\n' >>"$file"
+    fi
+    printf '%s,%s,%s,%s\n' "$ts" "$WS_STAGE" "$seconds" "$status" >>"$file"
+  } 9>>"$WS_LOG_DIR/.timing.lock"
+}
+
+ws__cleanup() {
+  if [[ -n "$WS__TMP" && -d "$WS__TMP" ]]; then rm -rf "$WS__TMP"; fi
+}
+
+ws_stage_begin() {
+  : "${WS_STAGE:?WS_STAGE must be set}"
+  WS__START="$(ws__usec)"
+  WS__STEPS=""
+  WS__SKIPPED=0
+  WS__DONE=0
+  WS__TMP="$(mktemp -d "${TMPDIR:-/tmp}/ws-${WS_STAGE}.XXXXXX")"
+  trap ws__cleanup EXIT
+  mkdir -p "$WS_LOG_DIR"
+  ws_log "stage begins"
+}
+
+ws__add_step() {
+  local name="$1" us="$2" status="$3"
+  WS__STEPS+="${WS__STEPS:+,}{\"name\":$(ws_json_str "$name"),\"seconds\":$(ws__secs "$us"),\"status\":\"$status\"}"
+}
+
+# Called by the ERR trap inside a step: remember the failing command unless a
+# wrapper (ws_run, ws_apt_get) already wrote the expanded one.
+ws__record_cmd() {
+  local cmd="$1"
+  if [[ -n "${WS__CMDFILE:-}" && ! -s "$WS__CMDFILE" ]]; then
+    printf '%s' "$cmd" >"$WS__CMDFILE"
+  fi
+}
+
+# Wrappers call this with the expanded argv before running a command.
+ws__set_cmd() {
+  if [[ -n "${WS__CMDFILE:-}" ]]; then
+    printf '%s' "$*" >"$WS__CMDFILE"
+  fi
+}
+
+# Run a command, remembering its argv for the failure report.
+ws_run() {
+  ws__set_cmd "$@"
+  "$@"
+  ws__set_cmd ""
+}
+
+ws__fail() {
+  local step="$1" rc="$2" cmd="$3" log="$4" now seconds
+  now="$(ws__usec)"
+  seconds="$(ws__secs "$((now - WS__START))")"
+  {
+    printf '[%s] FAILED: stage %s, step %s, exit code %s\n' "$WS_STAGE" "$WS_STAGE" "$step" "$rc"
+    printf '[%s] command: %s\n' "$WS_STAGE" "${cmd:-(unknown)}"
+    if [[ -s "$log" ]]; then
+      printf '[%s] last lines of its output:\n' "$WS_STAGE"
+      tail -n 25 "$log" | sed 's/^/    /'
+    else
+      printf '[%s] (no output)\n' "$WS_STAGE"
+    fi
+  } >&2
+  ws__csv_row failed "$seconds" || true
+  exit "$rc"
+}
+
+# ws_step NAME CMD [ARGS...]: run CMD (a command or a function) as one timed step.
+# It runs in a subshell with errexit and an ERR trap, its stdin is /dev/null, and its
+# output goes to stderr (and to a log kept for the failure report).
+ws_step() {
+  local name="$1"
+  shift
+  local t0 t1 rc log="$WS__TMP/step.log"
+  WS__CMDFILE="$WS__TMP/step.cmd"
+  : >"$WS__CMDFILE"
+  ws_log "step $name"
+  t0="$(ws__usec)"
+  set +e
+  (
+    set -eE -o pipefail
+    trap 'ws__record_cmd "$BASH_COMMAND"' ERR
+    "$@"
+  ) </dev/null 2>&1 | tee "$log" >&2
+  rc="${PIPESTATUS[0]}"
+  set -e
+  t1="$(ws__usec)"
+  if ((rc != 0)); then
+    local cmd
+    cmd="$(cat "$WS__CMDFILE")"
+    [[ -n "$cmd" ]] || cmd="$*"
+    ws__fail "$name" "$rc" "$cmd" "$log"
+  fi
+  WS__DONE=$((WS__DONE + 1))
+  ws__add_step "$name" "$((t1 - t0))" ok
+}
+
+# ws_skip NAME WHY: the step's work was found done.
+ws_skip() {
+  local name="$1" why="$2"
+  ws_log "step $name: skipped, $why"
+  WS__SKIPPED=$((WS__SKIPPED + 1))
+  ws__add_step "$name" 0 skipped
+}
+
+# ws_fail STEP MESSAGE: fail the stage without a command (a check that did not hold).
+ws_fail() {
+  local step="$1" msg="$2"
+  printf '%s\n' "$msg" >"$WS__TMP/fail.log"
+  ws__fail "$step" 1 "(check) $msg" "$WS__TMP/fail.log"
+}
+
+ws_result() {
+  printf '::workstation-result:: %s\n' "$1"
+}
+
+ws_stage_end() {
+  local end status=ok
+  end="$(ws__usec)"
+  if ((WS__DONE == 0)); then
+    status=skipped
+    ws_log "nothing to do: the stage's work is already done (skipped)"
+  fi
+  ws__csv_row "$status" "$(ws__secs "$((end - WS__START))")"
+  ws_log "stage ends: $status in $(ws__secs "$((end - WS__START))") s"
+  printf '::workstation-timing:: {"stage":%s,"start":%s,"end":%s,"seconds":%s,"status":"%s","steps":[%s]}\n' \
+    "$(ws_json_str "$WS_STAGE")" "$(ws__secs "$WS__START")" "$(ws__secs "$end")" \
+    "$(ws__secs "$((end - WS__START))")" "$status" "$WS__STEPS"
+}
+
+# ws_main FN: the stage's entry point. WS_NO_MAIN=1 only defines the functions (tests).
+ws_main() {
+  if [[ -n "${WS_NO_MAIN:-}" ]]; then return 0; fi
+  ws_stage_begin
+  "$@"
+  ws_stage_end
+}
+
+# --- apt ---------------------------------------------------------------------------
+
+# Packages among the arguments that are not installed, one per line.
+ws_pkgs_missing() {
+  local pkg status
+  for pkg in "$@"; do
+    status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)"
+    if [[ "$status" != "ii "* ]]; then printf '%s\n' "$pkg"; fi
+  done
+}
+
+# True when an earlier dpkg run was interrupted (half-installed packages pending).
+ws_dpkg_interrupted() {
+  local f
+  for f in /var/lib/dpkg/updates/*; do
+    [[ -e "$f" ]] && return 0
+  done
+  return 1
+}
+
+# `dpkg --configure -a` after an interrupted run. Another apt-get may hold the lock
+# (and have files in updates/ while it works): wait until either it is done or we
+# get the lock.
+ws_dpkg_recover() {
+  local i out
+  for ((i = 0; i < 300; i++)); do
+    ws_dpkg_interrupted || return 0
+    ws__set_cmd dpkg --configure -a
+    if out="$(dpkg --force-confdef --force-confold --configure -a 2>&1)"; then
+      ws__set_cmd ""
+      return 0
+    fi
+    if [[ "$out" != *lock* ]]; then
+      printf '%s\n' "$out" >&2
+      return 1
+    fi
+    sleep 2
+  done
+  printf '%s\n' "$out" >&2
+  return 1
+}
+
+# apt-get with the project's options; retries network errors (refreshing the lists
+# when an archive is gone) and lock errors the timeout does not cover.
+ws_apt_get() {
+  local -a cmd=(apt-get -y -q "${WS_APT_OPTS[@]}" "$@")
+  local attempt rc out="$WS__TMP/apt.$BASHPID.log" verb=""
+  local arg
+  for arg in "$@"; do
+    case "$arg" in
+      install | upgrade | dist-upgrade | remove | purge) verb="$arg" ;;
+    esac
+  done
+  if [[ -n "$verb" ]] && command -v eatmydata >/dev/null 2>&1; then
+    cmd=(eatmydata "${cmd[@]}")
+  fi
+  for attempt in 1 2 3 4; do
+    ws__set_cmd "${cmd[@]}"
+    set +e
+    "${cmd[@]}" 2>&1 | tee "$out"
+    rc="${PIPESTATUS[0]}"
+    set -e
+    if ((rc == 0)); then
+      ws__set_cmd ""
+      return 0
+    fi
+    ((attempt < 4)) || break
+    if grep -Eq 'dpkg was interrupted' "$out"; then
+      ws_warn "dpkg was interrupted earlier: running dpkg --configure -a, then retrying"
+      ws_dpkg_recover
+    elif grep -Eq 'Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock directory' "$out"; then
+      ws_warn "apt lock busy (attempt $attempt): retrying"
+      sleep "$((WS_APT_RETRY_SLEEP * attempt))"
+    elif grep -Eq 'Unable to fetch some archives|404 +Not Found' "$out" && [[ -n "$verb" ]]; then
+      ws_warn "archives missing (attempt $attempt): refreshing the package lists, then retrying"
+      sleep "$((WS_APT_RETRY_SLEEP * attempt))"
+      ws_apt_get update || true
+    elif grep -Eq 'Temporary failure resolving|Could not resolve|Failed to fetch|Could not connect|Connection (timed out|failed|refused)|Some index files failed to download|Hash Sum mismatch|Unable to connect' "$out"; then
+      ws_warn "network error (attempt $attempt): retrying"
+      sleep "$((WS_APT_RETRY_SLEEP * attempt))"
+    else
+      break
+    fi
+  done
+  ws__set_cmd "${cmd[@]}"
+  return "$rc"
+}
+
+# Refresh the package lists when they are missing or older than $1 seconds (default 3600).
+ws_apt_update_if_stale() {
+  local max_age="${1:-3600}" newest=0 f m now
+  for f in /var/lib/apt/lists/*_InRelease /var/lib/apt/lists/*_Release; do
+    [[ -e "$f" ]] || continue
+    m="$(stat -c %Y "$f")"
+    ((m > newest)) && newest="$m"
+  done
+  now="$(date +%s)"
+  if ((now - newest < max_age)); then
+    echo "package lists are $((now - newest)) s old: no update needed"
+    return 0
+  fi
+  ws_apt_get update
+}
+
+# Install the packages that are missing (all named explicitly: no Recommends).
+ws_apt_install() {
+  local -a missing
+  mapfile -t missing < <(ws_pkgs_missing "$@")
+  if ((${#missing[@]} == 0)); then
+    echo "already installed: $*"
+    return 0
+  fi
+  ws_apt_get install --no-install-recommends "${missing[@]}"
+}
+
+# --- files -------------------------------------------------------------------------
+
+# ws_write_file PATH MODE CONTENT: write atomically (with a trailing newline) when the
+# content differs; sets WS_CHANGED to 1 when it wrote, 0 when the file was already so.
+# shellcheck disable=SC2034 # read by the stage scripts
+WS_CHANGED=0
+ws_write_file() {
+  local path="$1" mode="$2" content="$3" tmp
+  WS_CHANGED=0
+  if ws_file_is "$path" "$content"; then
+    return 0
+  fi
+  mkdir -p "$(dirname "$path")"
+  tmp="$(mktemp "$path.ws.XXXXXX")"
+  printf '%s\n' "$content" >"$tmp"
+  chmod "$mode" "$tmp"
+  mv -f "$tmp" "$path"
+  # shellcheck disable=SC2034
+  WS_CHANGED=1
+}
+
+# True when the file exists with exactly this content.
+ws_file_is() {
+  local path="$1" content="$2"
+  [[ -f "$path" ]] && [[ "$(cat "$path")" == "$content" ]]
+}
+
+# --- xrdp --------------------------------------------------------------------------
+
+# Listening TCP sockets on port 3389 or owned by xrdp/xrdp-sesman, as "ADDR:PORT" lines.
+ws_xrdp_listeners() {
+  ss -Hltnp 2>/dev/null | awk '$4 ~ /:3389$/ || /"xrdp(-sesman)?"/ { print $4 }' | sort -u
+}
+
+# True when xrdp listens on 127.0.0.1:3389, nothing else listens on port 3389, and
+# xrdp's sockets are all on loopback. $1 (optional): the listeners to judge.
+ws_xrdp_loopback_only() {
+  local listeners="${1-$(ws_xrdp_listeners)}" line found=0
+  while IFS= read -r line; do
+    [[ -n "$line" ]] || continue
+    if [[ "$line" == "127.0.0.1:3389" ]]; then
+      found=1
+    elif [[ "$line" == *:3389 ]]; then
+      return 1
+    elif [[ "$line" != 127.* && "$line" != "[::1]:"* ]]; then
+      return 1
+    fi
+  done <<<"$listeners"
+  ((found == 1))
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# verify: xrdp on 127.0.0.1:3389 and nothing else (WS_DESKTOP=true), each selected IDE's
+# command and version (WS_IDE_BINARIES="vscode=code cursor=cursor"), the user's sudo.
+# Prints the result JSON, then fails when a check failed:
+#   {"ok":bool,"checks":[{"name":"xrdp"|"ide-<ide>"|"sudo","ok":bool,"detail":"..",
+#     "version"?:".."}],"versions":{"<ide>":".."}}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+[[ -n "${WS_LIB_LOADED:-}" ]] || source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+WS_STAGE="${WS_STAGE:-verify}"
+
+# vf_record NAME OK DETAIL [VERSION]: one check's JSON object, appended to checks.jsonl.
+vf_record() {
+  local name="$1" ok="$2" detail="$3" version="${4-}" extra=""
+  if [[ -n "$version" ]]; then extra=",\"version\":$(ws_json_str "$version")"; fi
+  printf '{"name":%s,"ok":%s,"detail":%s%s}\n' "$(ws_json_str "$name")" "$ok" "$(ws_json_str "$detail")" "$extra" >>"$WS__TMP/checks.jsonl"
+  if [[ "$ok" == true ]]; then echo "ok: $name ($detail)"; else echo "FAILED: $name ($detail)"; fi
+}
+
+vf_xrdp() {
+  local listeners
+  listeners="$(ws_xrdp_listeners)"
+  if ws_xrdp_loopback_only "$listeners"; then
+    vf_record xrdp true "listening on ${listeners//$'\n'/ }"
+  else
+    vf_record xrdp false "expected 127.0.0.1:3389 only; listening: ${listeners:-nothing}"
+  fi
+}
+
+vf_ides() {
+  local pair ide bin path version home
+  home="$(getent passwd "$WS_USERNAME" | cut -d: -f6)" || true
+  for pair in ${WS_IDE_BINARIES:-}; do
+    ide="${pair%%=*}"
+    bin="${pair#*=}"
+    if ! path="$(command -v "$bin")"; then
+      vf_record "ide-$ide" false "'$bin' not found on PATH"
+      continue
+    fi
+    # As the user: Electron IDEs warn or refuse when started as root.
+    if [[ -n "$home" ]]; then
+      version="$(runuser -u "$WS_USERNAME" -- env HOME="$home" timeout 60 "$bin" --version 2>/dev/null | head -n 1)" || true
+    else
+      version="$(timeout 60 "$bin" --version 2>/dev/null | head -n 1)" || true
+    fi
+    if [[ -n "$version" ]]; then
+      vf_record "ide-$ide" true "$path" "$version"
+    else
+      vf_record "ide-$ide" false "$path --version printed nothing"
+    fi
+  done
+}
+
+vf_sudo() {
+  if sudo -n -u "$WS_USERNAME" sudo -n true 2>"$WS__TMP/sudo.err"; then
+    vf_record sudo true "$WS_USERNAME can sudo without a password"
+  else
+    vf_record sudo false "sudo -n -u $WS_USERNAME sudo -n true failed: $(head -n 1 "$WS__TMP/sudo.err")"
+  fi
+}
+
+verify_main() {
+  : >"$WS__TMP/checks.jsonl"
+  if [[ "${WS_DESKTOP:-false}" == true ]]; then ws_step xrdp vf_xrdp; else ws_skip xrdp "no desktop selected"; fi
+  if [[ -n "${WS_IDE_BINARIES:-}" ]]; then ws_step ides vf_ides; else ws_skip ides "no IDE selected"; fi
+  ws_step sudo vf_sudo
+
+  local checks ok=true versions="" line name version
+  checks="$(paste -sd, "$WS__TMP/checks.jsonl")"
+  grep -q '"ok":false' "$WS__TMP/checks.jsonl" && ok=false
+  while IFS= read -r line; do
+    [[ "$line" =~ ^\{\"name\":\"ide-([^\"]+)\".*\"version\":(\".*\")\}$ ]] || continue
+    name="${BASH_REMATCH[1]}"
+    version="${BASH_REMATCH[2]}"
+    versions+="${versions:+,}$(ws_json_str "$name"):$version"
+  done <"$WS__TMP/checks.jsonl"
+  ws_result "{\"ok\":$ok,\"checks\":[$checks],\"versions\":{$versions}}"
+  if [[ "$ok" != true ]]; then
+    ws_fail checks "failed checks: $(grep '"ok":false' "$WS__TMP/checks.jsonl" | paste -sd' ')"
+  fi
+}
+
+ws_main verify_main
