@@ -5,7 +5,7 @@ import * as path from "path";
 import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
 import { Action, DeployArgs, Environment, USAGE, UsageError, parseArgs } from "./args";
 import { FleetMember, fleetStackConfig, parseFleet, readStackFileConfig } from "./fleet";
-import { CONCURRENCY_CAP, hourlyBudgetWarning, runPool } from "./limits";
+import { CONCURRENCY_CAP, hourlyBudgetWarning, runPool, serialized } from "./limits";
 import { OperationOptions, StackHandle, StackProvider } from "./stacks";
 import { TimingReport, fleetPercentiles, formatPercentileTable, formatTimingTable, parseTimings } from "./timings";
 
@@ -144,9 +144,13 @@ export async function runFleet(
     concurrency: number,
     deps: DriverDeps,
 ): Promise<FleetResult[]> {
+    const setup = serialized();
     const settled = await runPool(members, concurrency, async (member) => {
-        const stack = await deps.stacks.createOrSelect(member.stackName);
-        if (action !== "destroy") await stack.replaceConfig(configs.get(member.stackName) ?? {});
+        const stack = await setup(async () => {
+            const opened = await deps.stacks.createOrSelect(member.stackName);
+            if (action !== "destroy") await opened.replaceConfig(configs.get(member.stackName) ?? {});
+            return opened;
+        });
         deps.out(`[${member.stackName}] ${action} started`);
         const onEvent = (event: EngineEvent): void => {
             const line = describeEvent(event);

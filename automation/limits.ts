@@ -59,6 +59,20 @@ export function hourlyBudgetWarning(deployments: number): string | undefined {
 }
 
 /**
+ * A lock for short critical sections: each call runs after the previous one settled. The fleet
+ * opens stacks and writes their config one at a time, because `pulumi stack select` rewrites one
+ * shared workspace file per project; the long operations (preview, up, destroy) run in parallel.
+ */
+export function serialized(): <T>(fn: () => Promise<T>) => Promise<T> {
+    let tail: Promise<unknown> = Promise.resolve();
+    return <T>(fn: () => Promise<T>): Promise<T> => {
+        const run = tail.then(fn, fn);
+        tail = run.catch(() => undefined);
+        return run;
+    };
+}
+
+/**
  * Runs `task` over `items` with at most `cap` in flight, starting the next as soon as one settles.
  * Never rejects: each item's outcome is returned in input order, so one failure does not stop the rest.
  */

@@ -205,6 +205,47 @@ describe("deploy driver: fleet", () => {
         assert.deepStrictEqual(stacks.ops("up").map((c) => c.stack).sort(), ["dev-bob", "staging-carol"]);
     });
 
+    it("opens and configures one fleet stack at a time, while their ups overlap", async () => {
+        const stacks = new FakeStacks();
+        const original = stacks.createOrSelect.bind(stacks);
+        let opening = 0;
+        let maxOpening = 0;
+        const openGate = deferred<void>();
+        stacks.createOrSelect = async (name: string) => {
+            opening++;
+            maxOpening = Math.max(maxOpening, opening);
+            await openGate.promise;
+            opening--;
+            return original(name);
+        };
+        let upsInFlight = 0;
+        let maxUps = 0;
+        const upGate = deferred<void>();
+        stacks.up = async () => {
+            upsInFlight++;
+            maxUps = Math.max(maxUps, upsInFlight);
+            await upGate.promise;
+            upsInFlight--;
+            return { outputs: {} };
+        };
+        const deps = fakeDeps(stacks, { "fleet.json": FLEET });
+        const run = main(["--fleet", "fleet.json"], deps);
+        await settle(() => opening === 1);
+        await settle();
+        assert.strictEqual(opening, 1);
+        openGate.resolve();
+        await settle(() => upsInFlight === 3);
+        assert.strictEqual(upsInFlight, 3);
+        upGate.resolve();
+        assert.strictEqual(await run, 0);
+        assert.strictEqual(maxOpening, 1);
+        assert.strictEqual(maxUps, 3);
+        assert.deepStrictEqual(stacks.calls.filter((c) => c.op !== "up").map((c) => `${c.op} ${c.stack}`), [
+            "createOrSelect dev-alice", "replaceConfig dev-alice", "createOrSelect dev-bob", "replaceConfig dev-bob",
+            "createOrSelect staging-carol", "replaceConfig staging-carol",
+        ]);
+    });
+
     it("prefixes progress events with the stack name", async () => {
         const stacks = new FakeStacks();
         stacks.up = async (_stack, options) => {

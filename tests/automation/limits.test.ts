@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import {
-    CONCURRENCY_CAP, REQUESTS_PER_DEPLOYMENT_TOTAL, deriveConcurrencyCap, hourlyBudgetWarning, runPool,
+    CONCURRENCY_CAP, REQUESTS_PER_DEPLOYMENT_TOTAL, deriveConcurrencyCap, hourlyBudgetWarning, runPool, serialized,
 } from "../../automation/limits";
 import { Deferred, deferred, settle } from "./fakes";
 
@@ -73,5 +73,31 @@ describe("runPool", () => {
 
     it("refuses a cap below one", async () => {
         await assert.rejects(runPool([1], 0, async (n) => n), /concurrency cap must be a whole number >= 1, got 0/);
+    });
+});
+
+describe("serialized", () => {
+    it("runs each call only after the previous one settled, even when it failed", async () => {
+        const lock = serialized();
+        const first = deferred<string>();
+        const events: string[] = [];
+        const a = lock(async () => {
+            events.push("a start");
+            try {
+                return await first.promise;
+            } finally {
+                events.push("a end");
+            }
+        });
+        const b = lock(async () => {
+            events.push("b start");
+            return "b";
+        });
+        await settle();
+        assert.deepStrictEqual(events, ["a start"]);
+        first.reject(new Error("a failed"));
+        await assert.rejects(a, /a failed/);
+        assert.strictEqual(await b, "b");
+        assert.deepStrictEqual(events, ["a start", "a end", "b start"]);
     });
 });
