@@ -11,8 +11,14 @@ import { DestroyOutcome, OperationOptions, PreviewOutcome, StackHandle, StackPro
 export function pulumiStackProvider(workDir: string): StackProvider {
     return {
         async createOrSelect(stackName: string): Promise<StackHandle> {
-            const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir });
-            return new PulumiStackHandle(stack);
+            try {
+                return new PulumiStackHandle(await LocalWorkspace.createOrSelectStack({ stackName, workDir }));
+            } catch (err) {
+                if (/ENOENT: pulumi/.test(String(err))) {
+                    throw new Error("the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/iac/download-install/) and run again", { cause: err });
+                }
+                throw err;
+            }
         },
     };
 }
