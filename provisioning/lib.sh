@@ -19,7 +19,12 @@ set -euo pipefail
 WS_LIB_LOADED=1
 export LC_ALL=C
 export DEBIAN_FRONTEND=noninteractive APT_LISTCHANGES_FRONTEND=none NEEDRESTART_MODE=a NEEDRESTART_SUSPEND=1
-export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}"
+# sbin directories may be missing from a non-login PATH: add those that are.
+for WS__D in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
+  [[ ":${PATH:-}:" == *":$WS__D:"* ]] || PATH="${PATH:+$PATH:}$WS__D"
+done
+unset WS__D
+export PATH
 
 WS_USERNAME="${WS_USERNAME:-dev}"
 WS_LOG_DIR="${WS_LOG_DIR:-/var/log/workstation}"
@@ -168,7 +173,8 @@ ws_step() {
   if ((rc != 0)); then
     local cmd
     cmd="$(cat "$WS__CMDFILE")"
-    [[ -n "$cmd" ]] || cmd="$*"
+    # A plain command as the step (not a function) shows up as the subshell's "$@".
+    [[ -n "$cmd" && "$cmd" != '"$@"' ]] || cmd="$*"
     ws__fail "$name" "$rc" "$cmd" "$log"
   fi
   WS__DONE=$((WS__DONE + 1))

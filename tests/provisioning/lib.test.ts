@@ -1,0 +1,204 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { assemble, csvRows, fakeCommand, lastTiming, readScript, runBash, tempDir } from "./helpers";
+
+function stage(logDir: string, body: string, vars: Record<string, string> = {}) {
+    return assemble({ WS_STAGE: "demo", WS_LOG_DIR: logDir, WS_APT_RETRY_SLEEP: "0", ...vars }, body);
+}
+
+describe("provisioning lib: timing record", () => {
+    it("ends stdout with a timing line naming the stage, its seconds and each step", () => {
+        const logDir = tempDir("timing");
+        const res = runBash(
+            stage(logDir, ["ws_stage_begin", "ws_step first true", "ws_step second sleep 0.05", "ws_skip third 'found done'", "ws_stage_end"].join("\n")),
+        );
+        assert.equal(res.code, 0, res.stderr);
+        const t = lastTiming(res.stdout);
+        assert.equal(t.stage, "demo");
+        assert.equal(t.status, "ok");
+        assert.ok(t.end >= t.start && t.start > 1.6e9, `start ${t.start} end ${t.end}`);
+        assert.ok(Math.abs(t.end - t.start - t.seconds) < 0.002, `seconds ${t.seconds} vs end-start`);
+        assert.deepEqual(
+            t.steps.map((s) => [s.name, s.status]),
+            [
+                ["first", "ok"],
+                ["second", "ok"],
+                ["third", "skipped"],
+            ],
+        );
+        assert.ok(t.steps[1]!.seconds >= 0.05, `sleep step took ${t.steps[1]!.seconds}`);
+        assert.equal(t.steps[2]!.seconds, 0);
+    });
+
+    it("appends the stage to timing.csv under its header", () => {
+        const logDir = tempDir("csv");
+        runBash(stage(logDir, "ws_stage_begin\nws_step a true\nws_stage_end"));
+        runBash(stage(logDir, "ws_stage_begin\nws_skip a done\nws_stage_end"));
+        const rows = csvRows(path.join(logDir, "timing.csv"));
+        assert.deepEqual(rows[0], ["Timestamp", "Phase", "DurationSec", "Status"]);
+        assert.equal(rows.length, 3);
+        assert.match(rows[1]![0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+        assert.deepEqual([rows[1]![1], rows[1]![3]], ["demo", "ok"]);
+        assert.deepEqual([rows[2]![1], rows[2]![3]], ["demo", "skipped"]);
+        assert.match(rows[1]![2]!, /^\d+\.\d{3}$/);
+    });
+
+    it("keeps stdin for the script: a step that reads stdin does not eat the rest of it", () => {
+        const logDir = tempDir("stdin");
+        const res = runBash(stage(logDir, "ws_stage_begin\nws_step reader cat\necho still-running\nws_stage_end"));
+        assert.equal(res.code, 0, res.stderr);
+        assert.match(res.stdout, /still-running/);
+        assert.equal(lastTiming(res.stdout).steps[0]!.name, "reader");
+    });
+
+    it("escapes JSON strings", () => {
+        const res = runBash(assemble({}, `ws_json_str $'a"b\\\\c\\nd\\te'`));
+        assert.deepEqual(JSON.parse(res.stdout), 'a"b\\c\nd\te');
+    });
+});
+
+describe("provisioning lib: skipping", () => {
+    it("marks a stage whose steps all found their work done as skipped, and says so", () => {
+        const logDir = tempDir("skip");
+        const res = runBash(stage(logDir, "ws_stage_begin\nws_skip packages 'all installed'\nws_skip config 'in place'\nws_stage_end"));
+        assert.equal(res.code, 0, res.stderr);
+        const t = lastTiming(res.stdout);
+        assert.equal(t.status, "skipped");
+        assert.ok(t.steps.every((s) => s.status === "skipped"));
+        assert.match(res.stderr, /packages: skipped, all installed/);
+        assert.match(res.stderr, /already done \(skipped\)/);
+        const rows = csvRows(path.join(logDir, "timing.csv"));
+        assert.equal(rows[rows.length - 1]![3], "skipped");
+    });
+});
+
+describe("provisioning lib: a failing step", () => {
+    it("names stage, step, command and the tail of its output, exits non-zero and records a failed row", () => {
+        const logDir = tempDir("fail");
+        const body = [
+            "ws_stage_begin",
+            "ws_step fine true",
+            "ws_step breaks bash -c 'for i in $(seq 1 40); do echo out-line-$i; done; echo the-last-words >&2; exit 7'",
+            "echo not-reached",
+            "ws_stage_end",
+        ].join("\n");
+        const res = runBash(stage(logDir, body));
+        assert.equal(res.code, 7);
+        assert.match(res.stderr, /FAILED: stage demo, step breaks, exit code 7/);
+        assert.match(res.stderr, /command: bash -c for i in/);
+        assert.match(res.stderr, /last lines of its output:\n(.*\n)*\s+the-last-words/);
+        assert.match(res.stderr, /out-line-40/);
+        assert.doesNotMatch(res.stdout, /not-reached|::workstation-timing::/);
+        const rows = csvRows(path.join(logDir, "timing.csv"));
+        assert.deepEqual([rows[rows.length - 1]![1], rows[rows.length - 1]![3]], ["demo", "failed"]);
+    });
+
+    it("stops a step function at its first failing command and names that command", () => {
+        const logDir = tempDir("fail-fn");
+        const body = [
+            "my_step() { echo before; ls /nonexistent-ws-dir; echo after-the-failure; }",
+            "ws_stage_begin",
+            "ws_step multi my_step",
+            "ws_stage_end",
+        ].join("\n");
+        const res = runBash(stage(logDir, body));
+        assert.notEqual(res.code, 0);
+        assert.match(res.stderr, /step multi/);
+        assert.match(res.stderr, /command: ls \/nonexistent-ws-dir/);
+        assert.doesNotMatch(res.stderr, /after-the-failure/);
+    });
+});
+
+describe("provisioning lib: apt", () => {
+    function aptFakes(dir: string, aptScript: string, installed = "") {
+        fakeCommand(
+            dir,
+            "apt-get",
+            `printf '%s\\n' "$*" >>"${dir}/apt-get.argv"\nprintf 'DEBIAN_FRONTEND=%s\\n' "$DEBIAN_FRONTEND" >>"${dir}/apt-get.env"\n${aptScript}`,
+        );
+        // dpkg-query: only the packages in $installed are installed.
+        fakeCommand(dir, "dpkg-query", `pkg="\${!#}"; case " ${installed} " in *" $pkg "*) printf 'ii ';; *) exit 1;; esac`);
+        fakeCommand(dir, "eatmydata", `exec "$@"`);
+    }
+
+    it("installs only missing packages, noninteractive, with DPkg::Lock::Timeout=600 and --no-install-recommends", () => {
+        const logDir = tempDir("apt");
+        const fakes = tempDir("apt-fakes");
+        aptFakes(fakes, "exit 0", "curl");
+        const res = runBash(stage(logDir, "ws_stage_begin\nws_step install ws_apt_install curl xrdp xorgxrdp\nws_stage_end"), { pathPrefix: [fakes] });
+        assert.equal(res.code, 0, res.stderr);
+        const calls = fs.readFileSync(path.join(fakes, "apt-get.argv"), "utf8").trimEnd().split("\n");
+        assert.equal(calls.length, 1);
+        const argv = calls[0]!.split(" ");
+        assert.ok(argv.includes("DPkg::Lock::Timeout=600"), calls[0]);
+        assert.ok(argv.includes("--no-install-recommends"), calls[0]);
+        assert.ok(argv.includes("-y"), calls[0]);
+        assert.deepEqual(argv.slice(argv.indexOf("install")), ["install", "--no-install-recommends", "xrdp", "xorgxrdp"]);
+        assert.match(fs.readFileSync(path.join(fakes, "apt-get.env"), "utf8"), /DEBIAN_FRONTEND=noninteractive/);
+    });
+
+    it("does not call apt-get when every package is installed", () => {
+        const logDir = tempDir("apt-none");
+        const fakes = tempDir("apt-none-fakes");
+        aptFakes(fakes, "exit 0", "curl xrdp");
+        const res = runBash(stage(logDir, "ws_stage_begin\nws_step install ws_apt_install curl xrdp\nws_stage_end"), { pathPrefix: [fakes] });
+        assert.equal(res.code, 0, res.stderr);
+        assert.equal(fs.existsSync(path.join(fakes, "apt-get.argv")), false);
+    });
+
+    it("retries a network error and then succeeds", () => {
+        const logDir = tempDir("apt-retry");
+        const fakes = tempDir("apt-retry-fakes");
+        aptFakes(
+            fakes,
+            `n=$(wc -l <"${fakes}/apt-get.argv"); if [ "$n" -eq 1 ]; then echo "W: Failed to fetch http://deb.debian.org/x  Temporary failure resolving 'deb.debian.org'"; exit 100; fi; exit 0`,
+        );
+        const res = runBash(stage(logDir, "ws_stage_begin\nws_step install ws_apt_install xrdp\nws_stage_end"), { pathPrefix: [fakes] });
+        assert.equal(res.code, 0, res.stderr);
+        const calls = fs.readFileSync(path.join(fakes, "apt-get.argv"), "utf8").trimEnd().split("\n");
+        assert.equal(calls.length, 2);
+        assert.match(res.stderr, /network error \(attempt 1\): retrying/);
+    });
+
+    it("fails at once on an error that is not the network's, naming the apt-get command", () => {
+        const logDir = tempDir("apt-fail");
+        const fakes = tempDir("apt-fail-fakes");
+        aptFakes(fakes, `echo "E: Unable to locate package nosuchpkg"; exit 100`);
+        const res = runBash(stage(logDir, "ws_stage_begin\nws_step install ws_apt_install nosuchpkg\nws_stage_end"), { pathPrefix: [fakes] });
+        assert.equal(res.code, 100);
+        assert.equal(fs.readFileSync(path.join(fakes, "apt-get.argv"), "utf8").trimEnd().split("\n").length, 1);
+        assert.match(res.stderr, /command: (eatmydata )?apt-get -y -q -o DPkg::Lock::Timeout=600 .* install --no-install-recommends nosuchpkg/);
+        assert.match(res.stderr, /Unable to locate package nosuchpkg/);
+    });
+});
+
+describe("provisioning lib: xrdp listeners", () => {
+    const cases: [string, boolean][] = [
+        ["127.0.0.1:3389", true],
+        ["127.0.0.1:3389\n127.0.0.1:3350", true],
+        ["0.0.0.0:3389", false],
+        ["*:3389", false],
+        ["127.0.0.1:3389\n[::]:3389", false],
+        ["127.0.0.1:3389\n0.0.0.0:3350", false],
+        ["", false],
+    ];
+    for (const [listeners, expected] of cases) {
+        it(`judges ${JSON.stringify(listeners)} as ${expected ? "loopback only" : "not loopback only"}`, () => {
+            const res = runBash(assemble({}, `if ws_xrdp_loopback_only $'${listeners.replace(/\n/g, "\\n")}'; then echo yes; else echo no; fi`));
+            assert.equal(res.stdout.trim(), expected ? "yes" : "no", res.stderr);
+        });
+    }
+});
+
+describe("ide.sh configuration", () => {
+    it("fails naming the variable that is missing", () => {
+        const logDir = tempDir("ide-config");
+        const res = runBash(
+            assemble({ WS_STAGE: "ide-vscode", WS_LOG_DIR: logDir, WS_IDE: "vscode", WS_IDE_REPO_URL: "http://127.0.0.1:1/repo" }, readScript("ide.sh")),
+        );
+        assert.notEqual(res.code, 0);
+        assert.match(res.stderr, /FAILED: stage ide-vscode, step check-config/);
+        assert.match(res.stderr, /WS_IDE_SUITE must be set/);
+    });
+});

@@ -1,0 +1,50 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { PROVISIONING, assemble, runBash, tempDir } from "./helpers";
+
+const scripts = fs
+    .readdirSync(PROVISIONING)
+    .filter((f) => f.endsWith(".sh"))
+    .sort();
+
+function shellcheck(args: string[], cwd: string): { code: number; output: string } {
+    const res = spawnSync("shellcheck", args, { cwd, encoding: "utf8" });
+    if (res.error) throw res.error;
+    return { code: res.status ?? -1, output: `${res.stdout}${res.stderr}` };
+}
+
+describe("provisioning scripts: shellcheck", () => {
+    it("has the shared lib and one script per stage", () => {
+        assert.deepEqual(scripts, [
+            "desktop.sh",
+            "harden.sh",
+            "ide.sh",
+            "lib.sh",
+            "monitor.sh",
+            "report.sh",
+            "system-prep.sh",
+            "verify.sh",
+            "wait-ready.sh",
+        ]);
+    });
+
+    for (const script of scripts) {
+        it(`${script} is shellcheck-clean (shellcheck -x)`, () => {
+            const { code, output } = shellcheck(["-x", script], PROVISIONING);
+            assert.equal(code, 0, `shellcheck -x provisioning/${script}:\n${output}`);
+        });
+    }
+
+    it("the resource sampler monitor.sh installs on the host is shellcheck-clean", () => {
+        const dir = tempDir("sampler");
+        const out = path.join(dir, "sample-resources");
+        const res = runBash(
+            assemble({ WS_NO_MAIN: "1" }, `${fs.readFileSync(path.join(PROVISIONING, "monitor.sh"), "utf8")}\nprintf '%s\\n' "$MN_SAMPLER_TEXT" >'${out}'`),
+        );
+        assert.equal(res.code, 0, res.stderr);
+        const { code, output } = shellcheck([out], dir);
+        assert.equal(code, 0, `shellcheck sample-resources:\n${output}`);
+    });
+});

@@ -1,0 +1,250 @@
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { assemble, fakeCommand, lastTiming, readScript, result, runBash, tempDir } from "./helpers";
+
+interface Alert {
+    level: "warning" | "critical";
+    kind: "memory" | "disk" | "cpu" | "stage";
+    stage?: string;
+    message: string;
+}
+
+interface Report {
+    generatedAt: string;
+    resources: { samples: number; peakMemUsedMB: number | null; minMemAvailMB: number | null; minDiskAvailMB: number | null; maxCPUPercent: number | null };
+    benchmark: { cpuSeconds: number; diskWriteMBps: number };
+    alerts: Alert[];
+    regression: { previous: { generatedAt: string; cpuSeconds: number; diskWriteMBps: number } | null; regressed: boolean; details: string[] };
+    stages: Record<string, { seconds: number; status: string; estimate: number | null }>;
+}
+
+const TIMING_CSV = [
+    "Timestamp,Phase,DurationSec,Status",
+    "2026-01-10T09:58:00Z,wait-ready,5.000,ok",
+    "2026-01-10T10:00:00Z,system-prep,30.000,ok",
+    "2026-01-10T10:02:00Z,desktop,100.000,ok",
+    "2026-01-10T10:02:10Z,ide-vscode,70.000,ok",
+    "2026-01-10T10:02:20Z,ide-cursor,20.000,failed",
+    "2026-01-10T10:03:00Z,ide-cursor,59.000,ok",
+    "",
+].join("\n");
+
+// The first row is before this run (wait-ready began at 09:57:55) and must not count.
+const RESOURCES_CSV = [
+    "Timestamp,MemUsedMB,MemAvailMB,CPUPercent,DiskAvailMB,LoadAvg1m,ProcessCount",
+    "2026-01-10T09:00:00Z,1900,100,100.0,1000,3.00,300",
+    "2026-01-10T09:58:00Z,800,1200,35.0,40000,0.50,120",
+    "2026-01-10T10:01:00Z,1600,420,97.5,4000,2.10,180",
+    "2026-01-10T10:02:00Z,1500,600,80.0,4500,1.90,170",
+    "",
+].join("\n");
+
+const ESTIMATES = "wait-ready=10 system-prep=40 desktop=45 ide-vscode=40 ide-cursor=40";
+
+function runReport(logDir: string) {
+    return runBash(
+        assemble({ WS_STAGE: "report", WS_LOG_DIR: logDir, WS_STAGE_ESTIMATES: ESTIMATES, WS_BENCH_CPU_MB: "8", WS_BENCH_DISK_MB: "4" }, readScript("report.sh")),
+    );
+}
+
+function logDirWith(prefix: string, previous?: object): string {
+    const dir = tempDir(prefix);
+    fs.writeFileSync(path.join(dir, "timing.csv"), TIMING_CSV);
+    fs.writeFileSync(path.join(dir, "resources.csv"), RESOURCES_CSV);
+    if (previous) fs.writeFileSync(path.join(dir, "performance-report.json"), `${JSON.stringify(previous)}\n`);
+    return dir;
+}
+
+describe("report.sh", () => {
+    it("raises stage alerts at 150 % (warning) and 200 % (critical) of the estimate, from the latest row per stage", () => {
+        const res = runReport(logDirWith("report-stages"));
+        assert.equal(res.code, 0, res.stderr);
+        const report = result<Report>(res.stdout);
+        const stageAlerts = report.alerts.filter((a) => a.kind === "stage");
+        assert.deepEqual(
+            stageAlerts.map((a) => [a.level, a.stage]),
+            [
+                ["critical", "desktop"], // 100 s of 45 s: 222 %
+                ["warning", "ide-vscode"], // 70 s of 40 s: 175 %
+            ],
+        );
+        // ide-cursor's latest row (59 s of 40 s, 147 %) counts, not the failed 20 s one.
+        assert.deepEqual(report.stages["ide-cursor"], { seconds: 59, status: "ok", estimate: 40 });
+        assert.match(stageAlerts[0]!.message, /desktop took 100\.0 s, 222% of its 45 s estimate/);
+    });
+
+    it("summarises the resource samples of the current run and raises memory, disk and CPU alerts", () => {
+        const dir = logDirWith("report-resources");
+        const res = runReport(dir);
+        assert.equal(res.code, 0, res.stderr);
+        const report = result<Report>(res.stdout);
+        assert.deepEqual(report.resources, { samples: 3, peakMemUsedMB: 1600, minMemAvailMB: 420, minDiskAvailMB: 4000, maxCPUPercent: 97.5 });
+        assert.deepEqual(
+            report.alerts.filter((a) => a.kind !== "stage").map((a) => [a.level, a.kind]),
+            [
+                ["warning", "memory"],
+                ["warning", "disk"],
+                ["warning", "cpu"],
+            ],
+        );
+        assert.ok(report.benchmark.cpuSeconds > 0 && report.benchmark.diskWriteMBps > 0, JSON.stringify(report.benchmark));
+        assert.deepEqual(report.regression, { previous: null, regressed: false, details: [] });
+        const written = JSON.parse(fs.readFileSync(path.join(dir, "performance-report.json"), "utf8")) as Report;
+        assert.deepEqual(written, report);
+        assert.equal(lastTiming(res.stdout).status, "ok");
+    });
+
+    it("flags critical memory and disk when they fall under 250 MB and 2 GB", () => {
+        const dir = logDirWith("report-critical");
+        fs.appendFileSync(path.join(dir, "resources.csv"), "2026-01-10T10:02:30Z,1800,200,10.0,1500,1.0,100\n");
+        const report = result<Report>(runReport(dir).stdout);
+        assert.deepEqual(
+            report.alerts.filter((a) => a.kind === "memory" || a.kind === "disk").map((a) => [a.level, a.kind]),
+            [
+                ["critical", "memory"],
+                ["critical", "disk"],
+            ],
+        );
+    });
+
+    it("reports a regression when the benchmark is over 20 % slower than the previous report's", () => {
+        const previous = { generatedAt: "2026-01-09T00:00:00Z", benchmark: { cpuSeconds: 0.000001, diskWriteMBps: 1e9 } };
+        const report = result<Report>(runReport(logDirWith("report-regressed", previous)).stdout);
+        assert.equal(report.regression.regressed, true);
+        assert.deepEqual(report.regression.previous, { generatedAt: "2026-01-09T00:00:00Z", cpuSeconds: 0.000001, diskWriteMBps: 1e9 });
+        assert.equal(report.regression.details.length, 2);
+        assert.match(report.regression.details[0]!, /^cpu benchmark/);
+        assert.match(report.regression.details[1]!, /^disk write/);
+    });
+
+    it("reports no regression against a slower previous report", () => {
+        const previous = { generatedAt: "2026-01-09T00:00:00Z", benchmark: { cpuSeconds: 1000, diskWriteMBps: 0.001 } };
+        const report = result<Report>(runReport(logDirWith("report-faster", previous)).stdout);
+        assert.equal(report.regression.regressed, false);
+        assert.deepEqual(report.regression.details, []);
+        assert.equal(report.regression.previous?.cpuSeconds, 1000);
+    });
+
+    it("skips when no stage did work since the last report, printing that report again", () => {
+        const dir = logDirWith("report-skip");
+        const first = runReport(dir);
+        fs.appendFileSync(path.join(dir, "timing.csv"), "2099-01-01T00:00:00Z,desktop,0.100,skipped\n");
+        const second = runReport(dir);
+        assert.equal(second.code, 0, second.stderr);
+        assert.equal(lastTiming(second.stdout).status, "skipped");
+        assert.deepEqual(result<Report>(second.stdout), result<Report>(first.stdout));
+        assert.match(second.stderr, /no stage did any work since the report/);
+        // A stage that worked after it makes the next run report again.
+        fs.appendFileSync(path.join(dir, "timing.csv"), "2099-01-01T00:00:05Z,desktop,50.000,ok\n");
+        const third = runReport(dir);
+        assert.equal(lastTiming(third.stdout).status, "ok");
+        assert.equal(result<Report>(third.stdout).stages.desktop!.seconds, 50);
+    });
+});
+
+describe("system-prep.sh: the password", () => {
+    const PASSWORD = "S3cret-p@ss 'with' \"quotes\"";
+
+    function run(fakes: string, shadowHash: string) {
+        fakeCommand(fakes, "chpasswd", `printf '%s\\n' "$@" >"${fakes}/chpasswd.argv"; cat >"${fakes}/chpasswd.stdin"; env >"${fakes}/chpasswd.env"`);
+        fakeCommand(fakes, "getent", `[ "$1" = shadow ] && [ -n '${shadowHash}' ] && printf '%s\\n' 'wsuser:${shadowHash}:19000:0:99999:7:::'`);
+        const logDir = tempDir("prep-log");
+        const body = `WS_NO_MAIN=1\n${readScript("system-prep.sh")}\nws_stage_begin\nsp_password\nws_stage_end`;
+        return runBash(assemble({ WS_STAGE: "system-prep", WS_LOG_DIR: logDir, WS_USERNAME: "wsuser", WS_PASSWORD: PASSWORD }, body), {
+            pathPrefix: [fakes],
+        });
+    }
+
+    it("gives the password to chpasswd on stdin only, never in argv, its environment or the output", () => {
+        const fakes = tempDir("prep-fakes");
+        const res = run(fakes, "");
+        assert.equal(res.code, 0, res.stderr);
+        assert.equal(fs.readFileSync(path.join(fakes, "chpasswd.stdin"), "utf8"), `wsuser:${PASSWORD}\n`);
+        assert.equal(fs.readFileSync(path.join(fakes, "chpasswd.argv"), "utf8").includes("S3cret"), false);
+        assert.equal(fs.readFileSync(path.join(fakes, "chpasswd.env"), "utf8").includes("S3cret"), false);
+        assert.equal(`${res.stdout}${res.stderr}`.includes("S3cret"), false);
+        const t = lastTiming(res.stdout);
+        assert.deepEqual(t.steps, [{ name: "password", seconds: t.steps[0]!.seconds, status: "ok" }]);
+    });
+
+    it("keeps the password out of chpasswd's environment also when it arrives exported", () => {
+        const fakes = tempDir("prep-env-fakes");
+        fakeCommand(fakes, "chpasswd", `cat >/dev/null; env >"${fakes}/chpasswd.env"`);
+        fakeCommand(fakes, "getent", "exit 2");
+        const logDir = tempDir("prep-env-log");
+        const body = `WS_NO_MAIN=1\n${readScript("system-prep.sh")}\nws_stage_begin\nsp_password\nws_stage_end`;
+        const res = runBash(assemble({ WS_STAGE: "system-prep", WS_LOG_DIR: logDir, WS_USERNAME: "wsuser" }, body), {
+            pathPrefix: [fakes],
+            env: { WS_PASSWORD: PASSWORD },
+        });
+        assert.equal(res.code, 0, res.stderr);
+        assert.equal(fs.readFileSync(path.join(fakes, "chpasswd.env"), "utf8").includes("S3cret"), false);
+    });
+
+    it("skips chpasswd when the user's password already is WS_PASSWORD", () => {
+        const fakes = tempDir("prep-same");
+        const hash = execFileSync("openssl", ["passwd", "-6", "-salt", "wsSaltSalt", "-stdin"], { input: PASSWORD, encoding: "utf8" }).trim();
+        const res = run(fakes, hash);
+        assert.equal(res.code, 0, res.stderr);
+        assert.equal(fs.existsSync(path.join(fakes, "chpasswd.stdin")), false);
+        assert.equal(lastTiming(res.stdout).status, "skipped");
+        assert.match(res.stderr, /password: skipped, the password is already set/);
+    });
+
+    it("sets it again when the stored hash is of another password", () => {
+        const fakes = tempDir("prep-other");
+        const hash = execFileSync("openssl", ["passwd", "-6", "-salt", "wsSaltSalt", "-stdin"], { input: "another", encoding: "utf8" }).trim();
+        const res = run(fakes, hash);
+        assert.equal(res.code, 0, res.stderr);
+        assert.equal(fs.readFileSync(path.join(fakes, "chpasswd.stdin"), "utf8"), `wsuser:${PASSWORD}\n`);
+    });
+});
+
+describe("verify.sh", () => {
+    it("prints every check as JSON, then fails when one failed", () => {
+        const logDir = tempDir("verify");
+        const fakes = tempDir("verify-fakes");
+        fakeCommand(fakes, "fake-ide", `echo "1.2.3"; echo "abcdef"; echo x64`);
+        fakeCommand(fakes, "sudo", "exit 0");
+        const res = runBash(
+            assemble(
+                { WS_STAGE: "verify", WS_LOG_DIR: logDir, WS_USERNAME: "ws-no-such-user", WS_DESKTOP: "false", WS_IDE_BINARIES: "vscode=fake-ide cursor=ws-missing-ide" },
+                readScript("verify.sh"),
+            ),
+            { pathPrefix: [fakes] },
+        );
+        assert.equal(res.code, 1);
+        const r = result<{ ok: boolean; checks: { name: string; ok: boolean; detail: string; version?: string }[]; versions: Record<string, string> }>(res.stdout);
+        assert.equal(r.ok, false);
+        assert.deepEqual(
+            r.checks.map((c) => [c.name, c.ok, c.version]),
+            [
+                ["ide-vscode", true, "1.2.3"],
+                ["ide-cursor", false, undefined],
+                ["sudo", true, undefined],
+            ],
+        );
+        assert.deepEqual(r.versions, { vscode: "1.2.3" });
+        assert.match(res.stderr, /FAILED: stage verify, step checks/);
+        assert.match(res.stderr, /ide-cursor/);
+    });
+
+    it("passes when every check holds", () => {
+        const logDir = tempDir("verify-ok");
+        const fakes = tempDir("verify-ok-fakes");
+        fakeCommand(fakes, "fake-ide", `echo "9.9.9"`);
+        fakeCommand(fakes, "sudo", "exit 0");
+        const res = runBash(
+            assemble(
+                { WS_STAGE: "verify", WS_LOG_DIR: logDir, WS_USERNAME: "ws-no-such-user", WS_DESKTOP: "false", WS_IDE_BINARIES: "vscode=fake-ide" },
+                readScript("verify.sh"),
+            ),
+            { pathPrefix: [fakes] },
+        );
+        assert.equal(res.code, 0, res.stderr);
+        assert.equal(result<{ ok: boolean }>(res.stdout).ok, true);
+        assert.equal(lastTiming(res.stdout).stage, "verify");
+    });
+});
