@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { WorkstationConfig } from "./config";
+import { projectEnvironment } from "./environment";
 import { Host } from "./host";
 import { IdeName } from "./ideSources";
 import { ProvisioningStage } from "./provisioningStage";
@@ -200,9 +201,4 @@ export function dropletTags(configured: string[], stack: string): string[] {
     return [...new Set([...own, ...configured])];
 }
 
-export function projectEnvironment(stack: string): "Development" | "Staging" | "Production" {
-    if (/prod/.test(stack)) return "Production";
-    if (/stag/.test(stack)) return "Staging";
-    return "Development";
-}
 

@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { UnknownValueError } from "@pulumi/policy";
+import { isProdStack } from "../components/environment";
 
 /** One row of data/do-sizes.json. */
 export interface DropletSize {
@@ -91,7 +92,7 @@ const PROD_VALUES = new Set(["prod", "production"]);
  */
 export function isProd(ctx: { urn?: string; stackTags?: ReadonlyMap<string, string>; tags?: readonly string[] }): boolean {
     const stack = stackOfUrn(ctx.urn) ?? process.env.PULUMI_STACK;
-    if (stack !== undefined && (PROD_VALUES.has(stack) || stack.startsWith("prod-"))) return true;
+    if (stack !== undefined && isProdStack(stack)) return true;
     const stackTag = ctx.stackTags?.get("environment");
     if (stackTag !== undefined && PROD_VALUES.has(stackTag)) return true;
     const tag = tagValue(ctx.tags ?? [], "environment");

@@ -102,3 +102,11 @@ describe("bad config is refused before anything is created", () => {
         assert.strictEqual(err.problems.length, 2);
     });
 });
+
+describe("environments", () => {
+    it("calls prod, production and prod-* production, and nothing else", async () => {
+        const { projectEnvironment } = await import("../../components/environment");
+        assert.deepStrictEqual(["prod", "production", "prod-eu", "production-test", "dev", "staging", "staging-2", "reproduce"].map(projectEnvironment),
+            ["Production", "Production", "Production", "Development", "Development", "Staging", "Staging", "Development"]);
+    });
+});

@@ -1,0 +1,18 @@
+// Which environment a stack is, decided in one place: the DigitalOcean project's
+// environment and the policies' prod-only rules must never disagree about a stack.
+
+/** `prod`, `production`, or any stack named `prod-…`. */
+export function isProdStack(stack: string): boolean {
+    return stack === "prod" || stack === "production" || stack.startsWith("prod-");
+}
+
+/** `staging`, `stage`, or any stack named `staging-…`. */
+export function isStagingStack(stack: string): boolean {
+    return stack === "staging" || stack === "stage" || stack.startsWith("staging-");
+}
+
+export function projectEnvironment(stack: string): "Development" | "Staging" | "Production" {
+    if (isProdStack(stack)) return "Production";
+    if (isStagingStack(stack)) return "Staging";
+    return "Development";
+}
