@@ -111,4 +111,5 @@ main() {
   timing install "$((t2 - t1))"
 }
 
-main "$@"
+# stdin is the script itself when it arrives on `bash -s`: keep every command off it.
+main "$@" </dev/null

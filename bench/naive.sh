@@ -100,4 +100,5 @@ main() {
   printf '::bench-total:: {"seconds":%s}\n' "$(secs "$((end - start))")"
 }
 
-main "$@"
+# stdin is the script itself when it arrives on `bash -s`: keep every command off it.
+main "$@" </dev/null

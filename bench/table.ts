@@ -102,6 +102,7 @@ export function renderReport(results: BenchResults): string {
             markdownTable(
                 ["metric", "threshold", "value", "result"],
                 results.thresholds.map((t) => [t.metric, t.expression, t.value === undefined ? "–" : String(Number(t.value.toFixed(3))), t.status === "fail" ? "**FAIL**" : t.status]),
+                ["l", "l", "r", "l"],
             ),
             "",
         );
