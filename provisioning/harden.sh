@@ -53,7 +53,7 @@ hd_sshd() {
   if ! ws_run sshd -t || ! hd_sshd_effective_ok; then
     if [[ -n "$backup" ]]; then cp -p "$backup" "$HD_SSHD_DROPIN"; else rm -f "$HD_SSHD_DROPIN"; fi
     ws__set_cmd "sshd -t && sshd -T (with $HD_SSHD_DROPIN)"
-    echo "sshd rejects the hardened configuration or overrides it; $HD_SSHD_DROPIN restored"
+    echo "sshd rejects the hardened configuration or overrides it; $HD_SSHD_DROPIN put back as it was"
     sshd -T 2>&1 | grep -E '^(passwordauthentication|kbdinteractiveauthentication|permitrootlogin|maxauthtries) ' || true
     return 1
   fi

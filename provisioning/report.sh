@@ -33,11 +33,12 @@ function epoch(ts,   y, m, d) {
     + substr(ts, 12, 2) * 3600 + substr(ts, 15, 2) * 60 + substr(ts, 18, 2)
 }'
 
-# The newest Timestamp of a row where a stage other than report did work (ok or failed).
+# The newest Timestamp of a row where a stage did work (ok or failed): verify only
+# checks and report is this stage, so neither counts.
 rp_last_work_ts() {
   local f="$WS_LOG_DIR/timing.csv"
   [[ -f "$f" ]] || return 0
-  awk -F, 'NR > 1 && $2 != "report" && $4 != "skipped" && $1 > m { m = $1 } END { print m }' "$f"
+  awk -F, 'NR > 1 && $2 != "report" && $2 != "verify" && $4 != "skipped" && $1 > m { m = $1 } END { print m }' "$f"
 }
 
 # The latest timing.csv row per stage, judged against WS_STAGE_ESTIMATES. Prints
