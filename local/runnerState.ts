@@ -1,0 +1,107 @@
+// What the runner keeps per test host, so that `--reuse NAME` connects with the same
+// keys the host already trusts: .local-target/runner/<host>/ (0700) with
+//   secrets.json   generated keys and passwords by resource name (0600)
+//   id_ed25519     the provisioning key, for `ssh -i` (0600), and id_ed25519.pub
+//   run.json       the last run: stack, stages, outputs (secrets boxed), host (0600)
+
+import * as fs from "fs";
+import * as path from "path";
+import { generateEd25519, generatePassword, KeyMaterial, PasswordSpec } from "./keys";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..");
+export const RUNNER_DIR = path.join(PROJECT_DIR, ".local-target", "runner");
+
+export interface Secrets {
+    keys: Record<string, KeyMaterial>;
+    passwords: Record<string, string>;
+}
+
+export function hostStateDir(hostName: string, root = RUNNER_DIR): string {
+    return path.join(root, hostName);
+}
+
+function writePrivate(file: string, text: string): void {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, text, { mode: 0o600 });
+    fs.chmodSync(file, 0o600);
+}
+
+export class HostState {
+    readonly dir: string;
+
+    constructor(
+        readonly hostName: string,
+        root = RUNNER_DIR,
+    ) {
+        this.dir = hostStateDir(hostName, root);
+    }
+
+    get secretsFile(): string {
+        return path.join(this.dir, "secrets.json");
+    }
+    get keyFile(): string {
+        return path.join(this.dir, "id_ed25519");
+    }
+    get runFile(): string {
+        return path.join(this.dir, "run.json");
+    }
+
+    exists(): boolean {
+        return fs.existsSync(this.secretsFile);
+    }
+
+    readSecrets(): Secrets {
+        if (!fs.existsSync(this.secretsFile)) return { keys: {}, passwords: {} };
+        return JSON.parse(fs.readFileSync(this.secretsFile, "utf8")) as Secrets;
+    }
+
+    private writeSecrets(s: Secrets): void {
+        writePrivate(this.secretsFile, JSON.stringify(s, null, 2) + "\n");
+    }
+
+    /** The persisted key for `resource`, or a new one (persisted, and written out for `ssh -i`). */
+    keyFor(resource: string, reuseOnly: boolean): KeyMaterial {
+        const s = this.readSecrets();
+        const known = s.keys[resource];
+        if (known) return known;
+        if (reuseOnly) throw new Error(`no key for ${resource} was kept for host ${this.hostName} in ${this.secretsFile}; it cannot be reused`);
+        const key = generateEd25519();
+        s.keys[resource] = key;
+        this.writeSecrets(s);
+        if (!fs.existsSync(this.keyFile)) {
+            writePrivate(this.keyFile, key.privateKeyOpenssh);
+            writePrivate(`${this.keyFile}.pub`, key.publicKeyOpenssh);
+        }
+        return key;
+    }
+
+    passwordFor(resource: string, spec: PasswordSpec, reuseOnly: boolean): string {
+        const s = this.readSecrets();
+        const known = s.passwords[resource];
+        if (known !== undefined) return known;
+        if (reuseOnly) throw new Error(`no password for ${resource} was kept for host ${this.hostName} in ${this.secretsFile}; it cannot be reused`);
+        const pw = generatePassword(spec);
+        s.passwords[resource] = pw;
+        this.writeSecrets(s);
+        return pw;
+    }
+
+    writeRun(run: unknown): void {
+        writePrivate(this.runFile, JSON.stringify(run, null, 2) + "\n");
+    }
+
+    readRun<T>(): T | undefined {
+        if (!fs.existsSync(this.runFile)) return undefined;
+        return JSON.parse(fs.readFileSync(this.runFile, "utf8")) as T;
+    }
+
+    remove(): void {
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+/** Host names the runner holds state for. */
+export function knownHosts(root = RUNNER_DIR): string[] {
+    if (!fs.existsSync(root)) return [];
+    return fs.readdirSync(root).filter((d) => fs.existsSync(path.join(root, d, "secrets.json"))).sort();
+}
