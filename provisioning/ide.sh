@@ -10,9 +10,9 @@
 #   never wait for the shared /var/lib/apt/lists/lock or /var/cache/apt/archives/lock;
 #   only the IDE's own source is read (Dir::Etc::sourcelist, sourceparts "-",
 #   APT::Get::List-Cleanup 0);
-# - the downloaded .deb is installed with the shared configuration (its dependencies come
-#   from the distribution's lists) under DPkg::Lock::Timeout: installs queue on the dpkg
-#   lock instead of failing;
+# - the downloaded .deb is installed with the shared lists (its dependencies come from
+#   the distribution) and the private dir as archives, under DPkg::Lock::Timeout:
+#   installs queue on the dpkg lock instead of failing;
 # - the IDE's index files are then copied into /var/lib/apt/lists, so apt knows the
 #   repository at once (apt-cache policy, upgrades) without another download.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -92,9 +92,9 @@ ide_source() {
 ide_lists() {
   local dir
   dir="$(ide_private_dir)"
-  mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/debs"
+  mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/debs/partial"
   if id -u _apt >/dev/null 2>&1; then
-    chown _apt:root "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/debs"
+    chown _apt:root "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/debs" "$dir/debs/partial"
   fi
   local -a opts
   mapfile -t opts < <(ide_private_opts)
@@ -123,8 +123,11 @@ ide_install() {
     echo "no .deb downloaded for $WS_IDE_PACKAGE"
     return 1
   fi
-  ws_apt_get install --no-install-recommends "${debs[@]}"
-  rm -f "${debs[@]}"
+  # The private dir as the archives: apt finds the package there already downloaded
+  # (no 100+ MB copy into /var/cache/apt/archives, and no new download when the shared
+  # lists know the repository), and the dependencies land there too.
+  ws_apt_get -o "Dir::Cache::Archives=$dir/debs/" install --no-install-recommends "${debs[@]}"
+  rm -f "$dir/debs/"*.deb
   if ! command -v "$WS_IDE_BINARY" >/dev/null 2>&1; then
     ws__set_cmd "command -v $WS_IDE_BINARY"
     echo "$WS_IDE_PACKAGE is installed but provides no '$WS_IDE_BINARY' command"

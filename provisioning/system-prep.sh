@@ -14,7 +14,8 @@ readonly SP_APT_CONF_TEXT='// workstation provisioning (provisioning/system-prep
 DPkg::Lock::Timeout "600";
 Acquire::Retries "3";
 Acquire::Languages "none";
-Dpkg::Use-Pty "0";'
+Dpkg::Use-Pty "0";
+APT::Keep-Downloaded-Packages "false";'
 readonly SP_SWAPFILE=/swapfile
 
 sp_sudoers_file() {
