@@ -15,16 +15,20 @@ KbdInteractiveAuthentication no
 PermitRootLogin no
 MaxAuthTries 4'
 readonly HD_JAIL=/etc/fail2ban/jail.d/workstation-sshd.conf
-# The journal backend: trixie has no /var/log/auth.log by default (no rsyslog).
+# The journal backend: trixie has no /var/log/auth.log by default (no rsyslog). Bans go
+# through nftables, installed here: without --install-recommends neither nft nor
+# iptables is there, and fail2ban would find attackers but ban nobody.
 readonly HD_JAIL_TEXT='# workstation provisioning (provisioning/harden.sh)
 [sshd]
 enabled = true
 backend = systemd
-maxretry = 4'
+maxretry = 4
+banaction = nftables
+banaction_allports = nftables[type=allports]'
 readonly HD_AUTO_UPGRADES=/etc/apt/apt.conf.d/20auto-upgrades
 readonly HD_AUTO_UPGRADES_TEXT='APT::Periodic::Update-Package-Lists "1";
 APT::Periodic::Unattended-Upgrade "1";'
-readonly HD_PACKAGES=(fail2ban python3-systemd unattended-upgrades)
+readonly HD_PACKAGES=(fail2ban python3-systemd nftables unattended-upgrades)
 
 hd_ssh_unit() {
   if systemctl cat ssh.service >/dev/null 2>&1; then echo ssh.service; else echo sshd.service; fi
