@@ -1,0 +1,135 @@
+// The local test host from TypeScript: a thin wrapper over local/testhost.sh, which does the
+// work (image, netns, veth, systemd-nspawn, apt-cacher-ng, cleanup) and needs root.
+//
+// A host is a real Debian 13 system (systemd as PID 1, sshd, cloud-init with the NoCloud
+// seed) in a network namespace of its own: guest 10.213.N.2, gateway 10.213.N.1 for index N.
+// Its only way out is the shared apt-cacher-ng (proxyUrl), which the image's apt already uses.
+// Environment read by the script: WS_CACHE_DIR, WS_STATE_DIR, WS_BOOT_TIMEOUT (see
+// local/README.md).
+
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { serveStandinRepo, StandinRepo } from "./standinRepo";
+
+export interface TestHost {
+    name: string;
+    /** The guest's address (10.213.N.2), where sshd listens on port 22. */
+    ip: string;
+    /** The host side of the veth (10.213.N.1): where the host reaches this machine. */
+    gatewayIp: string;
+    index: number;
+    /** PID of the systemd-nspawn process on this machine. */
+    pid: number;
+    rootDir: string;
+    /** From starting systemd-nspawn to `systemctl is-system-running --wait` answering over SSH. */
+    bootSeconds: number;
+}
+
+export interface StartHostOptions {
+    /** 1-10 characters of a-z, 0-9 and '-'. */
+    name: string;
+    /** 0-254: picks the /30 (10.213.N.0/30). Unique among running hosts. */
+    index: number;
+    /** Public keys for root's authorized_keys (the droplet's SSH keys). */
+    authorizedKeys: string[];
+    /** cloud-config user data, applied by cloud-init at first boot (the droplet's `userData`). */
+    userData?: string;
+}
+
+/** The apt proxy every test host uses (already configured in the image's apt). */
+export const PROXY_IP = "10.213.255.1";
+export const PROXY_PORT = 3142;
+
+export const SCRIPT = path.join(__dirname, "testhost.sh");
+
+/** Runs testhost.sh; resolves with stdout, rejects with the script's stderr in the message. */
+function run(args: string[], timeoutMs = 15 * 60 * 1000): Promise<string> {
+    return new Promise((resolve, reject) => {
+        execFile("bash", [SCRIPT, ...args], { maxBuffer: 16 * 1024 * 1024, timeout: timeoutMs, killSignal: "SIGTERM" }, (err, stdout, stderr) => {
+            if (err) {
+                const tail = stderr.trim().split("\n").slice(-40).join("\n");
+                reject(new Error(`testhost.sh ${args[0]} ${args[1] ?? ""} failed: ${err.message.split("\n")[0]}\n${tail}`));
+            } else {
+                resolve(stdout);
+            }
+        });
+    });
+}
+
+function lastLine(stdout: string): string {
+    const lines = stdout.trim().split("\n");
+    return lines[lines.length - 1] ?? "";
+}
+
+function parseHost(line: string): TestHost {
+    const v = JSON.parse(line) as TestHost;
+    for (const k of ["name", "ip", "gatewayIp", "rootDir"] as const) {
+        if (typeof v[k] !== "string") throw new Error(`testhost.sh printed a host without ${k}: ${line}`);
+    }
+    for (const k of ["index", "pid", "bootSeconds"] as const) {
+        if (typeof v[k] !== "number") throw new Error(`testhost.sh printed a host without ${k}: ${line}`);
+    }
+    return { name: v.name, ip: v.ip, gatewayIp: v.gatewayIp, index: v.index, pid: v.pid, rootDir: v.rootDir, bootSeconds: v.bootSeconds };
+}
+
+/** Builds the image tarball if it is not cached (about 70 s), and returns its path. */
+export async function ensureImage(): Promise<string> {
+    return lastLine(await run(["image"]));
+}
+
+/**
+ * Boots a host and resolves once it is ready: SSH as root works with `authorizedKeys`,
+ * cloud-init has applied `userData`, and systemd reports running or degraded.
+ * On failure nothing of the host is left behind.
+ */
+export async function startHost(opts: StartHostOptions): Promise<TestHost> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-testhost-"));
+    try {
+        const keys = path.join(dir, "authorized_keys");
+        fs.writeFileSync(keys, opts.authorizedKeys.map((k) => k.trim()).join("\n") + "\n", { mode: 0o600 });
+        const args = ["up", opts.name, "--index", String(opts.index), "--authorized-keys", keys];
+        if (opts.userData !== undefined) {
+            const ud = path.join(dir, "user-data");
+            fs.writeFileSync(ud, opts.userData, { mode: 0o600 });
+            args.push("--user-data", ud);
+        }
+        return parseHost(lastLine(await run(args)));
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** Stops the host, deletes its netns and veth, removes its root dir. No-op if it is not running. */
+export async function stopHost(name: string): Promise<void> {
+    await run(["down", name]);
+}
+
+/** Stops every host of this state dir (and strays of a crash), then the proxy if no host is left. */
+export async function stopAllHosts(): Promise<void> {
+    await run(["down", "--all"]);
+}
+
+/** The hosts of this state dir that are up. */
+export async function listHosts(): Promise<TestHost[]> {
+    const out = await run(["list"]);
+    return out
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map(parseHost);
+}
+
+/**
+ * The apt proxy as the host reaches it. It is the same fixed address for every host (a /32
+ * on this machine's lo, routed through each host's own veth), so that a host coming or going
+ * never restarts the proxy under another host's downloads.
+ */
+export function proxyUrl(_host: TestHost): string {
+    return `http://${PROXY_IP}:${PROXY_PORT}`;
+}
+
+/** Serves the stand-in IDE repository on this host's gateway (see standinRepo.ts). */
+export async function serveStandinFor(host: TestHost): Promise<StandinRepo> {
+    return serveStandinRepo([host.gatewayIp]);
+}
