@@ -20,7 +20,7 @@
 WS_STAGE="${WS_STAGE:-ide-${WS_IDE:-unknown}}"
 
 ide_source_path() { printf '/etc/apt/sources.list.d/%s' "$WS_IDE_SOURCE_NAME"; }
-ide_private_dir() { printf '%s/apt/%s' "$WS_STATE_DIR" "$WS_IDE"; }
+ide_private_dir() { printf '%s/apt/%s' "$WS_VAR_DIR" "$WS_IDE"; }
 
 ide_source_text() {
   printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: %s\nArchitectures: %s\nSigned-By: %s' \

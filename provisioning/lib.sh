@@ -28,7 +28,8 @@ export PATH
 
 WS_USERNAME="${WS_USERNAME:-dev}"
 WS_LOG_DIR="${WS_LOG_DIR:-/var/log/workstation}"
-WS_STATE_DIR="${WS_STATE_DIR:-/var/lib/workstation}"
+# State the stages keep on the host (private apt dirs, markers).
+WS_VAR_DIR="${WS_VAR_DIR:-/var/lib/workstation}"
 # Seconds between apt retries (the tests set 0).
 WS_APT_RETRY_SLEEP="${WS_APT_RETRY_SLEEP:-5}"
 

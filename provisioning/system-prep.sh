@@ -68,8 +68,8 @@ sp_swap() {
   if ! swapon "$SP_SWAPFILE" 2>"$WS__TMP/swapon.err"; then
     ws_warn "swapon not permitted here ($(cat "$WS__TMP/swapon.err")); a container? Going on without swap"
     rm -f "$SP_SWAPFILE"
-    mkdir -p "$WS_STATE_DIR"
-    : >"$WS_STATE_DIR/swap-unsupported"
+    mkdir -p "$WS_VAR_DIR"
+    : >"$WS_VAR_DIR/swap-unsupported"
     return 0
   fi
   if ! grep -qE "^${SP_SWAPFILE}[[:space:]]" /etc/fstab; then
@@ -181,7 +181,7 @@ system_prep_main() {
 
   if sp_swap_active; then
     ws_skip swap "swap is active"
-  elif [[ -e "$WS_STATE_DIR/swap-unsupported" ]]; then
+  elif [[ -e "$WS_VAR_DIR/swap-unsupported" ]]; then
     ws_skip swap "swapon is not permitted on this host (found earlier)"
   else
     ws_step swap sp_swap
