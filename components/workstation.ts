@@ -140,6 +140,8 @@ export class Workstation extends pulumi.ComponentResource {
                 return {
                     WS_PASSWORD: this.password,
                     WS_AUTHORIZED_KEYS: this.keyPair.publicKey.apply((key) => [key, ...config.authorizedKeys].join("\n")),
+                    // Keys registered with DigitalOcean reach root only; root login ends with harden.
+                    WS_COPY_ROOT_KEYS: String(config.existingSshKeyFingerprints.length > 0),
                 };
             case "ide-vscode":
             case "ide-cursor":

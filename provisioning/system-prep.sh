@@ -90,7 +90,20 @@ sp_home() {
   getent passwd "$WS_USERNAME" | cut -d: -f6
 }
 
-# The keys of WS_AUTHORIZED_KEYS missing from the user's authorized_keys, one a line
+# The keys the user should have: WS_AUTHORIZED_KEYS and, with WS_COPY_ROOT_KEYS=true,
+# the plain keys DigitalOcean put in root's authorized_keys (existingSshKeyFingerprints):
+# once harden forbids root login they would let nobody in.
+sp_wanted_keys() {
+  printf '%s\n' "${WS_AUTHORIZED_KEYS:-}"
+  local root_keys="${WS_ROOT_AUTHORIZED_KEYS:-/root/.ssh/authorized_keys}"
+  # Only plain key lines: a line with options (command="echo Please login as…") is a
+  # cloud image's refusal, not a key meant for a person.
+  if [[ "${WS_COPY_ROOT_KEYS:-false}" == true && -f "$root_keys" ]]; then
+    grep -E '^(ssh-|ecdsa-|sk-)' "$root_keys" || true
+  fi
+}
+
+# The wanted keys missing from the user's authorized_keys, one a line
 # (compared by key blob, so a key cloud-init wrote with another comment counts).
 sp_missing_keys() {
   local file line blob
@@ -102,7 +115,7 @@ sp_missing_keys() {
     if [[ ! -f "$file" ]] || ! grep -qF -- "${blob:-$line}" "$file"; then
       printf '%s\n' "$line"
     fi
-  done <<<"${WS_AUTHORIZED_KEYS:-}"
+  done < <(sp_wanted_keys)
 }
 
 sp_authorized_keys() {

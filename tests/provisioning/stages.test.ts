@@ -254,3 +254,34 @@ describe("verify.sh", () => {
         assert.equal(lastTiming(res.stdout).stage, "verify");
     });
 });
+
+describe("system-prep.sh: keys for the user", () => {
+    const GENERATED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGeneratedGeneratedGeneratedGeneratedGene workstation";
+    const DO_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDigitalOceanDigitalOceanDigitalOceanDigita alice@laptop";
+    const REFUSAL = "no-port-forwarding,command=\"echo 'Please login as the user dev'\" ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQRefusal root";
+
+    function missing(copyRootKeys: string): string[] {
+        const fakes = tempDir("keys-fakes");
+        const home = tempDir("keys-home");
+        fs.mkdirSync(path.join(home, ".ssh"));
+        fs.writeFileSync(path.join(home, ".ssh", "authorized_keys"), `${GENERATED.replace("workstation", "cloud-init")}\n`);
+        const rootKeys = path.join(tempDir("keys-root"), "authorized_keys");
+        fs.writeFileSync(rootKeys, `${REFUSAL}\n${DO_KEY}\n`);
+        fakeCommand(fakes, "getent", `[ "$1" = passwd ] && printf '%s\\n' 'wsuser:x:1000:1000::${home}:/bin/bash'`);
+        const body = `WS_NO_MAIN=1\n${readScript("system-prep.sh")}\nsp_missing_keys`;
+        const res = runBash(assemble({
+            WS_STAGE: "system-prep", WS_LOG_DIR: tempDir("keys-log"), WS_USERNAME: "wsuser", WS_AUTHORIZED_KEYS: GENERATED,
+            WS_COPY_ROOT_KEYS: copyRootKeys, WS_ROOT_AUTHORIZED_KEYS: rootKeys,
+        }, body), { pathPrefix: [fakes] });
+        assert.equal(res.code, 0, res.stderr);
+        return res.stdout.split("\n").filter((l) => l);
+    }
+
+    it("adds the keys DigitalOcean gave root when existing keys are configured, and skips refusal lines", () => {
+        assert.deepEqual(missing("true"), [DO_KEY]);
+    });
+
+    it("leaves root's keys alone otherwise, and counts a key with another comment as present", () => {
+        assert.deepEqual(missing("false"), []);
+    });
+});

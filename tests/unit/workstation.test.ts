@@ -86,6 +86,7 @@ describe("the program on the dev stack", () => {
                 assert.ok(stdin.includes(`WS_PASSWORD='${MOCK_PASSWORD}'`), "system-prep stdin lacks the password");
                 assert.ok(isSecretInput(cmd.inputs.stdin), "system-prep stdin is not secret");
                 assert.strictEqual(cmd.inputs.logging, "none");
+                assert.match(stdin, /^WS_COPY_ROOT_KEYS='false'$/m, "no existing keys configured in dev");
             } else {
                 assert.ok(!stdin.includes(MOCK_PASSWORD), `${stage} stdin carries the password`);
                 assert.strictEqual(cmd.inputs.logging, "stdoutAndStderr", stage);
@@ -145,12 +146,21 @@ describe("the program on the dev stack", () => {
 
 describe("the program with one IDE and no desktop", () => {
     before(async () => {
-        await runProgram(stackValues("dev", { ides: ["vscode"], desktop: false, alertEmails: ["ops@example.com"] }));
+        await runProgram(stackValues("dev", {
+            ides: ["vscode"], desktop: false, alertEmails: ["ops@example.com"],
+            existingSshKeyFingerprints: ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:aa"],
+        }));
     });
 
     it("registers only the selected stages, and the three alerts", () => {
         const stages: StageName[] = ["wait-ready", "system-prep", "ide-vscode", "monitor", "verify", "harden", "report"];
         assert.deepStrictEqual(summary(registrations), expectedFor(stages, 3));
+    });
+
+    it("adds the existing DigitalOcean keys to the droplet and has system-prep carry them to the user", () => {
+        const droplet = registrations.find((r) => r.type === "digitalocean:index/droplet:Droplet")!;
+        assert.deepStrictEqual(droplet.inputs.sshKeys, ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa", "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:aa"]);
+        assert.match(String(unwrap(commands().get("system-prep")!.inputs.stdin)), /^WS_COPY_ROOT_KEYS='true'$/m);
     });
 
     it("tells verify which binaries to expect and that there is no desktop", () => {
