@@ -306,6 +306,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 ...inputs,
                 id,
                 urn: `do:droplet:${id}`,
+                dropletUrn: `do:droplet:${id}`,
                 ipv4Address: host.ip,
                 ipv4AddressPrivate: host.ip,
                 priceMonthly,

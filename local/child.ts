@@ -1,0 +1,172 @@
+// One program run, in a process of its own (the Pulumi runtime keeps global state):
+// `node -r ts-node/register/transpile-only local/child.ts JOB.json`. Runs index.ts under
+// MockCloud with the real backend (test host, SSH), prints progress per stage, and
+// writes the run record (stages, outputs with secrets boxed) to the host's state dir.
+// The parent (run.ts) prints the outputs from that record.
+
+import * as fs from "fs";
+import { MockCloud, CloudEvent, StageRecord } from "./mockCloud";
+import { encodeResolved } from "./outputs";
+import { runProgram } from "./program";
+import { HostState } from "./runnerState";
+import { sshExec } from "./sshExec";
+import { DropletHost } from "./mockCloud";
+import { gatewayFor } from "./hosts";
+import type { StandinRepo } from "./standinRepo";
+import * as testHost from "./testHost";
+
+export interface ChildJob {
+    programPath: string;
+    project: string;
+    stack: string;
+    config: Record<string, string>;
+    secretKeys: string[];
+    hostName: string;
+    hostIndex: number;
+    /** Run against the host that exists (keys from state), instead of booting one. */
+    reuse: boolean;
+    /** Runner state root (.local-target/runner). */
+    stateRoot: string;
+    /** Start the stand-in IDE repository on the host's gateway once the host is up. */
+    standinRepo: boolean;
+    /** Stream each stage's output (except stages that handle secrets). */
+    verbose: boolean;
+}
+
+/** What a run leaves in run.json. */
+export interface RunRecord {
+    ok: boolean;
+    error?: string;
+    stack: string;
+    hostName: string;
+    reuse: boolean;
+    host?: testHost.TestHost;
+    startedAt: number;
+    endedAt: number;
+    /** Outputs with secrets boxed as {"@secret": value} (see outputs.ts decodeResolved). */
+    outputs: unknown;
+    stages: StageRecord[];
+    recorded: { type: string; name: string; id: string; inputs: Record<string, unknown> }[];
+}
+
+const RECORDED = new Set(["digitalocean:index/firewall:Firewall", "digitalocean:index/project:Project", "digitalocean:index/monitorAlert:MonitorAlert"]);
+
+function fmt(seconds: number): string {
+    return seconds.toFixed(1).padStart(6);
+}
+
+async function main(): Promise<number> {
+    const job = JSON.parse(fs.readFileSync(process.argv[2], "utf8")) as ChildJob;
+    const state = new HostState(job.hostName, job.stateRoot);
+    const t0 = Date.now();
+    const since = (): string => `[${fmt((Date.now() - t0) / 1000)}s]`;
+    const out = (line: string): void => {
+        process.stdout.write(`${since()} ${line}\n`);
+    };
+    let host: testHost.TestHost | undefined;
+    let repo: StandinRepo | undefined;
+
+    const onEvent = (e: CloudEvent): void => {
+        switch (e.kind) {
+            case "resource":
+                out(`${e.name} (${e.type.split(":").pop()}) ${e.detail}`);
+                break;
+            case "droplet":
+                out(`${e.name} is test host ${e.hostName} at ${e.ip}${e.bootSeconds !== undefined ? ` (booted in ${e.bootSeconds.toFixed(1)} s)` : ""}`);
+                break;
+            case "stage-start":
+                out(`${e.name} started`);
+                break;
+            case "stage-end": {
+                const r = e.record;
+                const hostSide = r.timing ? `, host ${r.timing.seconds.toFixed(1)} s, ${r.timing.status}` : "";
+                const dials = r.dials > 1 ? `, ${r.dials} dials` : "";
+                if (r.ok) {
+                    out(`${r.name} done in ${r.seconds.toFixed(1)} s${hostSide}${dials}`);
+                } else if (r.logging === "none") {
+                    out(`${r.name} FAILED after ${r.seconds.toFixed(1)} s; its output is withheld (the stage handles secrets), see ${state.runFile}`);
+                } else {
+                    out(`${r.name} FAILED after ${r.seconds.toFixed(1)} s:\n${r.error ?? ""}`);
+                }
+                break;
+            }
+        }
+    };
+
+    const cloud = new MockCloud({
+        onEvent,
+        backend: {
+            keyFor: (name) => state.keyFor(name, job.reuse),
+            passwordFor: (name, spec) => state.passwordFor(name, spec, job.reuse),
+            createDroplet: async (req): Promise<DropletHost> => {
+                if (job.reuse) {
+                    const running = (await testHost.listHosts()).find((h) => h.name === job.hostName);
+                    if (!running) throw new Error(`test host ${job.hostName} is not running (start one with npm run local)`);
+                    host = running;
+                    out(`${req.resourceName}: reusing test host ${host.name}; cloud-init does not run again on an existing droplet, so its user data is not re-applied`);
+                } else {
+                    out(`${req.resourceName}: booting test host ${job.hostName} (${req.size}, ${req.image} stands for Debian 13 here)`);
+                    host = await testHost.startHost({ name: job.hostName, index: job.hostIndex, authorizedKeys: req.authorizedKeys, userData: req.userData });
+                }
+                if (host.gatewayIp !== gatewayFor(job.hostIndex)) {
+                    throw new Error(`test host ${host.name} has gateway ${host.gatewayIp}, but the IDE sources were set for ${gatewayFor(job.hostIndex)}`);
+                }
+                if (job.standinRepo) {
+                    const t = Date.now();
+                    repo = await testHost.serveStandinFor(host);
+                    out(`stand-in IDE repository served on ${host.gatewayIp}:${repo.port} (${((Date.now() - t) / 1000).toFixed(1)} s to build)`);
+                }
+                return { hostName: host.name, ip: host.ip, bootSeconds: job.reuse ? undefined : host.bootSeconds };
+            },
+            exec: (target, opts) =>
+                sshExec(target, {
+                    ...opts,
+                    onStdout: job.verbose ? (s) => process.stdout.write(s) : undefined,
+                    onStderr: job.verbose ? (s) => process.stderr.write(s) : undefined,
+                }),
+        },
+    });
+
+    const startedAt = Date.now();
+    let result;
+    try {
+        result = await runProgram({
+            programPath: job.programPath,
+            project: job.project,
+            stack: job.stack,
+            config: job.config,
+            secretKeys: job.secretKeys,
+            cloud,
+        });
+    } finally {
+        await repo?.close();
+    }
+    const record: RunRecord = {
+        ok: result.ok,
+        error: result.error,
+        stack: job.stack,
+        hostName: job.hostName,
+        reuse: job.reuse,
+        host,
+        startedAt,
+        endedAt: Date.now(),
+        outputs: encodeResolved(result.outputs),
+        stages: cloud.stages,
+        recorded: cloud.resources.filter((r) => RECORDED.has(r.type)).map((r) => ({ type: r.type, name: r.name, id: r.id, inputs: r.inputs })),
+    };
+    state.writeRun(record);
+    if (!result.ok) {
+        process.stderr.write(`${since()} the run failed: ${result.error}\n`);
+        return 1;
+    }
+    out(`all resources done`);
+    return 0;
+}
+
+main().then(
+    (code) => process.exit(code),
+    (err: Error) => {
+        process.stderr.write(`local runner: ${err.stack ?? err.message}\n`);
+        process.exit(2);
+    },
+);

@@ -1,0 +1,181 @@
+// The local target's runner: `npm run local -- [options]`. Runs the unchanged index.ts
+// with a stack's config under Pulumi's mock runtime, where the droplet is a fresh
+// Debian 13 test host and every remote.Command runs over real SSH (see README,
+// "Local target"). Each program run happens in a child process (local/child.ts).
+
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import type { ChildJob, RunRecord } from "./child";
+import { CliOptions, parseArgs, USAGE, UsageError } from "./cli";
+import { nextFreeIndex, standinIdeSources } from "./hosts";
+import { listHosts, stopAllHosts, stopHost } from "./testHost";
+import { decodeResolved, formatStackOutputs, Resolved } from "./outputs";
+import { HostState, knownHosts, PROJECT_DIR, RUNNER_DIR } from "./runnerState";
+import { listStacks, loadStackConfig } from "./stackConfig";
+
+function stageTable(run: RunRecord): string {
+    const rows = run.stages
+        .slice()
+        .sort((a, b) => a.startedAt - b.startedAt)
+        .map((s) => {
+            const host = s.timing ? `${s.timing.seconds.toFixed(1).padStart(7)} ${s.timing.status}` : "      -";
+            return `  ${s.stage.padEnd(16)} ${((s.startedAt - run.startedAt) / 1000).toFixed(1).padStart(7)} ${s.seconds.toFixed(1).padStart(8)} ${host}${s.ok ? "" : "  FAILED"}`;
+        });
+    const sum = run.stages.reduce((a, s) => a + s.seconds, 0);
+    const first = Math.min(...run.stages.map((s) => s.startedAt));
+    const last = Math.max(...run.stages.map((s) => s.endedAt));
+    return [
+        `  ${"stage".padEnd(16)} ${"start".padStart(7)} ${"seconds".padStart(8)} ${"host-s".padStart(7)} status`,
+        ...rows,
+        `  stages: wall clock ${((last - first) / 1000).toFixed(1)} s, sequential sum ${sum.toFixed(1)} s; whole run ${((run.endedAt - run.startedAt) / 1000).toFixed(1)} s`,
+    ].join("\n");
+}
+
+function accessHelp(run: RunRecord, state: HostState, username: string | undefined, desktop: boolean): string {
+    const ip = run.host?.ip ?? "?";
+    const user = username ?? "dev";
+    const ssh = `ssh -i ${state.keyFile} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null`;
+    const lines = [
+        `Test host ${run.hostName} is running at ${ip}.`,
+        `  ssh:          ${ssh} ${user}@${ip}`,
+    ];
+    if (desktop) lines.push(`  RDP tunnel:   ${ssh} -N -L 3389:127.0.0.1:3389 ${user}@${ip}   (then RDP to localhost:3389 as ${user}; password: npm run local -- --reuse ${run.hostName} --show-secrets, or ${state.secretsFile})`);
+    lines.push(`  run again:    npm run local -- --reuse ${run.hostName}`);
+    lines.push(`  stop it:      npm run local -- --down ${run.hostName}`);
+    return lines.join("\n");
+}
+
+function runChild(job: ChildJob, jobFile: string): Promise<number> {
+    fs.writeFileSync(jobFile, JSON.stringify(job, null, 2), { mode: 0o600 });
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "child.ts"), jobFile], {
+            cwd: PROJECT_DIR,
+            stdio: "inherit",
+            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+        });
+        child.on("error", reject);
+        child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    });
+}
+
+async function up(opts: CliOptions): Promise<number> {
+    const hostName = opts.name!;
+    const state = new HostState(hostName);
+    const running = await listHosts();
+    let index: number;
+    if (opts.mode === "reuse") {
+        const host = running.find((h) => h.name === hostName);
+        if (!host) {
+            throw new UsageError(`--reuse ${hostName}: no such running test host; running: ${running.map((h) => h.name).join(", ") || "none"}`);
+        }
+        if (!state.exists()) {
+            throw new UsageError(`--reuse ${hostName}: the runner kept no keys for it (${state.secretsFile}); only hosts started by npm run local can be reused`);
+        }
+        index = host.index;
+    } else {
+        if (running.some((h) => h.name === hostName)) {
+            throw new UsageError(`--name ${hostName}: a test host of that name is running; use --reuse ${hostName}, --down ${hostName}, or another --name`);
+        }
+        state.remove(); // keys of a host that is gone
+        index = nextFreeIndex(running);
+    }
+
+    const overrides: Record<string, unknown> = {};
+    if (opts.standin) overrides.ideSources = standinIdeSources(index);
+    // The engine reruns a command whose triggers changed; under the runner nothing is
+    // remembered between runs, so every command runs anyway. The new provisioningRun
+    // makes the triggers change as they would with `pulumi up`.
+    if (opts.mode === "reuse") overrides.provisioningRun = `local-${Date.now()}`;
+    const config = loadStackConfig(PROJECT_DIR, opts.stack, overrides);
+    for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
+
+    fs.mkdirSync(state.dir, { recursive: true, mode: 0o700 });
+    const job: ChildJob = {
+        programPath: path.join(PROJECT_DIR, "index.ts"),
+        project: config.project,
+        stack: opts.stack,
+        config: config.values,
+        secretKeys: config.secretKeys,
+        hostName,
+        hostIndex: index,
+        reuse: opts.mode === "reuse",
+        stateRoot: RUNNER_DIR,
+        standinRepo: opts.standin,
+        verbose: opts.verbose,
+    };
+    process.stdout.write(`${opts.mode === "reuse" ? "Re-running" : "Running"} the program with stack ${opts.stack} on test host ${hostName}\n`);
+    const code = await runChild(job, path.join(state.dir, "job.json"));
+    const run = state.readRun<RunRecord>();
+    if (!run || run.startedAt < Date.now() - 24 * 3600 * 1000) {
+        process.stderr.write(`the program run ended (exit ${code}) without a run record\n`);
+        return code || 1;
+    }
+    process.stdout.write(`\nStages (seconds on this machine; host-s as the host timed itself):\n${stageTable(run)}\n`);
+    const outputs = decodeResolved(run.outputs) as Record<string, Resolved>;
+    if (run.ok) {
+        process.stdout.write(`\nOutputs (pulumi stack output --json${opts.showSecrets ? " --show-secrets" : ""}):\n${formatStackOutputs(outputs, opts.showSecrets)}\n`);
+    } else {
+        process.stderr.write(`\nThe run failed:\n${run.error ?? "unknown error"}\n`);
+    }
+    if (run.host) {
+        const username = typeof outputs.username === "string" ? outputs.username : config.values["workstation:username"];
+        const desktop = config.values["workstation:desktop"] !== "false";
+        process.stdout.write(`\n${accessHelp(run, state, username, desktop)}\n`);
+    }
+    return run.ok ? 0 : code || 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+    let opts: CliOptions;
+    try {
+        opts = parseArgs(argv, listStacks(PROJECT_DIR));
+    } catch (err) {
+        if (err instanceof UsageError) {
+            process.stderr.write(`npm run local: ${err.message}\n\n${USAGE}\n`);
+            return 2;
+        }
+        throw err;
+    }
+    switch (opts.mode) {
+        case "help":
+            process.stdout.write(`${USAGE}\n`);
+            return 0;
+        case "list": {
+            const hosts = await listHosts();
+            for (const h of hosts) process.stdout.write(`${h.name}\t${h.ip}\t${knownHosts().includes(h.name) ? "runner keys kept" : "no runner keys"}\n`);
+            if (hosts.length === 0) process.stdout.write("no test hosts running\n");
+            return 0;
+        }
+        case "down":
+            await stopHost(opts.name!);
+            new HostState(opts.name!).remove();
+            process.stdout.write(`stopped ${opts.name}\n`);
+            return 0;
+        case "down-all":
+            await stopAllHosts();
+            for (const h of knownHosts()) new HostState(h).remove();
+            process.stdout.write("stopped every test host\n");
+            return 0;
+        default:
+            try {
+                return await up(opts);
+            } catch (err) {
+                if (err instanceof UsageError) {
+                    process.stderr.write(`npm run local: ${err.message}\n`);
+                    return 2;
+                }
+                throw err;
+            }
+    }
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (err: Error) => {
+            process.stderr.write(`npm run local: ${err.stack ?? err.message}\n`);
+            process.exit(1);
+        },
+    );
+}
