@@ -133,3 +133,23 @@ describe("local runner pieces", () => {
         }
     });
 });
+
+describe("end-to-end text checks", () => {
+    // Imported here so that a mistake in them shows without a host.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { lockTrouble, secretsIn } = require("../e2e/checks") as typeof import("../e2e/checks");
+
+    it("lets apt wait for the dpkg lock but flags failing on it and retrying", () => {
+        const waited = "Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 1364 (apt-get)...\nSetting up code";
+        assert.deepStrictEqual(lockTrouble(waited), []);
+        assert.deepStrictEqual(lockTrouble("E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 7"), ["E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 7"]);
+        assert.deepStrictEqual(lockTrouble("[ide-cursor] warning: apt lock busy (attempt 1): retrying"), ["[ide-cursor] warning: apt lock busy (attempt 1): retrying"]);
+    });
+
+    it("finds the key body even when wrapped differently, and the password", () => {
+        const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAABBBBCCCCDDDDEEEE\nFFFFGGGGHHHHIIII\n-----END OPENSSH PRIVATE KEY-----\n";
+        assert.deepStrictEqual(secretsIn("nothing here", key, "hunter2hunter2"), []);
+        assert.deepStrictEqual(secretsIn("x AAAABBBBCC\nCCDDDDEEEEFFFF\nGGGGHHHHIIII y", key, "hunter2hunter2"), ["the private key body"]);
+        assert.deepStrictEqual(secretsIn("FFFFGGGGHHHHIIII and hunter2hunter2", key, "hunter2hunter2"), ["1 line(s) of the private key", "the password"]);
+    });
+});
