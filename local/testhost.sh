@@ -272,12 +272,19 @@ is_our_nspawn() {
 # Proxy: one apt-cacher-ng for all hosts on the machine, on a fixed /32 on lo (no dummy
 # module needed). Its own lock, taken after a state lock when both are needed.
 
-lock_proxy() {
+PROXY_LOCKED=""
+lock_proxy() { # re-entrant, like lock_state: a die() under it cleans up through release_proxy
+  [[ -z "$PROXY_LOCKED" ]] || return 0
   mkdir -p "$PROXY_DIR"
   exec {PROXY_LOCK}>"$PROXY_DIR/lock"
   flock -w 120 "$PROXY_LOCK" || die "proxy lock $PROXY_DIR/lock still held after 120 s"
+  PROXY_LOCKED=1
 }
-unlock_proxy() { exec {PROXY_LOCK}>&-; }
+unlock_proxy() {
+  [[ -n "$PROXY_LOCKED" ]] || return 0
+  exec {PROXY_LOCK}>&-
+  PROXY_LOCKED=""
+}
 
 # PID of the process listening on the proxy address, whoever started it.
 proxy_listener() {
@@ -409,9 +416,34 @@ teardown_host() {
   if [[ -e "$dir/created-link" && -n "$index" ]] && ip link show "wsth$index" >/dev/null 2>&1; then
     ip link del "wsth$index" 2>/dev/null || true
   fi
+  # Anything else still working on this host's files: an up killed with SIGKILL leaves its
+  # tar, ssh-keygen or (before the pid file) nspawn running. Their command lines name $dir.
+  local -a left=()
+  mapfile -t left < <(pids_naming "$dir/")
+  if ((${#left[@]} > 0)); then
+    log "$name: stopping leftover processes ${left[*]}"
+    kill -TERM "${left[@]}" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+      mapfile -t left < <(pids_naming "$dir/")
+      ((${#left[@]} > 0)) || break
+      sleep 0.1
+    done
+    if ((${#left[@]} > 0)); then kill -KILL "${left[@]}" 2>/dev/null || true; sleep 0.2; fi
+  fi
   case "$dir" in
-    "$HOSTS_DIR"/?*) rm -rf --one-file-system "$dir" ;;
+    "$HOSTS_DIR"/?*) rm -rf --one-file-system "$dir" || log "$name: could not remove $dir entirely" ;;
   esac
+}
+
+# PIDs (other than ours) whose command line contains STRING.
+pids_naming() {
+  local p
+  for p in /proc/[0-9]*; do
+    [[ "${p#/proc/}" != "$$" && "${p#/proc/}" != "$BASHPID" ]] || continue
+    if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "$1"; then
+      printf '%s\n' "${p#/proc/}"
+    fi
+  done
 }
 
 down_host() { # caller holds the state lock
