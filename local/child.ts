@@ -55,6 +55,17 @@ function fmt(seconds: number): string {
     return seconds.toFixed(1).padStart(6);
 }
 
+/** Writes chunks as whole lines, each prefixed (stages' output interleaves when they run together). */
+function lineWriter(prefix: string, to: NodeJS.WriteStream): (chunk: string) => void {
+    let pending = "";
+    return (chunk) => {
+        pending += chunk;
+        const lines = pending.split("\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) to.write(`${prefix}${line}\n`);
+    };
+}
+
 async function main(): Promise<number> {
     const job = JSON.parse(fs.readFileSync(process.argv[2], "utf8")) as ChildJob;
     const state = new HostState(job.hostName, job.stateRoot);
@@ -105,7 +116,10 @@ async function main(): Promise<number> {
                     host = running;
                     out(`${req.resourceName}: reusing test host ${host.name}; cloud-init does not run again on an existing droplet, so its user data is not re-applied`);
                 } else {
-                    out(`${req.resourceName}: booting test host ${job.hostName} (${req.size}, ${req.image} stands for Debian 13 here)`);
+                    const t = Date.now();
+                    out(`${req.resourceName}: checking the test host image (the first build takes one to three minutes)`);
+                    await testHost.ensureImage();
+                    out(`${req.resourceName}: image ready in ${((Date.now() - t) / 1000).toFixed(1)} s; booting test host ${job.hostName} (${req.size}, ${req.image} stands for Debian 13 here)`);
                     host = await testHost.startHost({ name: job.hostName, index: job.hostIndex, authorizedKeys: req.authorizedKeys, userData: req.userData });
                 }
                 if (host.gatewayIp !== gatewayFor(job.hostIndex)) {
@@ -118,12 +132,15 @@ async function main(): Promise<number> {
                 }
                 return { hostName: host.name, ip: host.ip, bootSeconds: job.reuse ? undefined : host.bootSeconds };
             },
-            exec: (target, opts) =>
-                sshExec(target, {
+            exec: (target, opts, meta) => {
+                // Stream only what the program lets the engine log: `logging: none` marks a stage that handles secrets.
+                const stream = job.verbose && meta.logging !== "none";
+                return sshExec(target, {
                     ...opts,
-                    onStdout: job.verbose ? (s) => process.stdout.write(s) : undefined,
-                    onStderr: job.verbose ? (s) => process.stderr.write(s) : undefined,
-                }),
+                    onStdout: stream ? lineWriter(`${meta.name} | `, process.stdout) : undefined,
+                    onStderr: stream ? lineWriter(`${meta.name} ! `, process.stdout) : undefined,
+                });
+            },
         },
     });
 

@@ -78,8 +78,8 @@ export interface CloudBackend {
     passwordFor(resourceName: string, spec: PasswordSpec): string;
     /** Boots (or adopts) the host that stands in for the droplet. */
     createDroplet(req: DropletRequest): Promise<DropletHost>;
-    /** Runs one remote command. */
-    exec(target: SshTarget, opts: ExecOptions): Promise<ExecResult>;
+    /** Runs one remote command; `meta.logging` is the Command's `logging` (`none`: output must not be shown). */
+    exec(target: SshTarget, opts: ExecOptions, meta: { name: string; logging?: string }): Promise<ExecResult>;
 }
 
 export interface SizeInfo {
@@ -357,7 +357,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 dialErrorLimit,
                 perDialTimeout,
                 totalDialTimeoutMs: dialErrorLimit < 0 ? (this.opts.unlimitedDialTimeoutMs ?? 10 * 60 * 1000) : undefined,
-            });
+            }, { name, logging: record.logging });
             Object.assign(record, { ok: true, stdout: res.stdout, stderr: res.stderr, dials: res.dials });
         } catch (err) {
             const e = err as Error;

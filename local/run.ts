@@ -40,7 +40,7 @@ function accessHelp(run: RunRecord, state: HostState, username: string | undefin
         `Test host ${run.hostName} is running at ${ip}.`,
         `  ssh:          ${ssh} ${user}@${ip}`,
     ];
-    if (desktop) lines.push(`  RDP tunnel:   ${ssh} -N -L 3389:127.0.0.1:3389 ${user}@${ip}   (then RDP to localhost:3389 as ${user}; password: npm run local -- --reuse ${run.hostName} --show-secrets, or ${state.secretsFile})`);
+    if (desktop) lines.push(`  RDP tunnel:   ${ssh} -N -L 3389:127.0.0.1:3389 ${user}@${ip}   (then RDP to localhost:3389 as ${user}; the password is under "passwords" in ${state.secretsFile})`);
     lines.push(`  run again:    npm run local -- --reuse ${run.hostName}`);
     lines.push(`  stop it:      npm run local -- --down ${run.hostName}`);
     return lines.join("\n");

@@ -6,7 +6,7 @@
 // outputs carry timings and verification, nothing secret is printed, and the re-run
 // finds everything done in under 10 s of stage time.
 import * as assert from "assert";
-import { spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as path from "path";
 import type { RunRecord } from "../../local/child";
 import type { StageRecord } from "../../local/mockCloud";
@@ -25,6 +25,9 @@ interface RunnerRun {
     record: RunRecord;
 }
 
+/** The runner while it runs: its own process group, so that `after` can stop it and its program child. */
+let active: ChildProcess | undefined;
+
 /** Runs `npm run local -- ARGS` (as the script does) and keeps everything it printed. */
 function runner(args: string[]): Promise<{ code: number; output: string }> {
     return new Promise((resolve, reject) => {
@@ -32,7 +35,9 @@ function runner(args: string[]): Promise<{ code: number; output: string }> {
             cwd: PROJECT_DIR,
             env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
             stdio: ["ignore", "pipe", "pipe"],
+            detached: true,
         });
+        active = child;
         let output = "";
         const keep = (prefix: string) => (d: Buffer) => {
             output += d.toString();
@@ -41,7 +46,10 @@ function runner(args: string[]): Promise<{ code: number; output: string }> {
         child.stdout.on("data", keep("      | "));
         child.stderr.on("data", keep("      ! "));
         child.on("error", reject);
-        child.on("exit", (code) => resolve({ code: code ?? 1, output }));
+        child.on("exit", (code) => {
+            active = undefined;
+            resolve({ code: code ?? 1, output });
+        });
     });
 }
 
@@ -94,6 +102,8 @@ describe(`the workstation on a local test host (${HOST})`, function () {
     });
 
     after(async () => {
+        // A runner still going (a timeout) is stopped with its program child before its host.
+        if (active?.pid !== undefined && active.exitCode === null) process.kill(-active.pid, "SIGTERM");
         await stopHost(HOST);
         state.remove();
         // In CI the machine is ours: leave no host of any run behind.

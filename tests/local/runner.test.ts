@@ -153,3 +153,24 @@ describe("end-to-end text checks", () => {
         assert.deepStrictEqual(secretsIn("FFFFGGGGHHHHIIII and hunter2hunter2", key, "hunter2hunter2"), ["1 line(s) of the private key", "the password"]);
     });
 });
+
+describe("test host choice", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { gatewayFor, nextFreeIndex, standinIdeSources } = require("../../local/hosts") as typeof import("../../local/hosts");
+
+    it("takes the lowest index that neither a running host nor another state dir's veth holds", () => {
+        assert.strictEqual(nextFreeIndex([], () => false), 1);
+        assert.strictEqual(nextFreeIndex([{ index: 1 }, { index: 3 }], (i) => i === 2), 4);
+        assert.throws(() => nextFreeIndex([], () => true), /no free test host index \(1-254\)/);
+    });
+
+    it("points every IDE at the stand-in repository on the host's gateway", () => {
+        assert.strictEqual(gatewayFor(7), "10.213.7.1");
+        const sources = standinIdeSources(7);
+        assert.deepStrictEqual(Object.keys(sources).sort(), ["antigravity", "cursor", "vscode"]);
+        for (const s of Object.values(sources)) {
+            assert.ok(s.repoUrl.startsWith("http://10.213.7.1:"), s.repoUrl);
+            assert.ok(s.keyUrl.startsWith("http://10.213.7.1:"), s.keyUrl);
+        }
+    });
+});
