@@ -28,7 +28,7 @@ set -euo pipefail
 
 readonly SUITE="trixie"
 readonly NET_PREFIX="10.213"
-readonly PROXY_IP="${NET_PREFIX}.255.1"
+readonly PROXY_IP="${WS_PROXY_IP:-${NET_PREFIX}.255.1}" # override for tests of the proxy itself
 readonly PROXY_PORT=3142
 # What the image contains beyond minbase: systemd as init, sshd, sudo and cloud-init
 # like a droplet (python3-cffi-backend: a virtual dependency debootstrap cannot resolve),
@@ -288,8 +288,8 @@ unlock_proxy() {
 
 # PID of the process listening on the proxy address, whoever started it.
 proxy_listener() {
-  ss -Hltnp "sport = :$PROXY_PORT" 2>/dev/null | awk -v a="$PROXY_IP:$PROXY_PORT" '$4 == a' |
-    grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2
+  { ss -Hltnp "sport = :$PROXY_PORT" 2>/dev/null || true; } | awk -v a="$PROXY_IP:$PROXY_PORT" '
+    $4 == a && match($0, /pid=[0-9]+/) { print substr($0, RSTART + 4, RLENGTH - 4); exit }'
 }
 
 # PID of the apt-cacher-ng this tool started, if it still runs.
