@@ -38,8 +38,8 @@ export interface StartHostOptions {
     userData?: string;
 }
 
-/** The apt proxy every test host uses (already configured in the image's apt). */
-export const PROXY_IP = "10.213.255.1";
+/** The apt proxy every test host uses (already configured in its apt). WS_PROXY_IP overrides, as for testhost.sh. */
+export const PROXY_IP = process.env.WS_PROXY_IP || "10.213.255.1";
 export const PROXY_PORT = 3142;
 
 export const SCRIPT = path.join(__dirname, "testhost.sh");
