@@ -595,9 +595,11 @@ cmd_up() {
   # Host keys are made while the root dir is extracted (RSA alone takes most of a second).
   mkdir -p "$dir/hostkeys/etc/ssh"
   ssh-keygen -q -A -f "$dir/hostkeys" >/dev/null 2>&1 &
-  local keygen=$!
+  local keygen=$! extract_start extract
+  extract_start="$(now)"
   tar --numeric-owner --xattrs --xattrs-include='*' -I zstd -C "$dir/root" -xf "$tarball"
   wait "$keygen" || die "ssh-keygen -A failed"
+  extract="$(elapsed "$extract_start")"
   seed_root "$dir/root" "$name" "$index" "$keys_file" "$user_data"
 
   local boot_start pid
@@ -628,7 +630,7 @@ cmd_up() {
   host_json "$name" "$index" "$pid" "$boot" >"$dir/host.json"
   UP_NAME=""
   trap - EXIT INT TERM HUP
-  log "$name ready ($state) at $ip: boot ${boot} s, up $(elapsed "$start") s"
+  log "$name ready ($state) at $ip: extract ${extract} s, boot ${boot} s, up $(elapsed "$start") s in all"
   cat "$dir/host.json"
 }
 
