@@ -173,7 +173,9 @@ async function main(): Promise<number> {
     };
     state.writeRun(record);
     if (!result.ok) {
-        process.stderr.write(`${since()} the run failed: ${result.error}\n`);
+        const names = cloud.failures.map((f) => f.name);
+        const what = names.length ? `${names.join(", ")} failed (their output is above, unless withheld, and in ${state.runFile})` : (result.error ?? "unknown error");
+        process.stderr.write(`${since()} the run failed: ${what}\n`);
         return 1;
     }
     out(`all resources done`);

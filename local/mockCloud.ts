@@ -299,7 +299,8 @@ export class MockCloud implements pulumi.runtime.Mocks {
         });
         this.emit({ kind: "droplet", name, hostName: host.hostName, ip: host.ip, bootSeconds: host.bootSeconds });
         const id = String(500000000 + this.nextId++);
-        const priceMonthly = info.priceMonthly * (inputs.backups === true ? 1.2 : 1);
+        // As the provider reports it: the size's price; backups are billed on top and not included.
+        const priceMonthly = info.priceMonthly;
         return {
             id,
             state: {

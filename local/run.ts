@@ -46,6 +46,16 @@ function accessHelp(run: RunRecord, state: HostState, username: string | undefin
     return lines.join("\n");
 }
 
+/**
+ * One line per failed resource: the headline of each failure, not the output tails, which
+ * were shown as the stage failed (or withheld, for a stage that handles secrets).
+ */
+export function failureSummary(error: string): string {
+    const lines = error.split("\n");
+    const headlines = lines.filter((l) => /^\S+ \([^)]+\): /.test(l));
+    return (headlines.length ? [lines[0], ...headlines.map((l) => `  ${l}`)] : lines.slice(0, 5)).join("\n");
+}
+
 function runChild(job: ChildJob, jobFile: string): Promise<number> {
     fs.writeFileSync(jobFile, JSON.stringify(job, null, 2), { mode: 0o600 });
     return new Promise((resolve, reject) => {
@@ -116,7 +126,7 @@ async function up(opts: CliOptions): Promise<number> {
     if (run.ok) {
         process.stdout.write(`\nOutputs (pulumi stack output --json${opts.showSecrets ? " --show-secrets" : ""}):\n${formatStackOutputs(outputs, opts.showSecrets)}\n`);
     } else {
-        process.stderr.write(`\nThe run failed:\n${run.error ?? "unknown error"}\n`);
+        process.stderr.write(`\nThe run failed:\n${failureSummary(run.error ?? "unknown error")}\n`);
     }
     if (run.host) {
         const username = typeof outputs.username === "string" ? outputs.username : config.values["workstation:username"];

@@ -174,3 +174,29 @@ describe("test host choice", () => {
         }
     });
 });
+
+describe("failure summary", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { failureSummary } = require("../../local/run") as typeof import("../../local/run");
+
+    it("keeps each failed resource's headline and drops the output tails", () => {
+        const error = [
+            "2 resource(s) failed:",
+            "ws-system-prep (command:remote:Command): ws-system-prep: sudo -n bash -s exited with code 1 on dev@10.213.1.2",
+            "--- stdout (tail) ---",
+            "something the stage printed",
+            "--- stderr (tail) ---",
+            "more of it",
+            "ws-droplet (digitalocean:index/droplet:Droplet): local runner: ws-droplet: size \"x\" is not in data/do-sizes.json",
+        ].join("\n");
+        assert.strictEqual(failureSummary(error), [
+            "2 resource(s) failed:",
+            "  ws-system-prep (command:remote:Command): ws-system-prep: sudo -n bash -s exited with code 1 on dev@10.213.1.2",
+            "  ws-droplet (digitalocean:index/droplet:Droplet): local runner: ws-droplet: size \"x\" is not in data/do-sizes.json",
+        ].join("\n"));
+    });
+
+    it("shows the start of an error that names no resource (the program threw)", () => {
+        assert.strictEqual(failureSummary("the program threw while running: invalid workstation configuration:\n  - workstation:size: bad"), "the program threw while running: invalid workstation configuration:\n  - workstation:size: bad");
+    });
+});
