@@ -8,6 +8,8 @@ import * as os from "os";
 import * as path from "path";
 import { DEFAULT_IDE_SOURCES, IDE_NAMES, IdeName } from "../components/ideSources";
 import { listStacks, loadStackConfig } from "../local/stackConfig";
+import { sourcesFor } from "../local/standinRepo";
+import { serveStandinFor } from "../local/testHost";
 import { BenchOptions, parseArgs, USAGE, UsageError } from "./args";
 import { CaseContext, IdeProvider, IdeRepo, runFloor, runNaive, runOptimized, warmCache } from "./cases";
 import { benchmarkKeys, KEY_BUDGET_MS, KEY_NOTE } from "./keygen";
@@ -48,31 +50,17 @@ function loadThresholds(file: string): Threshold[] {
     return parseThresholds(doc, Object.keys(METRICS), file);
 }
 
-interface StandinModules {
-    standinIdeSources(index: number): Record<string, Partial<(typeof DEFAULT_IDE_SOURCES)[IdeName]>>;
-    serveStandinFor(host: unknown): Promise<{ close(): Promise<void> | void }>;
-}
-
-/** The stand-in IDE repository of the local target (local/hosts.ts, local/testHost.ts). */
+/** The local target's stand-in IDE repositories, served on each bench host's gateway. */
 function standinProvider(ides: IdeName[]): IdeProvider {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const hosts = require(path.join(PROJECT_DIR, "local", "hosts")) as Partial<StandinModules>;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const testHost = require(path.join(PROJECT_DIR, "local", "testHost")) as Partial<StandinModules>;
-    const sources = hosts.standinIdeSources;
-    const serve = testHost.serveStandinFor;
-    if (typeof sources !== "function" || typeof serve !== "function") {
-        throw new Error("local/hosts.ts standinIdeSources or local/testHost.ts serveStandinFor is missing: the IDE stand-in repository cannot be served");
-    }
     return {
         ides: (host: BenchHost): IdeRepo[] => {
-            const over = sources(host.index);
+            const over = sourcesFor(host.gatewayIp);
             return ides.map((name) => {
-                const s = { ...DEFAULT_IDE_SOURCES[name], ...(over[name] ?? {}) };
+                const s = { ...DEFAULT_IDE_SOURCES[name], ...over[name] };
                 return { name, package: s.package, repoUrl: s.repoUrl, suite: s.suite, components: s.components, keyUrl: s.keyUrl, keyring: s.keyring };
             });
         },
-        serve: (host: BenchHost) => serve(host),
+        serve: (host: BenchHost) => serveStandinFor(host),
     };
 }
 
@@ -141,6 +129,13 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
 
+    // The bench's hosts (its own and the runner's) live in a state dir of their own, so that
+    // `testhost.sh down --all` from other work on this machine cannot stop them mid-run.
+    // The apt cache (WS_CACHE_DIR) and the proxy stay shared.
+    if (!process.env.WS_STATE_DIR) {
+        const cache = process.env.WS_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "workstation");
+        process.env.WS_STATE_DIR = path.join(cache, "bench-run");
+    }
     const startedAt = new Date();
     const cases: Partial<Record<HostCase, CaseRun[]>> = {};
     let keys: Awaited<ReturnType<typeof benchmarkKeys>> | undefined;
@@ -153,10 +148,7 @@ export async function main(argv: string[]): Promise<number> {
         if (interrupted) return;
         interrupted = true;
         say(`${sig}: stopping the bench's test hosts`);
-        void Promise.allSettled([...cleanups.values()].map((f) => f())).then(() => {
-            key.dispose();
-            process.exit(130);
-        });
+        void Promise.allSettled([...cleanups.values()].map((f) => f())).then(() => process.exit(130));
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
@@ -184,7 +176,6 @@ export async function main(argv: string[]): Promise<number> {
         }
     } finally {
         await Promise.allSettled([...cleanups.values()].map((f) => f()));
-        key.dispose();
     }
 
     const samples = metricSamples(cases, keys?.samplesMs);

@@ -65,6 +65,10 @@ export function renderReport(results: BenchResults): string {
     const failed = HOST_CASES.flatMap((c) => (results.cases[c] ?? []).filter((r) => !r.ok).map((r) => `${caseLabel(c)} run ${r.run} on ${r.host}: ${r.error ?? "failed"}`));
     if (HOST_CASES.some((c) => (results.cases[c] ?? []).length > 0)) {
         out.push(`### Provisioning, seconds (p50 / p95 over ${runs} run${runs === 1 ? "" : "s"})`, "", stageTable(results), "");
+        out.push(
+            "Stages of optimized that run in parallel (desktop, the IDEs, monitor) overlap, and their seconds include waiting for the dpkg lock: compare the totals, not those rows.",
+            "",
+        );
         out.push("Ratios of totals, paired per run (lower is better):", "");
         out.push(
             markdownTable(

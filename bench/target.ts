@@ -2,74 +2,39 @@
 // with the bench's harness key, and always stopped. The optimized and re-run cases go
 // through the runner (local/run.ts) instead, which boots its own host.
 
-import { execFile } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { generateEd25519 } from "../local/keys";
 import { sshExec } from "../local/sshExec";
+import * as testHost from "../local/testHost";
+import { listHosts, TestHost } from "../local/testHost";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
-const TESTHOST = path.join(PROJECT_DIR, "local", "testhost.sh");
 
-export interface BenchHost {
-    name: string;
-    ip: string;
-    gatewayIp: string;
-    index: number;
-    /** PID of the host's systemd-nspawn. */
-    pid: number;
-    bootSeconds: number;
-}
+export type BenchHost = TestHost;
 
-function testhost(args: string[], timeoutMs = 10 * 60 * 1000): Promise<string> {
-    return new Promise((resolve, reject) => {
-        execFile("bash", [TESTHOST, ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-            if (err) reject(new Error(`local/testhost.sh ${args.join(" ")} failed: ${err.message}\n${stderr.split("\n").slice(-15).join("\n")}`));
-            else resolve(stdout);
-        });
-    });
-}
+export { listHosts };
 
-function parseHostLine(line: string): BenchHost {
-    const h = JSON.parse(line) as BenchHost;
-    return { name: h.name, ip: h.ip, gatewayIp: h.gatewayIp, index: h.index, pid: h.pid, bootSeconds: h.bootSeconds };
-}
-
-export async function listHosts(): Promise<BenchHost[]> {
-    const out = await testhost(["list"], 30_000);
-    return out.split("\n").filter((l) => l.trim().startsWith("{")).map(parseHostLine);
-}
-
-/** A key pair for root on the bench's hosts, in a private temp dir removed by `dispose`. */
+/** A key pair for root on the bench's own hosts; it lives in memory only. */
 export class HarnessKey {
-    readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-bench-key-"));
     readonly privateKey: string;
-    readonly publicKeyFile: string;
+    readonly publicKey: string;
 
     constructor() {
         const key = generateEd25519();
         this.privateKey = key.privateKeyOpenssh;
-        this.publicKeyFile = path.join(this.dir, "authorized_keys");
-        fs.writeFileSync(this.publicKeyFile, key.publicKeyOpenssh, { mode: 0o600 });
-    }
-
-    dispose(): void {
-        fs.rmSync(this.dir, { recursive: true, force: true });
+        this.publicKey = key.publicKeyOpenssh.trim();
     }
 }
 
-export async function startHost(name: string, index: number, key: HarnessKey): Promise<BenchHost> {
-    const out = await testhost(["up", name, "--index", String(index), "--authorized-keys", key.publicKeyFile]);
-    const line = out.split("\n").filter((l) => l.trim().startsWith("{")).pop();
-    if (!line) throw new Error(`local/testhost.sh up ${name} printed no host line`);
-    return parseHostLine(line);
+export function startHost(name: string, index: number, key: HarnessKey): Promise<BenchHost> {
+    return testHost.startHost({ name, index, authorizedKeys: [key.publicKey] });
 }
 
 /** Stops a host; never throws (used in cleanup). */
 export async function stopHost(name: string): Promise<void> {
     try {
-        await testhost(["down", name], 120_000);
+        await testHost.stopHost(name);
     } catch (err) {
         process.stderr.write(`bench: could not stop test host ${name}: ${(err as Error).message}\n`);
     }
