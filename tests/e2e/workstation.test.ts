@@ -148,6 +148,10 @@ describe(`the workstation on a local test host (${HOST})`, function () {
         });
 
         it("refuses a password login over SSH, even with the real password", async () => {
+            // It is the real one: the user's shadow entry matches it (perl-base is always there).
+            const quoted = `'${password.replace(/'/g, "'\\''")}'`;
+            const match = await onHost(`PW=${quoted} perl -e '$h = (getpwnam("dev"))[1]; print crypt($ENV{PW}, $h) eq $h ? "match" : "differ"'`);
+            assert.strictEqual(match, "match", "the password from the run is not the user's password");
             const attempt = await tryPasswordLogin(ip, 22, "dev", password);
             assert.strictEqual(attempt.outcome, "refused", attempt.detail);
         });
