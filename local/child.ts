@@ -49,6 +49,11 @@ export interface RunRecord {
     recorded: { type: string; name: string; id: string; inputs: Record<string, unknown> }[];
 }
 
+/** testhost.sh's refusals when the index is in use: the parent retries with another. */
+const INDEX_TAKEN = /index \d+ is used by host|link wsth\d+ exists/;
+/** Exit code that tells run.ts to retry with the next free index (nothing ran yet). */
+export const EXIT_INDEX_TAKEN = 75;
+
 const RECORDED = new Set(["digitalocean:index/firewall:Firewall", "digitalocean:index/project:Project", "digitalocean:index/monitorAlert:MonitorAlert"]);
 
 function fmt(seconds: number): string {
@@ -76,6 +81,7 @@ async function main(): Promise<number> {
     };
     let host: testHost.TestHost | undefined;
     let repo: StandinRepo | undefined;
+    let indexTaken = false;
 
     const onEvent = (e: CloudEvent): void => {
         switch (e.kind) {
@@ -120,7 +126,13 @@ async function main(): Promise<number> {
                     out(`${req.resourceName}: checking the test host image (the first build takes one to three minutes)`);
                     await testHost.ensureImage();
                     out(`${req.resourceName}: image ready in ${((Date.now() - t) / 1000).toFixed(1)} s; booting test host ${job.hostName} (${req.size}, ${req.image} stands for Debian 13 here)`);
-                    host = await testHost.startHost({ name: job.hostName, index: job.hostIndex, authorizedKeys: req.authorizedKeys, userData: req.userData });
+                    try {
+                        host = await testHost.startHost({ name: job.hostName, index: job.hostIndex, authorizedKeys: req.authorizedKeys, userData: req.userData });
+                    } catch (err) {
+                        // Another runner took the index between our choice and the boot.
+                        if (INDEX_TAKEN.test((err as Error).message)) indexTaken = true;
+                        throw err;
+                    }
                 }
                 if (host.gatewayIp !== gatewayFor(job.hostIndex)) {
                     throw new Error(`test host ${host.name} has gateway ${host.gatewayIp}, but the IDE sources were set for ${gatewayFor(job.hostIndex)}`);
@@ -171,6 +183,10 @@ async function main(): Promise<number> {
         stages: cloud.stages,
         recorded: cloud.resources.filter((r) => RECORDED.has(r.type)).map((r) => ({ type: r.type, name: r.name, id: r.id, inputs: r.inputs })),
     };
+    if (indexTaken && cloud.stages.length === 0) {
+        process.stderr.write(`${since()} index ${job.hostIndex} was taken by another host while this one booted\n`);
+        return EXIT_INDEX_TAKEN;
+    }
     state.writeRun(record);
     if (!result.ok) {
         const names = cloud.failures.map((f) => f.name);
@@ -182,10 +198,12 @@ async function main(): Promise<number> {
     return 0;
 }
 
-main().then(
-    (code) => process.exit(code),
-    (err: Error) => {
-        process.stderr.write(`local runner: ${err.stack ?? err.message}\n`);
-        process.exit(2);
-    },
-);
+if (require.main === module) {
+    main().then(
+        (code) => process.exit(code),
+        (err: Error) => {
+            process.stderr.write(`local runner: ${err.stack ?? err.message}\n`);
+            process.exit(2);
+        },
+    );
+}

@@ -10,11 +10,16 @@ export function gatewayFor(index: number): string {
     return `10.213.${index}.1`;
 }
 
+/** Does host index N's veth exist on this machine (a host of any state dir holds N)? */
+export function vethExists(index: number): boolean {
+    return fs.existsSync(`/sys/class/net/wsth${index}`);
+}
+
 /**
  * The lowest index from 1 that no running host of ours uses and whose veth does not
  * exist (another state dir's host may hold it).
  */
-export function nextFreeIndex(running: Pick<TestHost, "index">[], linkExists = (i: number) => fs.existsSync(`/sys/class/net/wsth${i}`)): number {
+export function nextFreeIndex(running: Pick<TestHost, "index">[], linkExists = vethExists): number {
     const used = new Set(running.map((h) => h.index));
     for (let i = 1; i <= 254; i++) {
         if (!used.has(i) && !linkExists(i)) return i;

@@ -6,9 +6,10 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { EXIT_INDEX_TAKEN } from "./child";
 import type { ChildJob, RunRecord } from "./child";
 import { CliOptions, parseArgs, USAGE, UsageError } from "./cli";
-import { nextFreeIndex, standinIdeSources } from "./hosts";
+import { nextFreeIndex, standinIdeSources, vethExists } from "./hosts";
 import { listHosts, stopAllHosts, stopHost } from "./testHost";
 import { decodeResolved, formatStackOutputs, Resolved } from "./outputs";
 import { HostState, knownHosts, PROJECT_DIR, RUNNER_DIR } from "./runnerState";
@@ -91,31 +92,43 @@ async function up(opts: CliOptions): Promise<number> {
         index = nextFreeIndex(running);
     }
 
-    const overrides: Record<string, unknown> = {};
-    if (opts.standin) overrides.ideSources = standinIdeSources(index);
     // The engine reruns a command whose triggers changed; under the runner nothing is
     // remembered between runs, so every command runs anyway. The new provisioningRun
     // makes the triggers change as they would with `pulumi up`.
-    if (opts.mode === "reuse") overrides.provisioningRun = `local-${Date.now()}`;
-    const config = loadStackConfig(PROJECT_DIR, opts.stack, overrides);
-    for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
-
-    fs.mkdirSync(state.dir, { recursive: true, mode: 0o700 });
-    const job: ChildJob = {
-        programPath: path.join(PROJECT_DIR, "index.ts"),
-        project: config.project,
-        stack: opts.stack,
-        config: config.values,
-        secretKeys: config.secretKeys,
-        hostName,
-        hostIndex: index,
-        reuse: opts.mode === "reuse",
-        stateRoot: RUNNER_DIR,
-        standinRepo: opts.standin,
-        verbose: opts.verbose,
+    const provisioningRun = opts.mode === "reuse" ? `local-${Date.now()}` : undefined;
+    const runOnce = (hostIndex: number): Promise<number> => {
+        const overrides: Record<string, unknown> = {};
+        if (opts.standin) overrides.ideSources = standinIdeSources(hostIndex);
+        if (provisioningRun !== undefined) overrides.provisioningRun = provisioningRun;
+        const config = loadStackConfig(PROJECT_DIR, opts.stack, overrides);
+        for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
+        fs.mkdirSync(state.dir, { recursive: true, mode: 0o700 });
+        const job: ChildJob = {
+            programPath: path.join(PROJECT_DIR, "index.ts"),
+            project: config.project,
+            stack: opts.stack,
+            config: config.values,
+            secretKeys: config.secretKeys,
+            hostName,
+            hostIndex,
+            reuse: opts.mode === "reuse",
+            stateRoot: RUNNER_DIR,
+            standinRepo: opts.standin,
+            verbose: opts.verbose,
+        };
+        process.stdout.write(`${opts.mode === "reuse" ? "Re-running" : "Running"} the program with stack ${opts.stack} on test host ${hostName}\n`);
+        return runChild(job, path.join(state.dir, "job.json"));
     };
-    process.stdout.write(`${opts.mode === "reuse" ? "Re-running" : "Running"} the program with stack ${opts.stack} on test host ${hostName}\n`);
-    const code = await runChild(job, path.join(state.dir, "job.json"));
+    let code = await runOnce(index);
+    // Another runner took the index as this one booted: nothing ran, so start over on the next.
+    const taken = new Set<number>();
+    for (let attempt = 1; code === EXIT_INDEX_TAKEN && attempt < 3; attempt++) {
+        state.remove();
+        taken.add(index);
+        index = nextFreeIndex(await listHosts(), (i) => taken.has(i) || vethExists(i));
+        code = await runOnce(index);
+    }
+    const config = loadStackConfig(PROJECT_DIR, opts.stack);
     const run = state.readRun<RunRecord>();
     if (!run || run.startedAt < Date.now() - 24 * 3600 * 1000) {
         process.stderr.write(`the program run ended (exit ${code}) without a run record\n`);
