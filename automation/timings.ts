@@ -16,6 +16,7 @@
 // Without a `stages` key, every top-level entry that is a number or has a numeric `seconds`
 // (other than the summary fields above) is taken as a stage. A JSON string is parsed first.
 // Anything unreadable yields an empty report and a note, never an exception.
+import { percentile } from "../components/timing";
 
 export interface StageSeconds {
     stage: string;
@@ -158,17 +159,8 @@ export function formatTimingTable(report: TimingReport): string {
     return lines.join("\n");
 }
 
-/**
- * Nearest-rank percentile: sort ascending, take the value at rank ceil(p/100 × n) (1-based).
- * Always one of the observed values; p50 of [1, 2, 3, 4] is 2.
- */
-export function percentile(values: readonly number[], p: number): number {
-    if (values.length === 0) throw new Error("percentile of no values");
-    if (!(p > 0 && p <= 100)) throw new Error(`percentile must be in (0, 100], got ${p}`);
-    const sorted = [...values].sort((a, b) => a - b);
-    const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-    return sorted[rank - 1];
-}
+/** Nearest-rank percentile (components/timing.ts), shared with the benchmark. */
+export { percentile };
 
 export interface StagePercentiles {
     stage: string;

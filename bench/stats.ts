@@ -5,18 +5,13 @@
 // (rank at least 1). With few runs it always returns a value that was measured (with
 // K = 3, p50 is the median and p95 the slowest run), never an interpolation between runs.
 
+import { percentile } from "../components/timing";
+
 export const PERCENTILE_METHOD =
     "nearest rank: the p-th percentile of n samples is sorted[ceil(p/100 * n) - 1], a measured value (with 3 runs p50 is the median and p95 the maximum)";
 
-/** The p-th percentile (0 < p <= 100) by nearest rank. Throws on no samples or a bad p. */
-export function percentile(samples: readonly number[], p: number): number {
-    if (!Number.isFinite(p) || p <= 0 || p > 100) throw new RangeError(`percentile must be in (0, 100], got ${p}`);
-    if (samples.length === 0) throw new RangeError("percentile of no samples");
-    for (const s of samples) if (!Number.isFinite(s)) throw new RangeError(`samples must be finite numbers, got ${s}`);
-    const sorted = [...samples].sort((a, b) => a - b);
-    const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-    return sorted[rank - 1];
-}
+/** The p-th percentile (0 < p <= 100) by nearest rank; one implementation with the fleet report's. */
+export { percentile };
 
 export interface Summary {
     n: number;

@@ -208,3 +208,18 @@ export function regressionAgainst(timings: StageTiming[], baseline: Partial<Reco
 function round(n: number): number {
     return Math.round(n * 1000) / 1000;
 }
+
+/**
+ * Nearest-rank percentile, shared by the fleet report and the benchmark: the smallest
+ * sample such that at least p % of the samples are at or below it,
+ * sorted[ceil(p/100 × n) − 1]. Always a measured value, never an interpolation: with 3
+ * runs p50 is the median and p95 the slowest. p50 of [1, 2, 3, 4] is 2.
+ */
+export function percentile(samples: readonly number[], p: number): number {
+    if (!Number.isFinite(p) || p <= 0 || p > 100) throw new RangeError(`percentile must be in (0, 100], got ${p}`);
+    if (samples.length === 0) throw new RangeError("percentile of no values");
+    for (const s of samples) if (!Number.isFinite(s)) throw new RangeError(`samples must be finite numbers, got ${s}`);
+    const sorted = [...samples].sort((a, b) => a - b);
+    const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+    return sorted[rank - 1];
+}

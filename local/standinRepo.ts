@@ -16,22 +16,11 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
+import { IdeName, IdeSource as ProgramIdeSource } from "../components/ideSources";
 
-export type IdeName = "vscode" | "cursor" | "antigravity";
-
-/** One IDE's apt source, in the terms of the stack config's IDE source overrides. */
-export interface IdeSource {
-    /** deb822 `URIs`. */
-    repoUrl: string;
-    /** deb822 `Suites`. */
-    suite: string;
-    /** deb822 `Components`. */
-    components: string;
-    /** The armored signing key. */
-    keyUrl: string;
-    /** The package to install. */
-    package: string;
-}
+/** One IDE's apt source: the part of the program's IDE source that the stand-in repository decides. */
+export type IdeSource = Pick<ProgramIdeSource, "repoUrl" | "suite" | "components" | "keyUrl" | "package">;
+export type { IdeName };
 
 export interface StandinRepo {
     /** Sources as seen from the first bound gateway. */
