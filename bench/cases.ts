@@ -12,7 +12,7 @@ import type { RunRecord } from "../local/child";
 import { HostState } from "../local/runnerState";
 import { MemorySampler } from "./memory";
 import { allPackages, PackageSet } from "./packages";
-import { CaseRun, INSTALL_STAGES, span } from "./results";
+import { CaseRun, INSTALL_STAGES, span } from "./resultsShape";
 import { BenchHost, HarnessKey, listHosts, parseRecipeOutput, PROJECT_DIR, runRecipe, startHost, stopHost } from "./target";
 
 /** One IDE as the recipes take it: "NAME PACKAGE REPO_URL SUITE COMPONENTS KEY_URL KEYRING". */

@@ -15,7 +15,7 @@ import { CaseContext, IdeProvider, IdeRepo, runFloor, runNaive, runOptimized, wa
 import { benchmarkKeys, KEY_BUDGET_MS, KEY_NOTE } from "./keygen";
 import { MEMORY_METHOD } from "./memory";
 import { packageSet, PackageSet } from "./packages";
-import { BenchResults, CaseRun, checkResultsShape, HostCase, METRICS, metricSamples, SCHEMA, summarizeMetrics } from "./results";
+import { BenchResults, CaseRun, checkResultsShape, HostCase, METRICS, metricSamples, SCHEMA, summarizeMetrics } from "./resultsShape";
 import { PERCENTILE_METHOD, round } from "./stats";
 import { renderReport } from "./table";
 import { evaluateThresholds, parseThresholds, Threshold, ThresholdError, thresholdsPassed } from "./threshold";

@@ -1,6 +1,6 @@
 // The Markdown report printed on stdout (and pasted into the README's performance section).
 
-import { BenchResults, CaseRun, HOST_CASES, HostCase, MetricSummary, STAGE_ORDER } from "./results";
+import { BenchResults, CaseRun, HOST_CASES, HostCase, MetricSummary, STAGE_ORDER } from "./resultsShape";
 import { percentile } from "./stats";
 
 /** A Markdown table; columns are right-aligned (numbers) except the first, unless `align` says otherwise. */

@@ -1,8 +1,10 @@
 import * as assert from "assert";
-import { BenchResults, CaseRun, checkResultsShape, metricSamples, SCHEMA, span, summarizeMetrics } from "../../bench/results";
+import * as fs from "fs";
+import * as path from "path";
+import { BenchResults, CaseRun, checkResultsShape, metricSamples, SCHEMA, span, summarizeMetrics } from "../../bench/resultsShape";
 import { markdownTable, p50p95, renderReport, stageTable } from "../../bench/table";
 import { evaluateThresholds, parseThresholds } from "../../bench/threshold";
-import { METRICS } from "../../bench/results";
+import { METRICS } from "../../bench/resultsShape";
 
 function run(run: number, totalSeconds: number, stages: Record<string, number>, extra: Partial<CaseRun> = {}): CaseRun {
     return { run, host: `bench-x${run}`, ok: true, totalSeconds, stages, ...extra };
@@ -116,5 +118,14 @@ describe("bench results and report", () => {
             "metrics.optimized/naive: p50 above p95",
             "thresholds[2]: needs metric, expression, status pass|fail|skipped",
         ]);
+    });
+
+    it("keeps the committed bench/results.json in the documented shape, with every case of a full run", () => {
+        const doc = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "bench", "results.json"), "utf8")) as BenchResults;
+        assert.deepStrictEqual(checkResultsShape(doc), []);
+        assert.deepStrictEqual(Object.keys(doc.cases).sort(), ["floor", "naive", "optimized", "rerun"]);
+        for (const m of ["optimized/naive", "optimized/floor", "rerun.seconds", "key.ed25519.ms", "optimized.memory.mb"]) {
+            assert.strictEqual(doc.metrics[m]?.n, doc.metrics[m]?.samples.length, m);
+        }
     });
 });

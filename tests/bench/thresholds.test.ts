@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { METRICS } from "../../bench/results";
+import { METRICS } from "../../bench/resultsShape";
 import { evaluateThresholds, parseExpression, parseThresholds, ThresholdError, thresholdsPassed } from "../../bench/threshold";
 
 const NAMES = Object.keys(METRICS);

@@ -1,5 +1,6 @@
 // The results file (bench/results.json): its shape, the metrics derived from the runs,
 // and a check of the shape that tests/bench uses.
+// (Not named results.ts: require("./results") would load results.json first.)
 
 import { PackageSet } from "./packages";
 import { round, summarize, Summary } from "./stats";
