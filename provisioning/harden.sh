@@ -74,7 +74,9 @@ hd_fail2ban() {
   ws_write_file "$HD_JAIL" 0644 "$HD_JAIL_TEXT"
   ws_run fail2ban-client -t
   ws_run systemctl enable fail2ban
-  ws_run systemctl restart fail2ban
+  # fail2ban runs since its install in system-prep: a reload loads the new jail without
+  # stopping and starting the server.
+  ws_run systemctl reload-or-restart fail2ban
   local i
   for ((i = 0; i < 60; i++)); do
     if hd_fail2ban_ok; then
