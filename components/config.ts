@@ -2,6 +2,7 @@
 // reads from `pulumi config` passes through parseConfig() before any resource is
 // registered, so a bad value fails fast with the key, the value and what is allowed.
 import * as net from "net";
+import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_IDE_SOURCES, IDE_NAMES, IdeName, IdeSource } from "./ideSources";
 import { DEFAULT_STAGE_ESTIMATES, STAGE_NAMES, StageName } from "./stages";
 
@@ -327,9 +328,7 @@ const SOURCE_FIELDS: Record<keyof IdeSource, { pattern: RegExp; allowed: string 
  * values when the program runs without it (mocks, the local runner).
  */
 export function loadConfig(stack: string): WorkstationConfig {
-    // Imported here so that parseConfig stays usable without the Pulumi runtime.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const runtime = require("@pulumi/pulumi").runtime as typeof import("@pulumi/pulumi").runtime;
+    const runtime = pulumi.runtime;
     const prefix = `${CONFIG_NAMESPACE}:`;
     const present = Object.keys(runtime.allConfig())
         .filter((k) => k.startsWith(prefix))
