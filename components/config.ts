@@ -1,12 +1,18 @@
 // The one typed, validated configuration of a workstation. Everything the program
 // reads from `pulumi config` passes through parseConfig() before any resource is
 // registered, so a bad value fails fast with the key, the value and what is allowed.
-import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_IDE_SOURCES, IDE_NAMES, IdeName, IdeSource } from "./ideSources";
 import { DEFAULT_STAGE_ESTIMATES, STAGE_NAMES, StageName } from "./stages";
+import {
+    CIDR_ALLOWED, EMAIL_ALLOWED, FINGERPRINT_ALLOWED, IMAGE_ALLOWED, PROJECT_NAME_ALLOWED, Refusal, SIZE_ALLOWED,
+    STACK_ALLOWED, TAG_ALLOWED, USERNAME_ALLOWED, Validator, asValidator, cidrProblem, emailProblem, fingerprintProblem,
+    imageProblem, projectNameProblem, publicKeyProblem, quote, sameCidr, sameEmail, samePublicKey, sameTag, sizeProblem,
+    stackNameProblem, tagProblem, textProblem, usernameProblem,
+} from "./validate";
 
 export { IDE_NAMES, IdeName, IdeSource, STAGE_NAMES, StageName };
+export { isCidr, isPublicKey } from "./validate";
 
 /** The Pulumi config namespace (the project name). */
 export const CONFIG_NAMESPACE = "workstation";
@@ -87,18 +93,8 @@ export function configDefaults(stack: string): Omit<WorkstationConfig, "ideSourc
     };
 }
 
-// Accounts that exist on Debian/Ubuntu images or that services own; taking one
-// over would break the system or hand a service account a login.
-const RESERVED_USERNAMES = new Set([
-    "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy",
-    "www-data", "backup", "list", "irc", "gnats", "nobody", "nogroup", "_apt", "messagebus", "sshd",
-    "xrdp", "polkitd", "avahi", "colord", "debian", "ubuntu", "admin", "sudo", "adm", "staff", "users",
-]);
-
-const SSH_KEY_TYPES = new Set([
-    "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-    "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
-]);
+/** The longest a stage may be expected or measured to take, in seconds: a day. More is a unit mistake. */
+export const MAX_STAGE_SECONDS = 86_400;
 
 /** Reads one raw config value (as `pulumi config get` would print it), or undefined. */
 export type RawConfig = (key: string) => string | undefined;
@@ -118,30 +114,40 @@ export function parseConfig(raw: RawConfig, stack: string, present: string[] = [
         }
     }
 
+    // The stack name is no config key, but it names the droplet (a host name) and its firewall.
+    const stackRefusal = stackNameProblem(stack);
+    if (stackRefusal !== undefined) {
+        problems.push(`stack ${quote(stack)} is not allowed${stackRefusal ? `: ${stackRefusal}` : ""}; the droplet is named `
+            + `workstation-<stack>, a host name, so expected ${STACK_ALLOWED}`);
+    }
+
     const cfg: WorkstationConfig = {
         region: p.string("region", d.region, /^[a-z]{3}[0-9]$/, "a region slug such as nyc3, fra1 or sgp1"),
-        size: p.string("size", d.size, /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, "a size slug such as s-2vcpu-4gb"),
-        image: p.string("image", d.image, /^([a-z0-9][a-z0-9.-]*[a-z0-9]|[0-9]+)$/, "an image slug such as debian-13-x64, or a numeric image id"),
+        size: p.string("size", d.size, sizeProblem, SIZE_ALLOWED),
+        image: p.string("image", d.image, imageProblem, IMAGE_ALLOWED),
         username: p.username(d.username),
         ides: p.ides(d.ides),
         desktop: p.boolean("desktop", d.desktop),
-        allowedSshCidrs: p.list("allowedSshCidrs", d.allowedSshCidrs, isCidr, "IPv4 or IPv6 CIDRs such as 203.0.113.0/24 or ::/0", { nonEmpty: true }),
-        authorizedKeys: p.list("authorizedKeys", d.authorizedKeys, isPublicKey, "OpenSSH public keys (\"ssh-ed25519 AAAA… comment\")"),
-        existingSshKeyFingerprints: p.list("existingSshKeyFingerprints", d.existingSshKeyFingerprints,
-            (v) => /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/.test(v) || /^[0-9]+$/.test(v),
-            "MD5 fingerprints (aa:bb:…, 16 pairs) or numeric key ids as DigitalOcean shows them"),
-        tags: p.list("tags", d.tags, (v) => /^[A-Za-z0-9:_-]{1,255}$/.test(v), "DigitalOcean tags: letters, digits, colons, dashes and underscores, at most 255 characters"),
+        allowedSshCidrs: p.cidrs("allowedSshCidrs", d.allowedSshCidrs, { nonEmpty: true }),
+        authorizedKeys: p.list("authorizedKeys", d.authorizedKeys, publicKeyProblem, "OpenSSH public keys (\"ssh-ed25519 AAAA… comment\")", {
+            text: { ascii: false }, unique: { noun: "key", same: samePublicKey, why: "one key blob, whatever the comment" },
+        }),
+        existingSshKeyFingerprints: p.list("existingSshKeyFingerprints", d.existingSshKeyFingerprints, fingerprintProblem,
+            FINGERPRINT_ALLOWED, { unique: { noun: "key" } }),
+        tags: p.list("tags", d.tags, tagProblem, TAG_ALLOWED, { unique: { noun: "tag", same: sameTag, why: "DigitalOcean tags ignore case" } }),
         backups: p.boolean("backups", d.backups),
-        alertEmails: p.list("alertEmails", d.alertEmails, (v) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v), "email addresses"),
-        stageEstimates: { ...d.stageEstimates, ...p.stageSeconds("stageEstimates", (n) => n > 0, "positive seconds") },
-        baseline: p.stageSeconds("baseline", (n) => n >= 0, "seconds, zero or more"),
+        alertEmails: p.list("alertEmails", d.alertEmails, emailProblem, EMAIL_ALLOWED,
+            { unique: { noun: "address", same: sameEmail, why: "addresses ignore case" } }),
+        stageEstimates: {
+            ...d.stageEstimates,
+            ...p.stageSeconds("stageEstimates", (n) => n > 0 && n <= MAX_STAGE_SECONDS, `positive seconds, at most ${MAX_STAGE_SECONDS} (a day)`),
+        },
+        baseline: p.stageSeconds("baseline", (n) => n >= 0 && n <= MAX_STAGE_SECONDS, `seconds, zero or more, at most ${MAX_STAGE_SECONDS} (a day)`),
         ideSources: p.ideSources(),
-        projectName: p.string("projectName", d.projectName, /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,174}$/, "1 to 175 letters, digits, spaces, dots, dashes or underscores"),
-        provisioningRun: p.string("provisioningRun", d.provisioningRun, /^[A-Za-z0-9_.:-]{0,64}$/, "up to 64 letters, digits, dots, colons, dashes or underscores"),
+        projectName: p.string("projectName", d.projectName, projectNameProblem, PROJECT_NAME_ALLOWED),
+        provisioningRun: p.string("provisioningRun", d.provisioningRun, /^[A-Za-z0-9_.:-]{0,64}$/,
+            "up to 64 letters, digits, dots, colons, dashes or underscores", { allowEmpty: true }),
     };
-
-    const dupTags = duplicates(cfg.tags);
-    if (dupTags.length) problems.push(`${CONFIG_NAMESPACE}:tags: ${JSON.stringify(dupTags)} given more than once; list each tag once`);
 
     if (problems.length) throw new ConfigError(problems);
     return cfg;
@@ -151,31 +157,54 @@ function duplicates<T>(items: T[]): T[] {
     return [...new Set(items.filter((v, i) => items.indexOf(v) !== i))];
 }
 
-export function isCidr(value: string): boolean {
-    const m = /^([^/]+)\/(\d{1,3})$/.exec(value);
-    if (!m) return false;
-    const family = net.isIP(m[1]);
-    const bits = Number(m[2]);
-    return (family === 4 && bits <= 32) || (family === 6 && bits <= 128);
+/** How a list key tells duplicates: `same` maps spellings of one thing to one key (default: exact). */
+interface Uniqueness {
+    /** What one item is, for the message ("tag"). */
+    noun: string;
+    same?: (value: string) => string;
+    /** Why two different spellings are one item ("DigitalOcean tags ignore case"). */
+    why?: string;
 }
 
-/** An OpenSSH public key whose base64 blob really starts with its declared type. */
-export function isPublicKey(value: string): boolean {
-    const parts = value.trim().split(/\s+/);
-    if (parts.length < 2 || !SSH_KEY_TYPES.has(parts[0])) return false;
-    if (!/^[A-Za-z0-9+/]+={0,3}$/.test(parts[1])) return false;
-    const blob = Buffer.from(parts[1], "base64");
-    if (blob.length < 4) return false;
-    const len = blob.readUInt32BE(0);
-    return blob.subarray(4, 4 + len).toString("latin1") === parts[0];
+/** Items given twice, and different spellings of one item, each as one problem. */
+function duplicateProblems(key: string, items: string[], u: Uniqueness): string[] {
+    const groups = new Map<string, string[]>();
+    for (const item of items) {
+        const id = (u.same ?? ((v: string) => v))(item);
+        groups.set(id, [...(groups.get(id) ?? []), item]);
+    }
+    const repeated: string[] = [];
+    const problems: string[] = [];
+    for (const group of groups.values()) {
+        if (group.length < 2) continue;
+        const spellings = [...new Set(group)];
+        if (spellings.length === 1) {
+            repeated.push(spellings[0]);
+        } else {
+            problems.push(`${CONFIG_NAMESPACE}:${key}: ${spellings.map(quote).join(" and ")} are the same ${u.noun}`
+                + `${u.why ? ` (${u.why})` : ""}; list each ${u.noun} once`);
+        }
+    }
+    if (repeated.length) problems.unshift(`${CONFIG_NAMESPACE}:${key}: ${quote(repeated)} given more than once; list each ${u.noun} once`);
+    return problems;
 }
 
 /** Parses one key at a time, recording a problem instead of throwing, so all are reported at once. */
 class Parser {
     constructor(private readonly raw: RawConfig, private readonly problems: string[]) {}
 
-    private bad(key: string, value: unknown, allowed: string): void {
-        this.problems.push(`${CONFIG_NAMESPACE}:${key}: ${JSON.stringify(value)} is not allowed; expected ${allowed}`);
+    private bad(key: string, value: unknown, allowed: string, reason: Refusal = ""): void {
+        this.problems.push(`${CONFIG_NAMESPACE}:${key}: ${quote(value)} is not allowed${reason ? `: ${reason}` : ""}; expected ${allowed}`);
+    }
+
+    /** The rules every text value follows (textProblem), then the key's own; true when the value passes. */
+    private check(key: string, value: string, rule: RegExp | Validator | ((v: string) => boolean), allowed: string,
+        text: { ascii?: boolean; allowEmpty?: boolean } = {}): boolean {
+        const validate = rule instanceof RegExp ? (v: string) => (rule.test(v) ? undefined : "") : asValidator(rule);
+        const reason = textProblem(value, text) ?? validate(value);
+        if (reason === undefined) return true;
+        this.bad(key, value, allowed, reason);
+        return false;
     }
 
     /** The value as JSON when the key holds a structured value, else undefined (and a problem). */
@@ -190,14 +219,10 @@ class Parser {
         }
     }
 
-    string(key: string, fallback: string, pattern: RegExp, allowed: string): string {
+    string(key: string, fallback: string, rule: RegExp | Validator, allowed: string, text: { allowEmpty?: boolean } = {}): string {
         const value = this.raw(key);
         if (value === undefined) return fallback;
-        if (!pattern.test(value)) {
-            this.bad(key, value, allowed);
-            return fallback;
-        }
-        return value;
+        return this.check(key, value, rule, allowed, text) ? value : fallback;
     }
 
     boolean(key: string, fallback: boolean): boolean {
@@ -208,7 +233,8 @@ class Parser {
         return fallback;
     }
 
-    list(key: string, fallback: string[], valid: (v: string) => boolean, allowed: string, opts: { nonEmpty?: boolean } = {}): string[] {
+    list(key: string, fallback: string[], valid: Validator | ((v: string) => boolean), allowed: string,
+        opts: { nonEmpty?: boolean; text?: { ascii?: boolean }; unique?: Uniqueness } = {}): string[] {
         const listAllowed = `a list of ${allowed}`;
         const parsed = this.json(key, listAllowed);
         if (!parsed.ok) return fallback;
@@ -221,18 +247,27 @@ class Parser {
             this.bad(key, value, `at least one of ${allowed}`);
             return fallback;
         }
-        for (const item of value as string[]) {
-            if (!valid(item)) this.bad(key, item, allowed);
-        }
-        return value as string[];
+        const items = value as string[];
+        const good = items.filter((item) => this.check(key, item, valid, allowed, opts.text));
+        if (opts.unique) this.problems.push(...duplicateProblems(key, good, opts.unique));
+        return items;
+    }
+
+    /** A list of CIDRs (CIDR_ALLOWED), host bits zero, each network once; for every CIDR-list key. */
+    cidrs(key: string, fallback: string[], opts: { nonEmpty?: boolean } = {}): string[] {
+        return this.list(key, fallback, cidrProblem, CIDR_ALLOWED, { ...opts, unique: { noun: "network", same: sameCidr } });
     }
 
     username(fallback: string): string {
-        const value = this.string("username", fallback, /^[a-z_][a-z0-9_-]{0,31}$/,
-            "a Linux user name: lower-case letter or underscore, then up to 31 lower-case letters, digits, dashes or underscores");
-        if (RESERVED_USERNAMES.has(value) || value.startsWith("systemd-")) {
-            this.problems.push(`${CONFIG_NAMESPACE}:username: "${value}" is reserved by the system; choose another name (default dev)`);
+        const value = this.raw("username");
+        if (value === undefined) return fallback;
+        const problem = usernameProblem(value);
+        if (problem === undefined) return value;
+        if ("refusal" in problem) {
+            this.bad("username", value, USERNAME_ALLOWED, problem.refusal);
+            return fallback;
         }
+        this.problems.push(`${CONFIG_NAMESPACE}:username: ${quote(value)} ${problem.taken}; choose another name (default dev)`);
         return value;
     }
 
@@ -265,9 +300,9 @@ class Parser {
         const out: Partial<Record<StageName, number>> = {};
         for (const [stage, seconds] of Object.entries(value)) {
             if (!(STAGE_NAMES as readonly string[]).includes(stage)) {
-                this.problems.push(`${CONFIG_NAMESPACE}:${key}: stage "${stage}" is unknown; stages are ${STAGE_NAMES.join(", ")}`);
+                this.problems.push(`${CONFIG_NAMESPACE}:${key}: stage ${quote(stage)} is unknown; stages are ${STAGE_NAMES.join(", ")}`);
             } else if (typeof seconds !== "number" || !Number.isFinite(seconds) || !valid(seconds)) {
-                this.problems.push(`${CONFIG_NAMESPACE}:${key}.${stage}: ${JSON.stringify(seconds)} is not allowed; expected ${allowed}`);
+                this.problems.push(`${CONFIG_NAMESPACE}:${key}.${stage}: ${quote(seconds)} is not allowed; expected ${allowed}`);
             } else {
                 out[stage as StageName] = seconds;
             }
