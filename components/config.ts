@@ -5,9 +5,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_IDE_SOURCES, IDE_NAMES, IdeName, IdeSource } from "./ideSources";
 import { DEFAULT_STAGE_ESTIMATES, STAGE_NAMES, StageName } from "./stages";
 import {
-    CIDR_ALLOWED, EMAIL_ALLOWED, FINGERPRINT_ALLOWED, IMAGE_ALLOWED, PROJECT_NAME_ALLOWED, Refusal, SIZE_ALLOWED,
+    CIDR_ALLOWED, EMAIL_ALLOWED, FINGERPRINT_ALLOWED, IMAGE_ALLOWED, PROJECT_NAME_ALLOWED, REGION_ALLOWED, Refusal, SIZE_ALLOWED,
     STACK_ALLOWED, TAG_ALLOWED, USERNAME_ALLOWED, Validator, asValidator, cidrProblem, emailProblem, fingerprintProblem,
-    imageProblem, projectNameProblem, publicKeyProblem, quote, sameCidr, sameEmail, samePublicKey, sameTag, sizeProblem,
+    imageProblem, projectNameProblem, publicKeyProblem, quote, regionProblem, sameCidr, sameEmail, samePublicKey, sameTag, sizeProblem,
     stackNameProblem, tagProblem, textProblem, usernameProblem,
 } from "./validate";
 
@@ -114,15 +114,15 @@ export function parseConfig(raw: RawConfig, stack: string, present: string[] = [
         }
     }
 
-    // The stack name is no config key, but it names the droplet (a host name) and its firewall.
+    // The stack name is no config key, but it names the droplet (a host name), its firewall and a tag.
     const stackRefusal = stackNameProblem(stack);
     if (stackRefusal !== undefined) {
-        problems.push(`stack ${quote(stack)} is not allowed${stackRefusal ? `: ${stackRefusal}` : ""}; the droplet is named `
-            + `workstation-<stack>, a host name, so expected ${STACK_ALLOWED}`);
+        problems.push(`stack ${quote(stack)} is not allowed${stackRefusal ? `: ${stackRefusal}` : ""}; it names the droplet `
+            + `(workstation-<stack>, its host name) and tags it environment:<stack>, so expected ${STACK_ALLOWED}`);
     }
 
     const cfg: WorkstationConfig = {
-        region: p.string("region", d.region, /^[a-z]{3}[0-9]$/, "a region slug such as nyc3, fra1 or sgp1"),
+        region: p.string("region", d.region, regionProblem, REGION_ALLOWED),
         size: p.string("size", d.size, sizeProblem, SIZE_ALLOWED),
         image: p.string("image", d.image, imageProblem, IMAGE_ALLOWED),
         username: p.username(d.username),

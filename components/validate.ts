@@ -430,18 +430,37 @@ export const projectNameProblem: Validator = (value) => {
 };
 
 /**
- * The droplet is named workstation-<stack> and becomes the host name; its firewall is
- * workstation-<stack>-fw. DigitalOcean takes letters, digits, dots and dashes there
- * (API reference: Droplet and Firewall names), and a host name label is at most 63
- * characters, so the stack name has at most 63 - "workstation-".length = 51.
+ * The droplet is named workstation-<stack> and becomes the host name, its firewall is
+ * workstation-<stack>-fw, and the droplet is tagged environment:<stack>. DigitalOcean
+ * takes letters, digits, dots and dashes in droplet and firewall names (API reference),
+ * but no dot in a tag, and a host name label is at most 63 characters: so letters,
+ * digits and dashes, at most 63 - "workstation-".length = 51.
  */
 export const STACK_NAME_MAX = 51;
 export const STACK_ALLOWED =
-    `letters, digits, dashes and dots, starting and ending with a letter or digit, at most ${STACK_NAME_MAX} characters`;
+    `letters, digits and dashes, starting and ending with a letter or digit, at most ${STACK_NAME_MAX} characters`;
 
 export const stackNameProblem: Validator = (value) => {
+    if (!/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/.test(value)) return "";
     if (value.length > STACK_NAME_MAX) return `it has ${value.length} characters`;
-    const labels = value.split(".");
-    if (!labels.every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/.test(l))) return "";
+    return undefined;
+};
+
+/**
+ * Every region slug DigitalOcean has published (its API specification's examples and
+ * enums). A slug not among them fails at droplet creation, after the SSH key exists;
+ * a region DigitalOcean opens later belongs here.
+ */
+export const KNOWN_REGIONS: readonly string[] = [
+    "nyc1", "nyc2", "nyc3", "sfo1", "sfo2", "sfo3", "ams2", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1",
+    "syd1", "atl1", "ric1",
+];
+export const REGION_ALLOWED = `a region slug such as nyc3, fra1 or sgp1: ${KNOWN_REGIONS.join(", ")}`;
+
+export const regionProblem: Validator = (value) => {
+    const text = textProblem(value);
+    if (text !== undefined) return text;
+    if (!/^[a-z]{3}[0-9]$/.test(value)) return "";
+    if (!KNOWN_REGIONS.includes(value)) return "DigitalOcean has no such region";
     return undefined;
 };

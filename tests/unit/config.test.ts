@@ -140,10 +140,10 @@ const TAGS = "DigitalOcean tags: letters, digits, colons, dashes and underscores
 const EMAILS = "email addresses such as ops@example.com, ASCII, at most 254 characters";
 const PROJECT = "1 to 175 letters, digits, spaces, dots, dashes or underscores, starting with a letter or digit";
 const IMAGE = "a Debian or Ubuntu image slug such as debian-13-x64 or ubuntu-24-04-x64 (the stages use apt), or a numeric image id";
-const REGION = "a region slug such as nyc3, fra1 or sgp1";
+const REGION = "a region slug such as nyc3, fra1 or sgp1: nyc1, nyc2, nyc3, sfo1, sfo2, sfo3, ams2, ams3, sgp1, lon1, fra1, tor1, blr1, syd1, atl1, ric1";
 const SIZES = `a size slug such as s-2vcpu-4gb, one of data/do-sizes.json: ${Object.keys(
     (JSON.parse(fs.readFileSync(path.join(REPO, "data", "do-sizes.json"), "utf8")) as { sizes: object }).sizes).join(", ")}`;
-const STACK = "letters, digits, dashes and dots, starting and ending with a letter or digit, at most 51 characters";
+const STACK = "letters, digits and dashes, starting and ending with a letter or digit, at most 51 characters";
 const RUN = "up to 64 letters, digits, dots, colons, dashes or underscores";
 const FP = "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:aa";
 const ED_BLOB = ED25519_KEY.split(" ")[1];
@@ -168,6 +168,7 @@ describe("each rule's message, exactly", () => {
         ["a project name with an accent", { projectName: "café" },
             [`workstation:projectName: "café" is not allowed: it contains the non-ASCII character U+00E9 (é); expected ${PROJECT}`]],
         ["an empty region", { region: "" }, [`workstation:region: "" is not allowed; expected ${REGION}`]],
+        ["a region DigitalOcean does not have", { region: "nyc4" }, [`workstation:region: "nyc4" is not allowed: DigitalOcean has no such region; expected ${REGION}`]],
         ["a provisioning run over two lines", { provisioningRun: "2\n" },
             [`workstation:provisioningRun: "2\\n" is not allowed: it spans several lines; expected ${RUN}`]],
 
@@ -277,13 +278,17 @@ describe("each rule's message, exactly", () => {
 
     it("refuses a stack whose droplet name DigitalOcean would refuse", () => {
         assert.deepStrictEqual(problemsOf({}, "my_desk"), [
-            `stack "my_desk" is not allowed; the droplet is named workstation-<stack>, a host name, so expected ${STACK}`,
+            `stack "my_desk" is not allowed; it names the droplet (workstation-<stack>, its host name) and tags it environment:<stack>, so expected ${STACK}`,
         ]);
         assert.deepStrictEqual(problemsOf({}, "s".repeat(52)), [
-            `stack "${"s".repeat(52)}" is not allowed: it has 52 characters; the droplet is named workstation-<stack>, a host name, so expected ${STACK}`,
+            `stack "${"s".repeat(52)}" is not allowed: it has 52 characters; it names the droplet (workstation-<stack>, its host name) and tags it environment:<stack>, so expected ${STACK}`,
+        ]);
+        // A dot is fine in a host name but not in the environment:<stack> tag.
+        assert.deepStrictEqual(problemsOf({}, "prod.eu"), [
+            `stack "prod.eu" is not allowed; it names the droplet (workstation-<stack>, its host name) and tags it environment:<stack>, so expected ${STACK}`,
         ]);
         assert.deepStrictEqual(problemsOf({}, "s".repeat(51)), []);
-        assert.deepStrictEqual(problemsOf({}, "prod-eu.alice"), []);
+        assert.deepStrictEqual(problemsOf({}, "prod-eu-alice"), []);
     });
 
     it("accepts the edge of every rule", () => {
