@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_IDE_SOURCES, IDE_NAMES, IdeName, IdeSource } from "./ideSources";
 import { DEFAULT_STAGE_ESTIMATES, STAGE_NAMES, StageName } from "./stages";
 import {
-    CIDR_ALLOWED, EMAIL_ALLOWED, FINGERPRINT_ALLOWED, IMAGE_ALLOWED, PROJECT_NAME_ALLOWED, REGION_ALLOWED, Refusal, SIZE_ALLOWED,
+    CIDR_ALLOWED, EMAIL_ALLOWED, FIREWALL_RULE_SOURCES_MAX, FINGERPRINT_ALLOWED, IMAGE_ALLOWED, PROJECT_NAME_ALLOWED, REGION_ALLOWED, Refusal, SIZE_ALLOWED,
     STACK_ALLOWED, TAG_ALLOWED, USERNAME_ALLOWED, Validator, asValidator, cidrProblem, emailProblem, fingerprintProblem,
     imageProblem, projectNameProblem, publicKeyProblem, quote, regionProblem, sameCidr, sameEmail, samePublicKey, sameTag, sizeProblem,
     stackNameProblem, tagProblem, textProblem, usernameProblem,
@@ -128,7 +128,9 @@ export function parseConfig(raw: RawConfig, stack: string, present: string[] = [
         username: p.username(d.username),
         ides: p.ides(d.ides),
         desktop: p.boolean("desktop", d.desktop),
-        allowedSshCidrs: p.cidrs("allowedSshCidrs", d.allowedSshCidrs, { nonEmpty: true }),
+        allowedSshCidrs: p.cidrs("allowedSshCidrs", d.allowedSshCidrs, {
+            nonEmpty: true, max: { items: FIREWALL_RULE_SOURCES_MAX, why: "a DigitalOcean firewall rule takes at most 1000 sources" },
+        }),
         authorizedKeys: p.list("authorizedKeys", d.authorizedKeys, publicKeyProblem, "OpenSSH public keys (\"ssh-ed25519 AAAA… comment\")", {
             text: { ascii: false }, unique: { noun: "key", same: samePublicKey, why: "one key blob, whatever the comment" },
         }),
@@ -234,7 +236,7 @@ class Parser {
     }
 
     list(key: string, fallback: string[], valid: Validator | ((v: string) => boolean), allowed: string,
-        opts: { nonEmpty?: boolean; text?: { ascii?: boolean }; unique?: Uniqueness } = {}): string[] {
+        opts: { nonEmpty?: boolean; max?: { items: number; why: string }; text?: { ascii?: boolean }; unique?: Uniqueness } = {}): string[] {
         const listAllowed = `a list of ${allowed}`;
         const parsed = this.json(key, listAllowed);
         if (!parsed.ok) return fallback;
@@ -248,13 +250,16 @@ class Parser {
             return fallback;
         }
         const items = value as string[];
+        if (opts.max && items.length > opts.max.items) {
+            this.problems.push(`${CONFIG_NAMESPACE}:${key}: ${items.length} entries are too many; expected at most ${opts.max.items} (${opts.max.why})`);
+        }
         const good = items.filter((item) => this.check(key, item, valid, allowed, opts.text));
         if (opts.unique) this.problems.push(...duplicateProblems(key, good, opts.unique));
         return items;
     }
 
     /** A list of CIDRs (CIDR_ALLOWED), host bits zero, each network once; for every CIDR-list key. */
-    cidrs(key: string, fallback: string[], opts: { nonEmpty?: boolean } = {}): string[] {
+    cidrs(key: string, fallback: string[], opts: { nonEmpty?: boolean; max?: { items: number; why: string } } = {}): string[] {
         return this.list(key, fallback, cidrProblem, CIDR_ALLOWED, { ...opts, unique: { noun: "network", same: sameCidr } });
     }
 

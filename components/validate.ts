@@ -100,6 +100,9 @@ export interface Cidr {
     canonical: string;
 }
 
+/** DigitalOcean's Firewalls limits: a rule's sources or destinations hold at most 1000 entries. */
+export const FIREWALL_RULE_SOURCES_MAX = 1000;
+
 /** What a CIDR-list key accepts, for messages. */
 export const CIDR_ALLOWED = "IPv4 or IPv6 CIDRs such as 203.0.113.0/24 or 2001:db8::/32, host bits zero";
 

@@ -197,6 +197,8 @@ describe("each rule's message, exactly", () => {
         ["an IPv6 zone", { allowedSshCidrs: ["fe80::%eth0/64"] },
             [`workstation:allowedSshCidrs: "fe80::%eth0/64" is not allowed: an IPv6 zone (%…) has no meaning to a firewall; expected ${CIDRS}`]],
         ["a zero-padded IPv4 address", { allowedSshCidrs: ["010.0.0.0/8"] }, [`workstation:allowedSshCidrs: "010.0.0.0/8" is not allowed; expected ${CIDRS}`]],
+        ["more SSH sources than a firewall rule takes", { allowedSshCidrs: Array.from({ length: 1001 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`) },
+            ["workstation:allowedSshCidrs: 1001 entries are too many; expected at most 1000 (a DigitalOcean firewall rule takes at most 1000 sources)"]],
         ["a CIDR given twice", { allowedSshCidrs: ["203.0.113.0/24", "203.0.113.0/24"] },
             [`workstation:allowedSshCidrs: ["203.0.113.0/24"] given more than once; list each network once`]],
         ["one network spelt two ways", { allowedSshCidrs: ["2001:db8::/32", "2001:DB8:0::/32"] },
@@ -306,6 +308,7 @@ describe("each rule's message, exactly", () => {
             provisioningRun: "",
         }), []);
         assert.deepStrictEqual(problemsOf({ image: "123456789" }), []);
+        assert.deepStrictEqual(problemsOf({ allowedSshCidrs: Array.from({ length: 1000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`) }), []);
     });
 });
 
