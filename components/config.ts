@@ -6,7 +6,7 @@ import { DEFAULT_IDE_SOURCES, IDE_NAMES, IdeName, IdeSource } from "./ideSources
 import { DEFAULT_STAGE_ESTIMATES, STAGE_NAMES, StageName } from "./stages";
 import {
     CIDR_ALLOWED, EMAIL_ALLOWED, FIREWALL_RULE_SOURCES_MAX, FINGERPRINT_ALLOWED, IMAGE_ALLOWED, PROJECT_NAME_ALLOWED, REGION_ALLOWED, Refusal, SIZE_ALLOWED,
-    STACK_ALLOWED, TAG_ALLOWED, USERNAME_ALLOWED, Validator, asValidator, cidrProblem, emailProblem, fingerprintProblem,
+    STACK_ALLOWED, TAG_ALLOWED, USERNAME_ALLOWED, Validator, asValidator, cidrProblem, matches, emailProblem, fingerprintProblem,
     imageProblem, projectNameProblem, publicKeyProblem, quote, regionProblem, sameCidr, sameEmail, samePublicKey, sameTag, sizeProblem,
     stackNameProblem, tagProblem, textProblem, usernameProblem,
 } from "./validate";
@@ -202,7 +202,7 @@ class Parser {
     /** The rules every text value follows (textProblem), then the key's own; true when the value passes. */
     private check(key: string, value: string, rule: RegExp | Validator | ((v: string) => boolean), allowed: string,
         text: { ascii?: boolean; allowEmpty?: boolean } = {}): boolean {
-        const validate = rule instanceof RegExp ? (v: string) => (rule.test(v) ? undefined : "") : asValidator(rule);
+        const validate = rule instanceof RegExp ? matches(rule) : asValidator(rule);
         const reason = textProblem(value, text) ?? validate(value);
         if (reason === undefined) return true;
         this.bad(key, value, allowed, reason);

@@ -1,6 +1,6 @@
 // Small validators for config values, one per kind of value, reused across keys.
 // Each returns undefined when the value is fine, or why it is refused: a reason to
-// show ("host bits are set (the network is 10.0.0.0/8)"), or "" when the value simply
+// show ("an IPv4 prefix length is at most 32"), or "" when the value simply
 // does not have the allowed form and the "expected …" part of the message says it all.
 // The rules are what the consumer downstream would refuse later, after something was
 // created: DigitalOcean's API, cloud-init (YAML), useradd, sshd, apt.
