@@ -415,7 +415,9 @@ export const imageProblem: Validator = (value) => {
     if (text !== undefined) return text;
     if (/^[1-9][0-9]{0,15}$/.test(value)) return undefined;
     if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(value)) return "";
-    if (!/^(debian|ubuntu)-/.test(value)) return "the provisioning stages need apt, which only Debian and Ubuntu images have";
+    if (!/^(debian|ubuntu)(-|$)/.test(value)) return "the provisioning stages need apt, which only Debian and Ubuntu images have";
+    // DigitalOcean's slugs name the release: debian-13-x64, ubuntu-24-04-x64.
+    if (!/^(debian|ubuntu)-[0-9]/.test(value)) return "";
     return undefined;
 };
 

@@ -87,6 +87,7 @@ describe("bad config is refused before anything is created", () => {
         ["a size not in the table", { size: "s-3vcpu-5gb" }, `workstation:size: "s-3vcpu-5gb" is not allowed: it is not in data/do-sizes.json`],
         ["an image without apt", { image: "fedora-42-x64" }, `workstation:image: "fedora-42-x64" is not allowed: the provisioning stages need apt`],
         ["a group name as the user", { username: "sudo" }, `workstation:username: "sudo" is reserved by the system`],
+        ["an image slug without a release", { image: "debian" }, [`workstation:image: "debian" is not allowed; expected ${IMAGE}`]],
         ["a project name over 175 characters", { projectName: "p".repeat(176) }, "is not allowed: it has 176 characters"],
         ["an estimate over a day", { stageEstimates: { desktop: 90000 } }, "workstation:stageEstimates.desktop: 90000 is not allowed"],
         ["one alert address twice", { alertEmails: ["ops@example.com", "OPS@example.com"] }, `workstation:alertEmails: "ops@example.com" and "OPS@example.com" are the same address`],
