@@ -1,6 +1,7 @@
 // The StackProvider backed by the Pulumi Automation API and the Pulumi CLI on PATH.
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { DestroyOutcome, OperationOptions, PreviewOutcome, StackHandle, StackProvider, UpOutcome } from "./stacks";
+import { isDeepStrictEqual } from "util";
+import { DestroyOutcome, OperationOptions, PreviewOutcome, StackConfigValue, StackHandle, StackProvider, UpOutcome } from "./stacks";
 
 /**
  * `workDir` must be the project directory (the one holding Pulumi.yaml): the CLI then reads
@@ -23,6 +24,15 @@ export function pulumiStackProvider(workDir: string): StackProvider {
     };
 }
 
+/**
+ * One entry of `config set-all --json`, in the shape `pulumi config --json` prints: the CLI
+ * stores `value` as text, or, when `objectValue` is given, `value` (the same object as JSON)
+ * as an object value (pulumi/pulumi pkg/cmd/pulumi/config/config.go, configValueJSON).
+ */
+export function configJson(value: StackConfigValue): { value: string; objectValue?: unknown; secret: false } {
+    return typeof value === "string" ? { value, secret: false } : { value: JSON.stringify(value), objectValue: value, secret: false };
+}
+
 class PulumiStackHandle implements StackHandle {
     constructor(private readonly stack: Stack) {}
 
@@ -30,14 +40,25 @@ class PulumiStackHandle implements StackHandle {
         return this.stack.name;
     }
 
-    async replaceConfig(config: Record<string, string>): Promise<void> {
-        const current = await this.stack.getAllConfig();
+    /**
+     * One `config set-all --json` (CLI >= 3.203) for every key that differs: a list or a
+     * mapping goes as `objectValue`, which the CLI stores as YAML structure. `set-all
+     * --plaintext` (setAllConfig) would store it as a JSON string, and `up` would then
+     * refuse a key Pulumi.yaml declares `type: array` ("must be of type 'array<string>'").
+     */
+    async replaceConfig(config: Record<string, StackConfigValue>): Promise<void> {
+        // `pulumi config --json` also gives `objectValue` for object values (ConfigValue's type omits it).
+        const current = await this.stack.getAllConfig() as Record<string, { value?: string; objectValue?: unknown; secret?: boolean }>;
         const stale = Object.keys(current).filter((key) => !(key in config));
         if (stale.length) await this.stack.removeAllConfig(stale);
-        const wanted = Object.entries(config).filter(([key, value]) => current[key]?.value !== value || current[key]?.secret);
-        if (wanted.length) {
-            await this.stack.setAllConfig(Object.fromEntries(wanted.map(([key, value]) => [key, { value, secret: false }])));
-        }
+        const wanted = Object.entries(config).filter(([key, value]) => {
+            const now = current[key];
+            if (!now || now.secret) return true;
+            return typeof value === "string"
+                ? now.objectValue !== undefined || now.value !== value
+                : !isDeepStrictEqual(now.objectValue, value);
+        });
+        if (wanted.length) await this.stack.setAllConfigJson(JSON.stringify(Object.fromEntries(wanted.map(([key, value]) => [key, configJson(value)]))));
     }
 
     async preview(options: OperationOptions): Promise<PreviewOutcome> {

@@ -92,11 +92,11 @@ describe("deploy driver: fleet", () => {
         const configs = Object.fromEntries(stacks.ops("replaceConfig").map((c) => [c.stack, c.config]));
         assert.deepStrictEqual(configs, {
             "dev-alice": {
-                "workstation:region": "nyc3", "workstation:size": "s-2vcpu-4gb", "workstation:ides": '["vscode","cursor"]',
+                "workstation:region": "nyc3", "workstation:size": "s-2vcpu-4gb", "workstation:ides": ["vscode", "cursor"],
                 "workstation:owner": "alice",
             },
             "dev-bob": {
-                "workstation:region": "nyc3", "workstation:size": "s-4vcpu-8gb", "workstation:ides": '["vscode","cursor"]',
+                "workstation:region": "nyc3", "workstation:size": "s-4vcpu-8gb", "workstation:ides": ["vscode", "cursor"],
                 "workstation:owner": "bob",
             },
             "staging-carol": { "workstation:region": "ams3" },
@@ -111,7 +111,7 @@ describe("deploy driver: fleet", () => {
             { name: "alice", env: "dev", config: { tags: ["owner:alice"], allowedSshCidrs: ["203.0.113.0/24"], alertEmails: [], desktop: false } },
         ]);
         const deps = fakeDeps(stacks, { "fleet.json": fleet });
-        assert.strictEqual(await main(["--fleet", "fleet.json", "--up"], deps), 0, deps.lines.join("\n"));
+        assert.strictEqual(await main(["--fleet", "fleet.json"], deps), 0, deps.lines.join("\n"));
         assert.deepStrictEqual(stacks.stored.get("dev-alice"), {
             "workstation:region": { value: "nyc3", object: false, secret: false },
             "workstation:size": { value: "s-2vcpu-4gb", object: false, secret: false },
