@@ -1,5 +1,5 @@
 // The StackProvider backed by the Pulumi Automation API and the Pulumi CLI on PATH.
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { isDeepStrictEqual } from "util";
 import { DestroyOutcome, OperationOptions, PreviewOutcome, StackConfigValue, StackHandle, StackProvider, UpOutcome } from "./stacks";
 
@@ -10,10 +10,16 @@ import { DestroyOutcome, OperationOptions, PreviewOutcome, StackConfigValue, Sta
  * PULUMI_CONFIG_PASSPHRASE), like every other Pulumi command.
  */
 export function pulumiStackProvider(workDir: string): StackProvider {
+    let command: Promise<PulumiCommand> | undefined;
     return {
         async createOrSelect(stackName: string): Promise<StackHandle> {
             try {
-                return new PulumiStackHandle(await LocalWorkspace.createOrSelectStack({ stackName, workDir }));
+                command ??= PulumiCommand.get().then((cmd) => {
+                    checkCliVersion(cmd.version?.version ?? null);
+                    return cmd;
+                });
+                const pulumiCommand = await command;
+                return new PulumiStackHandle(await LocalWorkspace.createOrSelectStack({ stackName, workDir }, { pulumiCommand }));
             } catch (err) {
                 if (/ENOENT: pulumi/.test(String(err))) {
                     throw new Error("the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/iac/download-install/) and run again", { cause: err });
@@ -22,6 +28,27 @@ export function pulumiStackProvider(workDir: string): StackProvider {
             }
         },
     };
+}
+
+/**
+ * The oldest Pulumi CLI this project works with: Pulumi.yaml declares `type: object`
+ * config (3.187) and fleet stacks get lists and mappings through `config set-all --json`
+ * with `objectValue` (3.203). The README and the workflows' `pulumi-version` say the same.
+ */
+export const MIN_PULUMI_CLI_VERSION = "3.203.0";
+
+/** Throws, naming both versions, when the CLI found is older than MIN_PULUMI_CLI_VERSION. */
+export function checkCliVersion(found: string | null): void {
+    const parse = (v: string): number[] | undefined => /^v?(\d+)\.(\d+)\.(\d+)/.exec(v)?.slice(1, 4).map(Number);
+    const have = found === null ? undefined : parse(found);
+    const need = parse(MIN_PULUMI_CLI_VERSION)!;
+    // The first of major, minor, patch that differs decides.
+    const first = have?.findIndex((n, i) => n !== need[i]) ?? -1;
+    if (have === undefined || (first !== -1 && have[first] < need[first])) {
+        throw new Error(`the Pulumi CLI on PATH is ${found ?? "of an unknown version"}; this project needs ${MIN_PULUMI_CLI_VERSION} or later `
+            + "(object config in Pulumi.yaml needs 3.187, `config set-all --json` with objectValue 3.203): update it "
+            + "(https://www.pulumi.com/docs/iac/download-install/)");
+    }
 }
 
 /**

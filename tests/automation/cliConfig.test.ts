@@ -1,7 +1,12 @@
 // The fake's model of the CLI's config checks, against the cases pulumi/pulumi's own
 // pkg/workspace/config_project_test.go pins.
 import * as assert from "assert";
-import { StoredConfigValue, fullTypeName, parseProject, readRepoProject, validateConfigValue, validateStackConfig } from "./cliConfig";
+import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
+import {
+    REPO_PULUMI_YAML, StoredConfigValue, fullTypeName, parseProject, readRepoProject, validateConfigValue, validateStackConfig,
+} from "./cliConfig";
 
 const plain = (value: string): StoredConfigValue => ({ value, object: false, secret: false });
 const object = (value: unknown): StoredConfigValue => ({ value: JSON.stringify(value), object: true, secret: false });
@@ -85,4 +90,14 @@ describe("fake CLI: stack config checks", () => {
         }
         assert.strictEqual(project.config.tags?.type, "array");
     });
+
+    for (const env of ["dev", "staging", "prod"]) {
+        it(`passes Pulumi.${env}.yaml as the CLI would store it`, () => {
+            const file = path.join(path.dirname(REPO_PULUMI_YAML), `Pulumi.${env}.yaml`);
+            const doc = parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
+            const stored = Object.fromEntries(Object.entries(doc.config ?? {}).map(([key, value]) => [key,
+                typeof value === "object" && value !== null ? object(value) : plain(String(value))]));
+            validateStackConfig(env, readRepoProject(), stored);
+        });
+    }
 });

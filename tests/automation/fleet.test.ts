@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { UsageError } from "../../automation/args";
 import { fleetStackConfig, parseFleet, readStackFileConfig, stackNameFor } from "../../automation/fleet";
-import { configJson } from "../../automation/pulumiStacks";
+import { MIN_PULUMI_CLI_VERSION, checkCliVersion, configJson } from "../../automation/pulumiStacks";
 
 function rejects(fn: () => unknown): string {
     try {
@@ -118,5 +118,16 @@ describe("fleet stack config as the CLI receives it", () => {
         assert.deepStrictEqual(configJson({ desktop: 300 }), { value: '{"desktop":300}', objectValue: { desktop: 300 }, secret: false });
         assert.deepStrictEqual(configJson([]), { value: "[]", objectValue: [], secret: false });
         assert.deepStrictEqual(configJson("nyc3"), { value: "nyc3", secret: false });
+    });
+});
+
+describe("Pulumi CLI version", () => {
+    it("accepts the minimum and anything newer, refuses older CLIs naming both versions", () => {
+        assert.strictEqual(MIN_PULUMI_CLI_VERSION, "3.203.0");
+        for (const ok of ["3.203.0", "v3.203.1", "3.259.0", "3.1000.0", "4.0.0"]) assert.doesNotThrow(() => checkCliVersion(ok), ok);
+        for (const old of ["3.202.9", "v3.187.0", "2.999.0"]) {
+            assert.throws(() => checkCliVersion(old), new RegExp(`^Error: the Pulumi CLI on PATH is ${old.replace(/\./g, "\\.")}; this project needs 3\\.203\\.0 or later`), old);
+        }
+        assert.throws(() => checkCliVersion(null), /the Pulumi CLI on PATH is of an unknown version; this project needs 3\.203\.0 or later/);
     });
 });
