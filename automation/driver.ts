@@ -6,7 +6,7 @@ import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
 import { Action, DeployArgs, Environment, USAGE, UsageError, parseArgs } from "./args";
 import { FleetMember, fleetStackConfig, parseFleet, readStackFileConfig } from "./fleet";
 import { CONCURRENCY_CAP, hourlyBudgetWarning, runPool, serialized } from "./limits";
-import { OperationOptions, StackHandle, StackProvider } from "./stacks";
+import { OperationOptions, StackConfigValue, StackHandle, StackProvider } from "./stacks";
 import { TimingReport, fleetPercentiles, formatPercentileTable, formatTimingTable, parseTimings } from "./timings";
 
 export interface DriverDeps {
@@ -139,7 +139,7 @@ function prepareFleet(args: Extract<DeployArgs, { kind: "fleet" }>, cap: number,
 /** Deploys each member's stack, at most `concurrency` at once; one failure never stops the others. */
 export async function runFleet(
     members: readonly FleetMember[],
-    configs: ReadonlyMap<string, Record<string, string>>,
+    configs: ReadonlyMap<string, Record<string, StackConfigValue>>,
     action: Action,
     concurrency: number,
     deps: DriverDeps,

@@ -3,10 +3,11 @@
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { ENVIRONMENTS, Environment, UsageError, isEnvironment } from "./args";
+import type { StackConfigValue } from "./stacks";
 
 export const PROJECT_NAMESPACE = "workstation";
 
-/** A config value as the fleet file may give it; non-strings are stored as JSON (config.getObject reads them). */
+/** A config value as the fleet file may give it; lists and mappings are stored as objects (config.getObject reads them). */
 export type FleetConfigValue = string | number | boolean | unknown[] | Record<string, unknown>;
 
 export interface FleetMember {
@@ -151,12 +152,16 @@ export function readStackFileConfig(text: string, fileName: string): Record<stri
 
 /**
  * The complete config of a fleet stack: the env file's config, then the member's own keys on top,
- * keys fully qualified, non-string values as JSON.
+ * keys fully qualified. Numbers and booleans become the text the stack file keeps for them (the
+ * CLI accepts "42" for an integer and "true" for a boolean); lists and mappings stay structured,
+ * since the CLI refuses a JSON string for a key Pulumi.yaml declares as an array or an object.
  */
-export function fleetStackConfig(envConfig: Record<string, unknown>, member: FleetMember): Record<string, string> {
-    const result: Record<string, string> = {};
+export function fleetStackConfig(envConfig: Record<string, unknown>, member: FleetMember): Record<string, StackConfigValue> {
+    const result: Record<string, StackConfigValue> = {};
     const put = (key: string, value: unknown): void => {
-        result[qualifyKey(key)] = typeof value === "string" ? value : JSON.stringify(value);
+        result[qualifyKey(key)] = typeof value === "object" && value !== null
+            ? value as unknown[] | Record<string, unknown>
+            : String(value);
     };
     for (const [key, value] of Object.entries(envConfig)) put(key, value);
     for (const [key, value] of Object.entries(member.config)) put(key, value);

@@ -23,14 +23,21 @@ export interface DestroyOutcome {
     resourceChanges?: OpMap;
 }
 
+/**
+ * A stack config value as the CLI stores it: a string is a plain value; a list or a
+ * mapping is an object value (a YAML list or mapping in Pulumi.<stack>.yaml), which is
+ * what a key that Pulumi.yaml declares `type: array` or `type: object` must hold.
+ */
+export type StackConfigValue = string | unknown[] | Record<string, unknown>;
+
 export interface StackHandle {
     readonly name: string;
     /**
-     * Makes the stack's own config exactly `config` (fully qualified keys → string values): sets
+     * Makes the stack's own config exactly `config` (fully qualified keys → values): sets
      * every key and removes keys no longer given. Used for fleet stacks only; an env stack's config
      * is its Pulumi.<env>.yaml, which the CLI reads itself.
      */
-    replaceConfig(config: Record<string, string>): Promise<void>;
+    replaceConfig(config: Record<string, StackConfigValue>): Promise<void>;
     preview(options: OperationOptions): Promise<PreviewOutcome>;
     up(options: OperationOptions): Promise<UpOutcome>;
     destroy(options: OperationOptions): Promise<DestroyOutcome>;

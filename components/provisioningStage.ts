@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { StageName } from "./stages";
+import { stageCommand } from "./stageCommand";
+import { STAGE_TIMEOUT_SECONDS, StageName } from "./stages";
 import { StageTiming, parseResult, parseTimingRecord } from "./timing";
 
 export interface StageConnection {
@@ -14,7 +15,7 @@ export interface ProvisioningStageArgs {
     stage: StageName;
     /** Where to run it. Always sent as a secret. */
     connection: StageConnection;
-    /** The assembled script (stageScript.assembleScript), sent on stdin to `sudo -n bash -s`. */
+    /** The assembled script (stageScript.assembleScript), sent on stdin to the stage command (stageCommand.ts). */
     script: pulumi.Input<string>;
     /** Values whose change runs the stage again (script hash, droplet id, a re-run token). */
     triggers: pulumi.Input<unknown>[];
@@ -28,11 +29,14 @@ export interface ProvisioningStageArgs {
     /**
      * The first stage to reach a new droplet: SSH may answer 30 to 100 s after the droplet
      * is "active", longer than the default dial budget (about 11 s), so dial without a
-     * limit and bound the whole stage by `createTimeout` instead. Default false.
+     * limit and bound the dialing by `timeoutSeconds` instead. Default false.
      */
     waitForHost?: boolean;
-    /** Upper bound for the stage. Default 30m (15m for a stage that waits for the host). */
-    createTimeout?: string;
+    /**
+     * Upper bound for the stage, in seconds: its customTimeouts.create (the SSH dial) and
+     * the limit the host enforces on its script. Default STAGE_TIMEOUT_SECONDS[stage].
+     */
+    timeoutSeconds?: number;
 }
 
 /** One provisioning stage: a remote command over SSH plus the timing it reports. */
@@ -48,6 +52,7 @@ export class ProvisioningStage extends pulumi.ComponentResource {
         super("workstation:index:ProvisioningStage", name, {}, opts);
         this.stage = args.stage;
         const waitForHost = args.waitForHost ?? false;
+        const timeoutSeconds = args.timeoutSeconds ?? STAGE_TIMEOUT_SECONDS[args.stage];
 
         this.command = new command.remote.Command(name, {
             connection: pulumi.secret({
@@ -58,14 +63,17 @@ export class ProvisioningStage extends pulumi.ComponentResource {
                 dialErrorLimit: waitForHost ? -1 : 10,
                 perDialTimeout: 15,
             }),
-            create: "sudo -n bash -s",
+            create: stageCommand(args.stage, timeoutSeconds),
             stdin: args.script,
             triggers: args.triggers,
             logging: args.handlesSecrets ? "none" : "stdoutAndStderr",
+            // On an update the provider would send the previous stdout and stderr as SSH
+            // environment variables, which sshd refuses (AcceptEnv), warning for each stage.
+            addPreviousOutputInEnv: false,
         }, {
             parent: this,
             dependsOn: args.dependsOn,
-            customTimeouts: { create: args.createTimeout ?? (waitForHost ? "15m" : "30m") },
+            customTimeouts: { create: `${timeoutSeconds}s` },
             additionalSecretOutputs: args.handlesSecrets ? ["stdout", "stderr"] : [],
         });
 

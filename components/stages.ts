@@ -29,6 +29,25 @@ export const DEFAULT_STAGE_ESTIMATES: Record<StageName, number> = {
     "report": 30,
 };
 
+/**
+ * Upper bound per stage, in seconds: both the stage's customTimeouts.create (which
+ * pulumi-command applies to the SSH dial only) and the limit stage-bound.sh enforces on
+ * the host. wait-ready waits for a fresh droplet's first boot; the others allow a slow
+ * mirror many times over their estimates.
+ */
+export const STAGE_TIMEOUT_SECONDS: Record<StageName, number> = {
+    "wait-ready": 15 * 60,
+    "system-prep": 30 * 60,
+    "desktop": 30 * 60,
+    "ide-vscode": 30 * 60,
+    "ide-cursor": 30 * 60,
+    "ide-antigravity": 30 * 60,
+    "monitor": 30 * 60,
+    "verify": 30 * 60,
+    "harden": 30 * 60,
+    "report": 30 * 60,
+};
+
 export function ideStage(ide: IdeName): StageName {
     return `ide-${ide}`;
 }

@@ -47,6 +47,8 @@ export interface RunRecord {
     outputs: unknown;
     stages: StageRecord[];
     recorded: { type: string; name: string; id: string; inputs: Record<string, unknown> }[];
+    /** What the real provider would warn about (MockCloud.warnings); absent in records of older runs. */
+    warnings?: { name: string; message: string }[];
 }
 
 /** testhost.sh's refusals when the index is in use: the parent retries with another. */
@@ -93,6 +95,9 @@ async function main(): Promise<number> {
                 break;
             case "stage-start":
                 out(`${e.name} started`);
+                break;
+            case "warning":
+                out(`${e.name} WARNING: ${e.message}`);
                 break;
             case "stage-end": {
                 const r = e.record;
@@ -182,6 +187,7 @@ async function main(): Promise<number> {
         outputs: encodeResolved(result.outputs),
         stages: cloud.stages,
         recorded: cloud.resources.filter((r) => RECORDED.has(r.type)).map((r) => ({ type: r.type, name: r.name, id: r.id, inputs: r.inputs })),
+        warnings: cloud.warnings,
     };
     if (indexTaken && cloud.stages.length === 0) {
         process.stderr.write(`${since()} index ${job.hostIndex} was taken by another host while this one booted\n`);

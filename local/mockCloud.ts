@@ -93,7 +93,8 @@ export type CloudEvent =
     | { kind: "resource"; type: string; name: string; detail: string }
     | { kind: "droplet"; name: string; hostName: string; ip: string; bootSeconds?: number }
     | { kind: "stage-start"; name: string; at: number }
-    | { kind: "stage-end"; record: StageRecord };
+    | { kind: "stage-end"; record: StageRecord }
+    | { kind: "warning"; name: string; message: string };
 
 export interface StageRecord {
     /** Resource name (`ws-desktop`). */
@@ -137,7 +138,7 @@ export interface MockCloudOptions {
     /** Size slug to price and shape; defaults to data/do-sizes.json. */
     sizes?: Record<string, SizeInfo>;
     onEvent?: (e: CloudEvent) => void;
-    /** Bound on all dial attempts of a command whose dialErrorLimit is -1. Default 10 min. */
+    /** Bound on all dial attempts of a command whose dialErrorLimit is -1 and that has no customTimeouts.create. Default 10 min. */
     unlimitedDialTimeoutMs?: number;
 }
 
@@ -150,12 +151,16 @@ export class MockCloud implements pulumi.runtime.Mocks {
     readonly resources: ResourceRecord[] = [];
     readonly stages: StageRecord[] = [];
     readonly failures: { type: string; name: string; error: string }[] = [];
+    /** What the real provider would warn about, by resource name. */
+    readonly warnings: { name: string; message: string }[] = [];
     private readonly sizes: Record<string, SizeInfo>;
     /** Public keys DigitalOcean knows, by fingerprint and by id. */
     private readonly sshKeys = new Map<string, string>();
     private readonly inFlight = new Set<Promise<unknown>>();
     /** additionalSecretOutputs per `type::name`, learnt from the registration request. */
     private readonly secretOutputs = new Map<string, string[]>();
+    /** customTimeouts.create per `type::name` in ms, learnt from the registration request. */
+    private readonly createTimeouts = new Map<string, number>();
     private nextId = 1;
 
     constructor(private readonly opts: MockCloudOptions) {
@@ -173,6 +178,16 @@ export class MockCloud implements pulumi.runtime.Mocks {
      */
     noteSecretOutputs(type: string, name: string, outputs: string[]): void {
         this.secretOutputs.set(`${type}::${name}`, outputs);
+    }
+
+    /**
+     * Records a resource's customTimeouts.create (a Go duration such as "900s" or "15m";
+     * empty: none). pulumi-command makes it the deadline of its SSH dial loop, and of
+     * nothing else: the command, once started, runs on (so its bound is on the host).
+     */
+    noteCreateTimeout(type: string, name: string, create: string): void {
+        if (create === "") return;
+        this.createTimeouts.set(`${type}::${name}`, parseGoDurationMs(create));
     }
 
     /** Wraps the state's secret outputs so that the SDK deserialises them as secrets. */
@@ -223,6 +238,11 @@ export class MockCloud implements pulumi.runtime.Mocks {
 
     private emit(e: CloudEvent): void {
         this.opts.onEvent?.(e);
+    }
+
+    private warn(name: string, message: string): void {
+        this.warnings.push({ name, message });
+        this.emit({ kind: "warning", name, message });
     }
 
     private async dispatch(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string | undefined; state: Record<string, unknown> }> {
@@ -337,6 +357,15 @@ export class MockCloud implements pulumi.runtime.Mocks {
         const dialErrorLimit = conn.dialErrorLimit === undefined ? 10 : Number(conn.dialErrorLimit);
         const perDialTimeout = conn.perDialTimeout === undefined ? 15 : Number(conn.perDialTimeout);
         const stdin = typeof inputs.stdin === "string" ? inputs.stdin : undefined;
+        if (inputs.addPreviousOutputInEnv !== false) {
+            // The runner only creates, and a create has no previous output; on an update the
+            // provider would send it, and warn for each variable sshd refuses (AcceptEnv).
+            this.warn(name, "addPreviousOutputInEnv is not false: on every update pulumi-command would send the previous stdout and "
+                + "stderr as the SSH environment variables PULUMI_COMMAND_STDOUT and PULUMI_COMMAND_STDERR, which sshd refuses "
+                + "unless AcceptEnv allows them, and warn: \"Unable to set 'PULUMI_COMMAND_STDOUT'. This only works if your SSH "
+                + "server is configured to accept these variables via AcceptEnv.\" Set addPreviousOutputInEnv: false.");
+        }
+        const createTimeoutMs = this.createTimeouts.get(`command:remote:Command::${name}`);
         const startedAt = Date.now();
         this.emit({ kind: "stage-start", name, at: startedAt });
         const record: StageRecord = {
@@ -357,7 +386,8 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 stdin,
                 dialErrorLimit,
                 perDialTimeout,
-                totalDialTimeoutMs: dialErrorLimit < 0 ? (this.opts.unlimitedDialTimeoutMs ?? 10 * 60 * 1000) : undefined,
+                // As the provider: the create timeout is the dial loop's deadline, whatever the limit.
+                totalDialTimeoutMs: createTimeoutMs ?? (dialErrorLimit < 0 ? (this.opts.unlimitedDialTimeoutMs ?? 10 * 60 * 1000) : undefined),
             }, { name, logging: record.logging });
             Object.assign(record, { ok: true, stdout: res.stdout, stderr: res.stderr, dials: res.dials });
         } catch (err) {
@@ -380,6 +410,16 @@ export class MockCloud implements pulumi.runtime.Mocks {
         // Echo the inputs as the provider does (secret wrappers kept), plus the outputs.
         return { id: this.id(`${name}-`), state: { ...rawInputs, stdout: record.stdout, stderr: record.stderr } };
     }
+}
+
+/** A Go duration ("900s", "15m", "1h30m", "1.5h") in ms, as customTimeouts carries it. */
+export function parseGoDurationMs(text: string): number {
+    const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+    const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+    if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text) {
+        throw new Error(`customTimeouts value ${JSON.stringify(text)} is not a duration like 900s, 15m or 1h30m`);
+    }
+    return parts.reduce((ms, p) => ms + Number(p[1]) * units[p[2]], 0);
 }
 
 function describeRecorded(type: string, inputs: Record<string, unknown>): string {

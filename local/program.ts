@@ -28,12 +28,14 @@ interface RegisterRequest {
     getType(): string;
     getName(): string;
     getAdditionalsecretoutputsList(): string[];
+    getCustomtimeouts(): { getCreate(): string } | undefined;
 }
 
 /**
  * The mock monitor drops a registration's additionalSecretOutputs (tls private keys,
  * random passwords, remote.Command connections, stages that ask for secret stdout),
- * which the engine would mark secret. Hand them to the mocks before each registration.
+ * which the engine would mark secret, and its customTimeouts, which pulumi-command turns
+ * into the deadline of its SSH dialing. Hand them to the mocks before each registration.
  */
 function forwardSecretOutputs(cloud: MockCloud): void {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -42,6 +44,7 @@ function forwardSecretOutputs(cloud: MockCloud): void {
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: RegisterRequest, cb: unknown) => {
         cloud.noteSecretOutputs(req.getType(), req.getName(), req.getAdditionalsecretoutputsList());
+        cloud.noteCreateTimeout(req.getType(), req.getName(), req.getCustomtimeouts()?.getCreate() ?? "");
         return original(req, cb);
     };
 }

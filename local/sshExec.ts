@@ -198,6 +198,12 @@ function execOn(client: Client, opts: ExecOptions, dials: number): Promise<ExecR
     });
 }
 
+/** A command for an error message: a multi-line one (a stage's bound script) as its first and last lines. */
+export function shortCommand(command: string): string {
+    const lines = command.split("\n");
+    return lines.length <= 2 ? command : `${lines[0]} … ${lines[lines.length - 1]}`;
+}
+
 /**
  * Connects (with retries), runs the command with stdin, and resolves with its output.
  * Rejects with RemoteCommandError on a non-zero exit, DialError if no session was had.
@@ -209,7 +215,7 @@ export async function sshExec(target: SshTarget, opts: ExecOptions): Promise<Exe
         if (result.code !== 0) {
             const how = result.code === null ? `was killed by signal ${result.signal ?? "unknown"}` : `exited with code ${result.code}`;
             throw new RemoteCommandError(
-                `${opts.command} ${how} on ${target.user}@${target.host}\n--- stdout (tail) ---\n${tail(result.stdout)}\n--- stderr (tail) ---\n${tail(result.stderr)}`,
+                `${shortCommand(opts.command)} ${how} on ${target.user}@${target.host}\n--- stdout (tail) ---\n${tail(result.stdout)}\n--- stderr (tail) ---\n${tail(result.stderr)}`,
                 result,
             );
         }

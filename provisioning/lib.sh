@@ -93,6 +93,18 @@ ws__cleanup() {
   if [[ -n "$WS__TMP" && -d "$WS__TMP" ]]; then rm -rf "$WS__TMP"; fi
 }
 
+# SIGTERM: stage-bound.sh stopping the stage at its time limit (or an operator). Bash runs
+# this once the step it waits for has died of the same signal: record a failed row, so
+# timing.csv and report.sh see the stage, and exit as a TERM-killed process would.
+ws__terminated() {
+  local now seconds
+  now="$(ws__usec)"
+  seconds="$(ws__secs "$((now - WS__START))")"
+  ws_log "stopped by SIGTERM after $seconds s"
+  ws__csv_row failed "$seconds" || true
+  exit 143
+}
+
 ws_stage_begin() {
   : "${WS_STAGE:?WS_STAGE must be set}"
   WS__START="$(ws__usec)"
@@ -101,6 +113,7 @@ ws_stage_begin() {
   WS__DONE=0
   WS__TMP="$(mktemp -d "${TMPDIR:-/tmp}/ws-${WS_STAGE}.XXXXXX")"
   trap ws__cleanup EXIT
+  trap ws__terminated TERM
   mkdir -p "$WS_LOG_DIR"
   ws_log "stage begins"
 }

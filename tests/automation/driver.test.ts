@@ -92,17 +92,36 @@ describe("deploy driver: fleet", () => {
         const configs = Object.fromEntries(stacks.ops("replaceConfig").map((c) => [c.stack, c.config]));
         assert.deepStrictEqual(configs, {
             "dev-alice": {
-                "workstation:region": "nyc3", "workstation:size": "s-2vcpu-4gb", "workstation:ides": '["vscode","cursor"]',
+                "workstation:region": "nyc3", "workstation:size": "s-2vcpu-4gb", "workstation:ides": ["vscode", "cursor"],
                 "workstation:owner": "alice",
             },
             "dev-bob": {
-                "workstation:region": "nyc3", "workstation:size": "s-4vcpu-8gb", "workstation:ides": '["vscode","cursor"]',
+                "workstation:region": "nyc3", "workstation:size": "s-4vcpu-8gb", "workstation:ides": ["vscode", "cursor"],
                 "workstation:owner": "bob",
             },
             "staging-carol": { "workstation:region": "ams3" },
         });
         assert.deepStrictEqual(stacks.ops("preview").map((c) => c.stack).sort(), ["dev-alice", "dev-bob", "staging-carol"]);
         for (const call of stacks.ops("preview")) assert.deepStrictEqual(call.options?.policyPacks, [`${ROOT}/policies`]);
+    });
+
+    it("stores list config as lists, which the CLI accepts for keys Pulumi.yaml declares as arrays", async () => {
+        const stacks = new FakeStacks();
+        const fleet = JSON.stringify([
+            { name: "alice", env: "dev", config: { tags: ["owner:alice"], allowedSshCidrs: ["203.0.113.0/24"], alertEmails: [], desktop: false } },
+        ]);
+        const deps = fakeDeps(stacks, { "fleet.json": fleet });
+        assert.strictEqual(await main(["--fleet", "fleet.json"], deps), 0, deps.lines.join("\n"));
+        assert.deepStrictEqual(stacks.stored.get("dev-alice"), {
+            "workstation:region": { value: "nyc3", object: false, secret: false },
+            "workstation:size": { value: "s-2vcpu-4gb", object: false, secret: false },
+            "workstation:ides": { value: '["vscode","cursor"]', object: true, secret: false },
+            "workstation:tags": { value: '["owner:alice"]', object: true, secret: false },
+            "workstation:allowedSshCidrs": { value: '["203.0.113.0/24"]', object: true, secret: false },
+            "workstation:alertEmails": { value: "[]", object: true, secret: false },
+            "workstation:desktop": { value: "false", object: false, secret: false },
+        });
+        assert.deepStrictEqual(stacks.ops("up").map((c) => c.stack), ["dev-alice"]);
     });
 
     it("never has more ups in flight than the cap, and completes every stack", async () => {

@@ -4,6 +4,7 @@ import type { DriverDeps } from "../../automation/driver";
 import type {
     DestroyOutcome, OperationOptions, PreviewOutcome, StackHandle, StackProvider, UpOutcome,
 } from "../../automation/stacks";
+import { Project, StoredConfigValue, readRepoProject, validateStackConfig } from "./cliConfig";
 
 export interface Deferred<T> {
     promise: Promise<T>;
@@ -29,31 +30,49 @@ export async function settle(done: () => boolean = () => false, turns = 200): Pr
 export interface Call {
     stack: string;
     op: "createOrSelect" | "replaceConfig" | "preview" | "up" | "destroy";
-    config?: Record<string, string>;
+    /** What the driver asked to store: strings are plain values, anything else an object value. */
+    config?: Record<string, unknown>;
     options?: OperationOptions;
 }
 
+/**
+ * A fake backend of stacks. Like the CLI it keeps each stack's config as stored values
+ * (plain strings, or objects for lists and mappings) and, before a preview or an up,
+ * checks them against the types the project (by default the repo's Pulumi.yaml) declares,
+ * refusing with the CLI's message.
+ */
 export class FakeStacks implements StackProvider {
     readonly calls: Call[] = [];
+    /** Each stack's config as the CLI would have stored it. */
+    readonly stored = new Map<string, Record<string, StoredConfigValue>>();
     /** What `up` does for a stack; by default it returns outputs with the given timings. */
     up: (stack: string, options: OperationOptions) => Promise<UpOutcome> = async () => ({ outputs: {} });
+
+    constructor(private readonly project: Project = readRepoProject()) {}
 
     async createOrSelect(stackName: string): Promise<StackHandle> {
         this.calls.push({ stack: stackName, op: "createOrSelect" });
         const calls = this.calls;
         // eslint-disable-next-line @typescript-eslint/no-this-alias
         const provider = this;
+        const validate = (): void => validateStackConfig(stackName, this.project, this.stored.get(stackName) ?? {});
         return {
             name: stackName,
-            async replaceConfig(config: Record<string, string>): Promise<void> {
+            async replaceConfig(config: Record<string, unknown>): Promise<void> {
                 calls.push({ stack: stackName, op: "replaceConfig", config });
+                provider.stored.set(stackName, Object.fromEntries(Object.entries(config).map(([key, value]) => [key,
+                    typeof value === "string"
+                        ? { value, object: false, secret: false }
+                        : { value: JSON.stringify(value), object: true, secret: false }])));
             },
             async preview(options: OperationOptions): Promise<PreviewOutcome> {
                 calls.push({ stack: stackName, op: "preview", options });
+                validate();
                 return { changeSummary: { create: 12 } };
             },
             async up(options: OperationOptions): Promise<UpOutcome> {
                 calls.push({ stack: stackName, op: "up", options });
+                validate();
                 return provider.up(stackName, options);
             },
             async destroy(options: OperationOptions): Promise<DestroyOutcome> {

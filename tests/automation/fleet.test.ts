@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import { UsageError } from "../../automation/args";
 import { fleetStackConfig, parseFleet, readStackFileConfig, stackNameFor } from "../../automation/fleet";
+import { MIN_PULUMI_CLI_VERSION, checkCliVersion, configJson } from "../../automation/pulumiStacks";
 
 function rejects(fn: () => unknown): string {
     try {
@@ -83,17 +84,19 @@ describe("fleet file", () => {
 });
 
 describe("fleet stack config", () => {
-    it("starts from the env's stack file and puts the member's keys on top, fully qualified, non-strings as JSON", () => {
+    it("starts from the env's stack file and puts the member's keys on top, fully qualified, lists as lists, scalars as text", () => {
         const envConfig = readStackFileConfig("encryptionsalt: v1:abc\nconfig:\n  workstation:region: nyc3\n  workstation:ides:\n    - vscode\n", "Pulumi.dev.yaml");
         const [member] = parseFleet(JSON.stringify([
-            { name: "alice", env: "dev", config: { owner: "alice", region: "ams3", desktop: false, "digitalocean:apiEndpoint": "x" } },
+            { name: "alice", env: "dev", config: { owner: "alice", region: "ams3", desktop: false, "digitalocean:apiEndpoint": "x", stageEstimates: { desktop: 300 }, count: 3 } },
         ]), "f.json");
         assert.deepStrictEqual(fleetStackConfig(envConfig, member), {
             "workstation:region": "ams3",
-            "workstation:ides": '["vscode"]',
+            "workstation:ides": ["vscode"],
             "workstation:owner": "alice",
             "workstation:desktop": "false",
             "digitalocean:apiEndpoint": "x",
+            "workstation:stageEstimates": { desktop: 300 },
+            "workstation:count": "3",
         });
     });
 
@@ -106,5 +109,25 @@ describe("fleet stack config", () => {
     it("reads an env file without config as no config", () => {
         assert.deepStrictEqual(readStackFileConfig("encryptionsalt: v1:abc\n", "Pulumi.dev.yaml"), {});
         assert.deepStrictEqual(readStackFileConfig("", "Pulumi.dev.yaml"), {});
+    });
+});
+
+describe("fleet stack config as the CLI receives it", () => {
+    it("sends lists and mappings to `config set-all --json` as objectValue with their JSON as value, strings as plain values", () => {
+        assert.deepStrictEqual(configJson(["owner:alice"]), { value: '["owner:alice"]', objectValue: ["owner:alice"], secret: false });
+        assert.deepStrictEqual(configJson({ desktop: 300 }), { value: '{"desktop":300}', objectValue: { desktop: 300 }, secret: false });
+        assert.deepStrictEqual(configJson([]), { value: "[]", objectValue: [], secret: false });
+        assert.deepStrictEqual(configJson("nyc3"), { value: "nyc3", secret: false });
+    });
+});
+
+describe("Pulumi CLI version", () => {
+    it("accepts the minimum and anything newer, refuses older CLIs naming both versions", () => {
+        assert.strictEqual(MIN_PULUMI_CLI_VERSION, "3.203.0");
+        for (const ok of ["3.203.0", "v3.203.1", "3.259.0", "3.1000.0", "4.0.0"]) assert.doesNotThrow(() => checkCliVersion(ok), ok);
+        for (const old of ["3.202.9", "v3.187.0", "2.999.0"]) {
+            assert.throws(() => checkCliVersion(old), new RegExp(`^Error: the Pulumi CLI on PATH is ${old.replace(/\./g, "\\.")}; this project needs 3\\.203\\.0 or later`), old);
+        }
+        assert.throws(() => checkCliVersion(null), /the Pulumi CLI on PATH is of an unknown version; this project needs 3\.203\.0 or later/);
     });
 });

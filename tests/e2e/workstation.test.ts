@@ -115,6 +115,7 @@ describe(`the workstation on a local test host (${HOST})`, function () {
             assert.strictEqual(first.code, 0, `runner exit ${first.code}: ${first.record.error ?? ""}`);
             assert.strictEqual(first.record.ok, true);
             assert.deepStrictEqual(first.record.stages.map((s) => s.stage).sort(), [...ALL_STAGES].sort());
+            assert.deepStrictEqual(first.record.warnings, [], "the provider would warn");
             for (const s of first.record.stages) {
                 assert.strictEqual(s.ok, true, `${s.stage}: ${s.error ?? ""}`);
                 assert.ok(s.timing, `${s.stage} printed no timing record`);

@@ -1,7 +1,8 @@
 // MockCloud's dispatch called directly, as the mock monitor calls it.
 import * as assert from "assert";
 import { generateEd25519 } from "../../local/keys";
-import { CloudBackend, MockCloud, SECRET_SIG_KEY, SECRET_SIG_VALUE } from "../../local/mockCloud";
+import { CloudBackend, MockCloud, SECRET_SIG_KEY, SECRET_SIG_VALUE, parseGoDurationMs } from "../../local/mockCloud";
+import type { ExecOptions } from "../../local/sshExec";
 
 function backend(overrides: Partial<CloudBackend> = {}): CloudBackend {
     return {
@@ -58,6 +59,7 @@ describe("local/mockCloud dispatch", () => {
             create: "sudo -n bash -s",
             stdin: wrap("echo hi"),
             logging: "none",
+            addPreviousOutputInEnv: false,
         }));
         assert.deepStrictEqual(seen, [{
             target: { host: "10.213.5.2", port: 22, user: "dev", privateKey: "KEY", password: undefined },
@@ -70,5 +72,35 @@ describe("local/mockCloud dispatch", () => {
         assert.match(String(r.state.stdout), /^hi\n/);
         assert.strictEqual(cloud.stages[0].stage, "x");
         assert.strictEqual(cloud.stages[0].timing?.seconds, 1);
+    });
+
+    it("warns, as the provider would on every update, about a command that would send its previous output as SSH env", async () => {
+        const events: unknown[] = [];
+        const cloud = new MockCloud({ backend: backend(), sizes: {}, onEvent: (e) => events.push(e) });
+        const command = (name: string, extra: Record<string, unknown>) => cloud.newResource(args("command:remote:Command", name, {
+            connection: { host: "10.213.5.2", user: "dev" }, create: "true", ...extra,
+        }));
+        await command("ws-quiet", { addPreviousOutputInEnv: false });
+        await command("ws-loud", {});
+        assert.deepStrictEqual(cloud.warnings.map((w) => w.name), ["ws-loud"]);
+        assert.match(cloud.warnings[0].message, /^addPreviousOutputInEnv is not false: on every update pulumi-command would send the previous stdout and stderr as the SSH environment variables PULUMI_COMMAND_STDOUT and PULUMI_COMMAND_STDERR, which sshd refuses unless AcceptEnv allows them/);
+        assert.deepStrictEqual(events.filter((e) => (e as { kind: string }).kind === "warning").length, 1);
+    });
+
+    it("makes customTimeouts.create the deadline of the dialing only, as pulumi-command does", async () => {
+        const seen: ExecOptions[] = [];
+        const cloud = new MockCloud({ sizes: {}, backend: backend({ exec: async (_t, opts) => { seen.push(opts); return { code: 0, signal: null, stdout: "", stderr: "", dials: 1 }; } }) });
+        cloud.noteCreateTimeout("command:remote:Command", "ws-a", "900s");
+        cloud.noteCreateTimeout("command:remote:Command", "ws-b", "");
+        const run = (name: string, limit: number) => cloud.newResource(args("command:remote:Command", name, {
+            connection: { host: "10.213.5.2", user: "dev", dialErrorLimit: limit }, create: "true", addPreviousOutputInEnv: false,
+        }));
+        await run("ws-a", 10);
+        await run("ws-b", -1);
+        await run("ws-c", 10);
+        assert.deepStrictEqual(seen.map((o) => [o.totalDialTimeoutMs, o.execTimeoutMs]), [[900_000, undefined], [600_000, undefined], [undefined, undefined]]);
+        assert.strictEqual(parseGoDurationMs("1h30m"), 5_400_000);
+        assert.strictEqual(parseGoDurationMs("1.5s"), 1500);
+        assert.throws(() => parseGoDurationMs("15 minutes"), /customTimeouts value "15 minutes" is not a duration like 900s, 15m or 1h30m/);
     });
 });

@@ -3,7 +3,7 @@
 import * as assert from "assert";
 import * as net from "net";
 import { Server, utils } from "ssh2";
-import { dialBackoffMs, DialError, RemoteCommandError, sshExec, tail, tryPasswordLogin } from "../../local/sshExec";
+import { dialBackoffMs, DialError, RemoteCommandError, shortCommand, sshExec, tail, tryPasswordLogin } from "../../local/sshExec";
 import { generateEd25519 } from "../../local/keys";
 
 const hostKey = utils.generateKeyPairSync("ed25519").private;
@@ -62,6 +62,12 @@ function freePort(): Promise<number> {
 }
 
 describe("local/sshExec", () => {
+    it("names a multi-line command in errors by its first and last lines", () => {
+        assert.strictEqual(shortCommand("sudo -n bash -s"), "sudo -n bash -s");
+        assert.strictEqual(shortCommand("sudo -n bash -c 'set -u\nwork\nexit 124' stage-bound desktop 1800 10"),
+            "sudo -n bash -c 'set -u … exit 124' stage-bound desktop 1800 10");
+    });
+
     it("runs the command with the script on stdin and returns stdout and stderr", async () => {
         const { server, port } = await startServer();
         try {

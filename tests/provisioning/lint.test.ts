@@ -16,7 +16,7 @@ function shellcheck(args: string[], cwd: string): { code: number; output: string
 }
 
 describe("provisioning scripts: shellcheck", () => {
-    it("has the shared lib and one script per stage", () => {
+    it("has the shared lib, the stage time limit and one script per stage", () => {
         assert.deepEqual(scripts, [
             "desktop.sh",
             "harden.sh",
@@ -24,6 +24,7 @@ describe("provisioning scripts: shellcheck", () => {
             "lib.sh",
             "monitor.sh",
             "report.sh",
+            "stage-bound.sh",
             "system-prep.sh",
             "verify.sh",
             "wait-ready.sh",

@@ -2,7 +2,8 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig } from "../../components/config";
 import { Workstation } from "../../components/workstation";
-import { StageName } from "../../components/stages";
+import { stageCommand } from "../../components/stageCommand";
+import { STAGE_TIMEOUT_SECONDS, StageName } from "../../components/stages";
 import {
     MOCK_IP, MOCK_PASSWORD, MOCK_PRIVATE_KEY, Registration, isSecretInput, registrations, settle, unwrap, valueOf,
 } from "./mocks";
@@ -74,7 +75,7 @@ describe("the program on the dev stack", () => {
             const conn = unwrap(cmd.inputs.connection) as Record<string, unknown>;
             assert.strictEqual(conn.user, "dev", stage);
             assert.strictEqual(conn.privateKey, MOCK_PRIVATE_KEY, stage);
-            assert.strictEqual(cmd.inputs.create, "sudo -n bash -s", stage);
+            assert.strictEqual(cmd.inputs.create, stageCommand(stage as StageName, STAGE_TIMEOUT_SECONDS[stage as StageName]), stage);
             assert.strictEqual(conn.dialErrorLimit, stage === "wait-ready" ? -1 : 10, stage);
         }
     });
