@@ -111,6 +111,26 @@ export async function stopAllHosts(): Promise<void> {
     await run(["down", "--all"]);
 }
 
+/** Every host of this state dir, running or half-made (an `up` killed with SIGKILL leaves one without host.json). */
+export async function hostNames(): Promise<string[]> {
+    return (await run(["names"])).split("\n").filter((l) => l.trim() !== "");
+}
+
+/**
+ * Stops what an earlier run of a suite left behind when it was killed before its cleanup
+ * (its hosts, half-made or running), so that the suite starts as on a clean machine and
+ * never on "host NAME exists already". `isLeftover` picks that suite's own names only:
+ * hosts of other suites and other users are never touched. Returns the names stopped.
+ */
+export async function clearLeftoverHosts(isLeftover: (name: string) => boolean): Promise<string[]> {
+    const stale = (await hostNames()).filter(isLeftover);
+    for (const name of stale) {
+        process.stderr.write(`testhost: stopping ${name}, left by an earlier run\n`);
+        await stopHost(name);
+    }
+    return stale;
+}
+
 /** The hosts of this state dir that are up. */
 export async function listHosts(): Promise<TestHost[]> {
     const out = await run(["list"]);

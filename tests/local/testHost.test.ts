@@ -8,7 +8,7 @@ import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ensureImage, listHosts, proxyUrl, serveStandinFor, startHost, stopHost, TestHost } from "../../local/testHost";
+import { clearLeftoverHosts, ensureImage, listHosts, proxyUrl, serveStandinFor, startHost, stopHost, TestHost } from "../../local/testHost";
 
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
@@ -53,6 +53,8 @@ function shAsync(cmd: string, args: string[]): Promise<{ code: number; out: stri
             "",
         ].join("\n");
         await ensureImage();
+        // An earlier run killed before its `after` left these (and only these) behind.
+        await clearLeftoverHosts((name) => name === "wsthta" || name === "wsthtb");
         hosts = await Promise.all([
             startHost({ name: "wsthta", index: 250, authorizedKeys: [pub], userData }),
             startHost({ name: "wsthtb", index: 251, authorizedKeys: [pub], userData }),
