@@ -138,12 +138,17 @@ describe("a fresh machine: the host tools (tools/setup.sh)", () => {
         for (const m of lint.matchAll(/(?:^|&&)\s*([a-z][\w.+-]*)/g)) if (m[1] !== "npm" && m[1] !== "eslint") words.add(m[1]);
         assert.ok(words.has("shellcheck") && words.has("openssl"), [...words].join(" "));
 
-        const builtin = (w: string): boolean => /^(builtin|keyword)$/.test(spawnSync("bash", ["-c", 'type -t "$1"', "_", w], { encoding: "utf8" }).stdout.trim());
+        // One shell for all words: its kind (builtin, keyword, function or file) and its path.
+        const kinds = spawnSync("bash", ["-c", 'for w; do printf "%s\\t%s\\t%s\\n" "$w" "$(type -t "$w")" "$(type -P "$w")"; done', "_", ...words], {
+            encoding: "utf8",
+            env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` },
+        }).stdout;
         const programs = new Map<string, string>(); // command -> file
-        for (const w of [...words].sort()) {
-            if (PREREQUISITES.has(w) || builtin(w)) continue;
-            const file = executable(w);
-            if (file !== undefined) programs.set(w, file); // otherwise a function of the script, not a program
+        for (const line of kinds.split("\n")) {
+            const [w, kind, file] = line.split("\t");
+            // builtins and keywords are bash's; no path: a function of the script, not a program
+            if (w === undefined || PREREQUISITES.has(w) || kind !== "file" || !file) continue;
+            programs.set(w, file);
         }
         const owners = owningPackages([...programs.values()]);
         const problems: string[] = [];
