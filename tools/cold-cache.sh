@@ -11,7 +11,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/ws-cold.XXXXXX")"
+# A run killed before its cleanup left its dir (named with its pid) and maybe hosts in it.
+for old in "${TMPDIR:-/tmp}"/ws-cold.*.*/; do
+  [[ -d "$old" ]] || continue
+  old="${old%/}"
+  pid="${old##*/ws-cold.}"
+  pid="${pid%%.*}"
+  if [[ ! "$pid" =~ ^[0-9]+$ ]] || kill -0 "$pid" 2>/dev/null; then continue; fi
+  echo "cold-cache: removing $old, left by a killed run" >&2
+  WS_CACHE_DIR="$old/cache" bash local/testhost.sh down --all >/dev/null 2>&1 || true
+  rm -rf --one-file-system "$old"
+done
+work="$(mktemp -d "${TMPDIR:-/tmp}/ws-cold.$$.XXXXXX")"
 export WS_CACHE_DIR="$work/cache" XDG_CACHE_HOME="$work/xdg"
 unset WS_STATE_DIR # the default, under the empty cache dir
 readonly proxy_conf="${WS_PROXY_RUN_DIR:-/run/workstation-testhost}/acng.conf"

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PROJECT_DIR } from "../../local/runnerState";
-import { ensureImage } from "../../local/testHost";
+import { clearLeftoverHosts, ensureImage } from "../../local/testHost";
 
 const SETUP = path.join(PROJECT_DIR, "tools", "setup.sh");
 const TESTHOST = path.join(PROJECT_DIR, "local", "testhost.sh");
@@ -236,13 +236,20 @@ function testhost(stateDir: string, args: string[], opts: { detached?: boolean; 
 
 (isRoot ? describe : describe.skip)("a fresh machine: test hosts on an empty state dir (root, boots real hosts)", function () {
     this.timeout(600_000);
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), "ws-fresh-state-"));
+    // Named with our pid, so that a later run knows this dir's run is gone when it finds it.
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), `ws-fresh-state-${process.pid}-`));
     const stateDir = path.join(work, "state");
     const keys = path.join(work, "authorized_keys");
     const NAMES = ["wsthfa", "wsthfb"];
 
     before(async () => {
         fs.writeFileSync(keys, "");
+        // A run of this suite killed before its `after` left its hosts and its state dir.
+        await clearLeftoverHosts((name) => NAMES.includes(name));
+        for (const d of fs.readdirSync(os.tmpdir())) {
+            const m = /^ws-fresh-state-(\d+)-/.exec(d);
+            if (m && Number(m[1]) !== process.pid && !fs.existsSync(`/proc/${m[1]}`)) fs.rmSync(path.join(os.tmpdir(), d), { recursive: true, force: true });
+        }
         await ensureImage(); // the shared image: this suite is about the state dir
     });
 
