@@ -236,13 +236,17 @@ function testhost(stateDir: string, args: string[], opts: { detached?: boolean; 
 
 (isRoot ? describe : describe.skip)("a fresh machine: test hosts on an empty state dir (root, boots real hosts)", function () {
     this.timeout(600_000);
-    // Named with our pid, so that a later run knows this dir's run is gone when it finds it.
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), `ws-fresh-state-${process.pid}-`));
-    const stateDir = path.join(work, "state");
-    const keys = path.join(work, "authorized_keys");
     const NAMES = ["wsthfa", "wsthfb"];
+    let work = "";
+    let stateDir = "";
+    let keys = "";
 
     before(async () => {
+        // Named with our pid, so that a later run knows this dir's run is gone when it finds it;
+        // made here, not when the file loads, so that a filtered-out suite leaves no dir.
+        work = fs.mkdtempSync(path.join(os.tmpdir(), `ws-fresh-state-${process.pid}-`));
+        stateDir = path.join(work, "state");
+        keys = path.join(work, "authorized_keys");
         fs.writeFileSync(keys, "");
         // A run of this suite killed before its `after` left its hosts and its state dir.
         await clearLeftoverHosts((name) => NAMES.includes(name));
@@ -254,6 +258,7 @@ function testhost(stateDir: string, args: string[], opts: { detached?: boolean; 
     });
 
     after(async () => {
+        if (work === "") return;
         await testhost(stateDir, ["down", "--all"]);
         fs.rmSync(work, { recursive: true, force: true });
     });
