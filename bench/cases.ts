@@ -75,7 +75,7 @@ async function withHost<T>(ctx: CaseContext, name: string, index: number, body: 
     const stop = (): Promise<void> => stopHost(name);
     ctx.cleanups.set(name, stop);
     try {
-        if ((await listHosts()).some((h) => h.name === name)) await stopHost(name); // left over from an interrupted run
+        await stopHost(name); // left over from an interrupted run, up or half-made; a no-op otherwise
         const host = await startHost(name, index, ctx.key);
         const repo = await ctx.ideProvider.serve(host);
         try {
@@ -250,7 +250,7 @@ export async function runOptimized(ctx: CaseContext, run: number, rerun: boolean
     };
     ctx.cleanups.set(name, down);
     try {
-        if ((await listHosts()).some((h) => h.name === name)) await down();
+        await down(); // left over from an interrupted run, up or half-made; a no-op otherwise
         ctx.say(`  optimized: npm run local -- --name ${name} --stack ${ctx.stack}`);
         const optimized = await runnerCase(ctx, run, name, ["--name", name, "--stack", ctx.stack], true);
         if (!rerun) return { optimized };

@@ -10,7 +10,7 @@ import { EXIT_INDEX_TAKEN } from "./child";
 import type { ChildJob, RunRecord } from "./child";
 import { CliOptions, parseArgs, USAGE, UsageError } from "./cli";
 import { nextFreeIndex, standinIdeSources, vethExists } from "./hosts";
-import { listHosts, stopAllHosts, stopHost } from "./testHost";
+import { hostNames, listHosts, stopAllHosts, stopHost } from "./testHost";
 import { decodeResolved, formatStackOutputs, Resolved } from "./outputs";
 import { HostState, knownHosts, PROJECT_DIR, RUNNER_DIR } from "./runnerState";
 import { listStacks, loadStackConfig } from "./stackConfig";
@@ -88,6 +88,8 @@ async function up(opts: CliOptions): Promise<number> {
         if (running.some((h) => h.name === hostName)) {
             throw new UsageError(`--name ${hostName}: a test host of that name is running; use --reuse ${hostName}, --down ${hostName}, or another --name`);
         }
+        // A host of that name that never came up was left by a runner killed while booting it.
+        if ((await hostNames()).includes(hostName)) await stopHost(hostName);
         state.remove(); // keys of a host that is gone
         index = nextFreeIndex(running);
     }

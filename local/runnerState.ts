@@ -20,10 +20,21 @@ export function hostStateDir(hostName: string, root = RUNNER_DIR): string {
     return path.join(root, hostName);
 }
 
-function writePrivate(file: string, text: string): void {
+/**
+ * Written under a temporary name and renamed: a run killed while writing leaves the previous
+ * file whole (a half-written secrets.json would stop every later --reuse), and a reader never
+ * sees a partial file.
+ */
+export function writePrivate(file: string, text: string): void {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(file, text, { mode: 0o600 });
-    fs.chmodSync(file, 0o600);
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+        fs.writeFileSync(tmp, text, { mode: 0o600 });
+        fs.chmodSync(tmp, 0o600);
+        fs.renameSync(tmp, file);
+    } finally {
+        fs.rmSync(tmp, { force: true });
+    }
 }
 
 export class HostState {

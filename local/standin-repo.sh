@@ -28,18 +28,9 @@ readonly PACKAGES=("code:1.99.0-1744000000:stable" "cursor:1.0.0:stable" "antigr
 log() { printf 'standin-repo: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# The host tools come from the project's one list (tools/setup.sh).
 ensure_tools() {
-  local -a missing=()
-  command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
-  command -v apt-ftparchive >/dev/null 2>&1 || missing+=(apt-utils)
-  command -v dpkg-deb >/dev/null 2>&1 || missing+=(dpkg)
-  ((${#missing[@]} == 0)) && return 0
-  if [[ "$(id -u)" -ne 0 ]]; then
-    die "needs ${missing[*]} (Debian packages): run as root or 'sudo apt-get install ${missing[*]}'"
-  fi
-  log "installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
-    { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2; }
+  bash "$(dirname "${BASH_SOURCE[0]}")/../tools/setup.sh" >&2
 }
 
 # Build one stand-in package into DEST (a .deb file path).
@@ -71,8 +62,10 @@ EOF
     head -c "$((PAYLOAD_MB * 1024 * 1024))" /dev/urandom >"$work/usr/share/$name-standin/payload.bin"
   fi
   # Random data does not compress: store it as is, which keeps the build to about a second.
-  dpkg-deb --root-owner-group -Znone --build "$work" "$dest.tmp" >/dev/null
-  mv "$dest.tmp" "$dest"
+  # A temporary name of this process's own: two builds at once on an empty cache each
+  # write their own file, and the rename makes the cached .deb appear whole.
+  dpkg-deb --root-owner-group -Znone --build "$work" "$dest.$$.tmp" >/dev/null
+  mv -f "$dest.$$.tmp" "$dest"
   rm -rf "$work"
 }
 

@@ -44,10 +44,13 @@ export const PROXY_PORT = 3142;
 
 export const SCRIPT = path.join(__dirname, "testhost.sh");
 
+/** Where testhost.sh keeps machine-wide state: the proxy and the netns registry (netns/wsth-NAME holds its state dir). */
+const PROXY_RUN_DIR = process.env.WS_PROXY_RUN_DIR || "/run/workstation-testhost";
+
 /** Runs testhost.sh; resolves with stdout, rejects with the script's stderr in the message. */
-function run(args: string[], timeoutMs = 15 * 60 * 1000): Promise<string> {
+function run(args: string[], timeoutMs = 15 * 60 * 1000, env: NodeJS.ProcessEnv = process.env): Promise<string> {
     return new Promise((resolve, reject) => {
-        execFile("bash", [SCRIPT, ...args], { maxBuffer: 16 * 1024 * 1024, timeout: timeoutMs, killSignal: "SIGTERM" }, (err, stdout, stderr) => {
+        execFile("bash", [SCRIPT, ...args], { maxBuffer: 16 * 1024 * 1024, timeout: timeoutMs, killSignal: "SIGTERM", env }, (err, stdout, stderr) => {
             if (err) {
                 const tail = stderr.trim().split("\n").slice(-40).join("\n");
                 reject(new Error(`testhost.sh ${args[0]} ${args[1] ?? ""} failed: ${err.message.split("\n")[0]}\n${tail}`));
@@ -109,6 +112,39 @@ export async function stopHost(name: string): Promise<void> {
 /** Stops every host of this state dir (and strays of a crash), then the proxy if no host is left. */
 export async function stopAllHosts(): Promise<void> {
     await run(["down", "--all"]);
+}
+
+/** Every host of this state dir, running or half-made (an `up` killed with SIGKILL leaves one without host.json). */
+export async function hostNames(): Promise<string[]> {
+    return (await run(["names"])).split("\n").filter((l) => l.trim() !== "");
+}
+
+/**
+ * Stops what an earlier run of a suite left behind when it was killed before its cleanup
+ * (its hosts, half-made or running), so that the suite starts as on a clean machine and
+ * never on "host NAME exists already". `isLeftover` picks that suite's own names only:
+ * hosts of other suites and other users are never touched. Returns the names stopped.
+ */
+export async function clearLeftoverHosts(isLeftover: (name: string) => boolean): Promise<string[]> {
+    const stale = (await hostNames()).filter(isLeftover);
+    for (const name of stale) {
+        process.stderr.write(`testhost: stopping ${name}, left by an earlier run\n`);
+        await stopHost(name);
+    }
+    // The same names held by a run with another state dir (an empty-cache run killed before
+    // it cleaned up): its namespace would stop our up. Down them in the state dir that made them.
+    const registry = path.join(PROXY_RUN_DIR, "netns");
+    const entries = fs.existsSync(registry) ? fs.readdirSync(registry) : [];
+    for (const entry of entries) {
+        const name = entry.replace(/^wsth-/, "");
+        if (!entry.startsWith("wsth-") || stale.includes(name) || !isLeftover(name) || !fs.existsSync(`/run/netns/${entry}`)) continue;
+        const stateDir = fs.readFileSync(path.join(registry, entry), "utf8").trim();
+        if (stateDir === "") continue;
+        process.stderr.write(`testhost: stopping ${name} of state dir ${stateDir}, left by an earlier run\n`);
+        await run(["down", name], undefined, { ...process.env, WS_STATE_DIR: stateDir });
+        stale.push(name);
+    }
+    return stale;
 }
 
 /** The hosts of this state dir that are up. */

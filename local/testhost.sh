@@ -7,6 +7,7 @@
 #                                          boot a host; print one JSON line when it is ready
 #   testhost.sh down NAME | --all          stop host(s), delete netns/veth, remove root dir(s)
 #   testhost.sh list                       one JSON line per running host
+#   testhost.sh names                      every host of the state dir, running or half-made
 #   testhost.sh ssh NAME [CMD...]          ssh to the host as root with the harness key
 #   testhost.sh proxy stop                 stop the shared apt-cacher-ng (down does it with the last host)
 #
@@ -60,32 +61,11 @@ require_root() {
   fi
 }
 
-# Install the Debian packages that provide the commands we need, when missing.
+# The host tools (one list for the whole project, in tools/setup.sh): a few ms when all are
+# there, an apt-get install of what is missing otherwise. Its output goes to stderr: our
+# stdout is the caller's JSON.
 ensure_tools() {
-  local -a missing=()
-  local pair cmd pkg
-  for pair in debootstrap:debootstrap systemd-nspawn:systemd-container apt-cacher-ng:apt-cacher-ng \
-    zstd:zstd ip:iproute2 ssh:openssh-client ssh-keygen:openssh-client flock:util-linux \
-    setsid:util-linux; do
-    cmd="${pair%%:*}"
-    pkg="${pair#*:}"
-    if ! command -v "$cmd" >/dev/null 2>&1 && [[ ! -x "/usr/sbin/$cmd" ]]; then
-      missing+=("$pkg")
-    fi
-  done
-  ((${#missing[@]} == 0)) && return 0
-  log "installing missing host packages: ${missing[*]}"
-  # apt-cacher-ng's postinst starts the system-wide daemon on 0.0.0.0:3142 when it can;
-  # ours runs with its own config, so keep the system one from starting.
-  local policy=/usr/sbin/policy-rc.d created_policy=""
-  if [[ ! -e "$policy" ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy"
-    chmod 755 "$policy"
-    created_policy=1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
-    { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2; }
-  if [[ -n "$created_policy" ]]; then rm -f "$policy"; fi
+  bash "$(dirname "${BASH_SOURCE[0]}")/../tools/setup.sh" >&2
 }
 
 debian_mirror() {
@@ -162,6 +142,22 @@ image_key() {
   } | sha256sum | cut -c1-16
 }
 
+# What a build killed with SIGKILL leaves: its build dir (with debootstrap's /proc and /sys
+# mounts still in it) and a partial tarball. Called under the build lock, when no build runs.
+clear_stale_builds() {
+  local dir mnt
+  for dir in "$CACHE_DIR"/images/.build.*/; do
+    [[ -d "$dir" ]] || continue
+    dir="${dir%/}"
+    log "removing $dir, left by an interrupted image build"
+    while read -r mnt; do
+      umount -l "$mnt" 2>/dev/null || true
+    done < <(findmnt -rn -o TARGET | awk -v d="$dir/" 'index($0, d) == 1' | sort -r)
+    rm -rf --one-file-system "$dir" || log "could not remove $dir entirely"
+  done
+  rm -f "$CACHE_DIR"/images/*.tar.zst.tmp
+}
+
 image_path() { printf '%s/images/debian-%s-%s.tar.zst\n' "$CACHE_DIR" "$SUITE" "$(image_key)"; }
 
 cmd_image() {
@@ -181,6 +177,7 @@ cmd_image() {
     printf '%s\n' "$tarball"
     return 0
   fi
+  clear_stale_builds
   local start build mirror
   start="$(now)"
   mirror="$(debian_mirror)"
@@ -190,13 +187,13 @@ cmd_image() {
   trap 'exit 130' INT TERM
   log "building the $SUITE image from $mirror (about a minute)"
   if ! debootstrap --variant=minbase --include="$IMAGE_PACKAGES" "$SUITE" "$build/root" "$mirror" \
-    >"$build/debootstrap.log" 2>&1; then
+    >"$build/debootstrap.log" 2>&1 </dev/null; then
     tail -n 30 "$build/debootstrap.log" >&2
     die "debootstrap failed (full log above, last 30 lines)"
   fi
   configure_image_root "$build/root" "$mirror"
   tar --numeric-owner --xattrs --xattrs-include='*' -C "$build/root" -cf - . |
-    zstd -q -3 -T0 -o "$tarball.tmp"
+    zstd -q -f -3 -T0 -o "$tarball.tmp"
   mv "$tarball.tmp" "$tarball"
   rm -rf "$build"
   trap - EXIT INT TERM
@@ -248,11 +245,19 @@ host_names() {
   done
 }
 
+# Called under the state lock, so two `up`s on an empty state dir make one key, not two
+# (the second ssh-keygen would stop on "Overwrite (y/n)?"). Made under a temporary name and
+# renamed, the public half first: a key file, once there, is whole and has its .pub.
 ensure_harness_key() {
-  mkdir -p "$STATE_DIR"
-  if [[ ! -s "$HARNESS_KEY" ]]; then
-    ssh-keygen -q -t ed25519 -N '' -C "workstation-testhost-harness" -f "$HARNESS_KEY" >/dev/null
-  fi
+  [[ -n "$STATE_LOCKED" ]] || die "ensure_harness_key needs the state lock"
+  [[ -s "$HARNESS_KEY" && -s "$HARNESS_KEY.pub" ]] && return 0
+  local tmp
+  rm -rf "$STATE_DIR"/.harness.* # of a killed up: nobody else makes keys while we hold the lock
+  tmp="$(mktemp -d "$STATE_DIR/.harness.XXXXXX")"
+  ssh-keygen -q -t ed25519 -N '' -C "workstation-testhost-harness" -f "$tmp/key" >/dev/null </dev/null
+  mv -f "$tmp/key.pub" "$HARNESS_KEY.pub"
+  mv -f "$tmp/key" "$HARNESS_KEY"
+  rm -rf "$tmp"
 }
 
 ssh_opts() {
@@ -451,6 +456,18 @@ down_host() { # caller holds the state lock
   release_proxy
 }
 
+# Deletes network namespace NAME when this state dir created it (the machine-wide registry
+# says whose each one is), or when nobody owns it and no process is in it.
+remove_stray_netns() {
+  local ns="$1" owner
+  owner="$(cat "$PROXY_DIR/netns/$ns" 2>/dev/null || true)"
+  if [[ "$owner" == "$STATE_DIR" || (-z "$owner" && -z "$(ip netns pids "$ns" 2>/dev/null)") ]]; then
+    log "removing stray netns $ns"
+    ip netns del "$ns" 2>/dev/null || true
+    rm -f "$PROXY_DIR/netns/$ns"
+  fi
+}
+
 cmd_down() {
   require_root down "$@"
   [[ $# -eq 1 ]] || die "usage: down NAME | down --all"
@@ -464,20 +481,18 @@ cmd_down() {
     done < <(host_names)
     # Leftovers of a crash whose host dir was lost: namespaces this state dir created
     # (the machine-wide registry says whose each one is), or nobody's and empty.
-    local owner
     while read -r name; do
       [[ "$name" == wsth-* ]] || continue
-      owner="$(cat "$PROXY_DIR/netns/$name" 2>/dev/null || true)"
-      if [[ "$owner" == "$STATE_DIR" || (-z "$owner" && -z "$(ip netns pids "$name" 2>/dev/null)") ]]; then
-        log "removing stray netns $name"
-        ip netns del "$name" 2>/dev/null || true
-        rm -f "$PROXY_DIR/netns/$name"
-      fi
+      remove_stray_netns "$name"
     done < <(ip netns list 2>/dev/null | awk '{ print $1 }')
     release_proxy
   else
     validate_name "$1"
-    [[ -d "$HOSTS_DIR/$1" ]] || log "no host named $1 (nothing to do)"
+    if [[ ! -d "$HOSTS_DIR/$1" ]]; then
+      log "no host named $1 (nothing to do)"
+      # Its namespace may outlive a host dir lost in a crash; the next up of NAME needs it gone.
+      if netns_exists "wsth-$1"; then remove_stray_netns "wsth-$1"; fi
+    fi
     down_host "$1"
   fi
   unlock_state
@@ -572,9 +587,9 @@ cmd_up() {
   local tarball start dir="$HOSTS_DIR/$name"
   start="$(now)"
   tarball="$(cmd_image)"
-  ensure_harness_key
 
   lock_state
+  ensure_harness_key
   [[ ! -e "$dir" ]] || die "host $name exists already (down $name first)"
   local other
   while read -r other; do
@@ -594,7 +609,7 @@ cmd_up() {
 
   # Host keys are made while the root dir is extracted (RSA alone takes most of a second).
   mkdir -p "$dir/hostkeys/etc/ssh"
-  ssh-keygen -q -A -f "$dir/hostkeys" >/dev/null 2>&1 &
+  ssh-keygen -q -A -f "$dir/hostkeys" >/dev/null 2>&1 </dev/null &
   local keygen=$! extract_start extract
   extract_start="$(now)"
   tar --numeric-owner --xattrs --xattrs-include='*' -I zstd -C "$dir/root" -xf "$tarball"
@@ -620,7 +635,7 @@ cmd_up() {
       tail -n 40 "$dir/console.log" >&2 || true
       die "$name: systemd-nspawn exited during boot (console log above)"
     fi
-    state="$(timeout 60 ssh "${opts[@]}" "root@$ip" 'systemctl is-system-running --wait' 2>/dev/null || true)"
+    state="$(timeout 60 ssh "${opts[@]}" "root@$ip" 'systemctl is-system-running --wait' 2>/dev/null </dev/null || true)"
     case "$state" in running | degraded) break ;; esac
     (($(date +%s) < deadline)) || { tail -n 40 "$dir/console.log" >&2 || true; die "$name: not ready after ${BOOT_TIMEOUT} s (last state '${state}')"; }
     sleep 0.2
@@ -642,6 +657,11 @@ cmd_list() {
   return 0
 }
 
+# Every host of this state dir, up or not: a host whose up was killed has no host.json.
+cmd_names() {
+  host_names
+}
+
 cmd_ssh() {
   [[ $# -ge 1 ]] || die "usage: ssh NAME [CMD...]"
   local name="$1" index
@@ -661,6 +681,7 @@ main() {
     up) cmd_up "$@" ;;
     down) cmd_down "$@" ;;
     list) cmd_list ;;
+    names) cmd_names ;;
     ssh) cmd_ssh "$@" ;;
     proxy)
       [[ "${1:-}" == "stop" ]] || die "usage: proxy stop"
@@ -668,7 +689,7 @@ main() {
       release_proxy force
       ;;
     -h | --help | help) usage ;;
-    *) die "unknown command $cmd (image, up, down, list, ssh, proxy stop)" ;;
+    *) die "unknown command $cmd (image, up, down, list, names, ssh, proxy stop)" ;;
   esac
 }
 

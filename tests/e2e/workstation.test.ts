@@ -14,7 +14,8 @@ import { decodeResolved, Resolved, SecretValue, toPlain } from "../../local/outp
 import { HostState, PROJECT_DIR } from "../../local/runnerState";
 import { sshExec, tryPasswordLogin } from "../../local/sshExec";
 import { lockTrouble, secretsIn } from "./checks";
-import { stopAllHosts, stopHost } from "../../local/testHost";
+import * as fs from "fs";
+import { clearLeftoverHosts, stopAllHosts, stopHost } from "../../local/testHost";
 
 const HOST = `e2e-${String(process.pid % 10000).padStart(4, "0")}`;
 const IDE_STAGES = ["ide-vscode", "ide-cursor", "ide-antigravity"];
@@ -71,6 +72,20 @@ function plainOutputs(run: RunnerRun): Record<string, unknown> {
     return toPlain(decodeResolved(run.record.outputs), true) as Record<string, unknown>;
 }
 
+/** Is the e2e run that named its host NAME (e2e-<its pid % 10000>) still running? */
+function e2eRunAlive(name: string): boolean {
+    const suffix = Number(name.slice("e2e-".length));
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry) || Number(entry) % 10000 !== suffix) continue;
+        try {
+            if (fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("mocha")) return true;
+        } catch {
+            // gone meanwhile
+        }
+    }
+    return false;
+}
+
 describe(`the workstation on a local test host (${HOST})`, function () {
     // A cold cache builds the image and downloads every package once.
     this.timeout(15 * 60 * 1000);
@@ -89,6 +104,10 @@ describe(`the workstation on a local test host (${HOST})`, function () {
     }
 
     before(async () => {
+        // A run killed before its `after` leaves its host e2e-NNNN; a live run's mocha has a
+        // pid ending in NNNN, a crashed one's is gone. Stop only those, with their runner state.
+        const left = await clearLeftoverHosts((name) => /^e2e-\d{4}$/.test(name) && name !== HOST && !e2eRunAlive(name));
+        for (const name of left) new HostState(name).remove();
         first = await provision(["--name", HOST, "--stack", "dev"]);
         assert.ok(first.record.host, "the run record names no host");
         ip = first.record.host.ip;
