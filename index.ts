@@ -26,3 +26,5 @@ export const verification = ws.verification;
 export const resources = ws.report.apply((r) => r.resources);
 export const benchmark = ws.report.apply((r) => r.benchmark);
 export const hostRegression = ws.report.apply((r) => r.regression);
+/** The monitor's memory and CPU samples of the run, drawn by `npm run timeline`. */
+export const resourceSamples = ws.report.apply((r) => r.samples ?? []);

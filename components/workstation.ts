@@ -25,6 +25,8 @@ export interface HostReport {
     benchmark?: Record<string, number>;
     alerts?: { level: "warning" | "critical"; kind: string; stage?: string; message: string }[];
     regression?: unknown;
+    /** The monitor's samples of this run: host epoch seconds, memory in MB, CPU in %. */
+    samples?: { t: number; memUsedMB: number; memAvailMB: number; cpuPercent: number }[];
 }
 
 /** The provisioning scripts by stage; the three IDE stages share one script. */

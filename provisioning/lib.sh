@@ -13,6 +13,9 @@
 #   ws_result JSON      print the `::workstation-result::` line
 #   ws_apt_get ARGS..   apt-get with the project's options, retries and eatmydata
 #   ws_apt_install PKG  install packages (--no-install-recommends), only the missing ones
+#
+# The timing line's optional "lockWaitSeconds" is the time the stage's apt-get calls
+# waited for another process's dpkg lock (ws__wait_dpkg_lock measures it).
 set -euo pipefail
 
 # shellcheck disable=SC2034 # read by the stage scripts
@@ -100,6 +103,7 @@ ws_stage_begin() {
   WS__SKIPPED=0
   WS__DONE=0
   WS__TMP="$(mktemp -d "${TMPDIR:-/tmp}/ws-${WS_STAGE}.XXXXXX")"
+  : >"$WS__TMP/lockwait"
   trap ws__cleanup EXIT
   mkdir -p "$WS_LOG_DIR"
   ws_log "stage begins"
@@ -210,9 +214,13 @@ ws_stage_end() {
   fi
   ws__csv_row "$status" "$(ws__secs "$((end - WS__START))")"
   ws_log "stage ends: $status in $(ws__secs "$((end - WS__START))") s"
-  printf '::workstation-timing:: {"stage":%s,"start":%s,"end":%s,"seconds":%s,"status":"%s","steps":[%s]}\n' \
+  local lock_wait=""
+  if [[ -s "$WS__TMP/lockwait" ]]; then
+    lock_wait=",\"lockWaitSeconds\":$(ws__secs "$(awk '{ s += $1 } END { printf "%d", s }' "$WS__TMP/lockwait")")"
+  fi
+  printf '::workstation-timing:: {"stage":%s,"start":%s,"end":%s,"seconds":%s,"status":"%s","steps":[%s]%s}\n' \
     "$(ws_json_str "$WS_STAGE")" "$(ws__secs "$WS__START")" "$(ws__secs "$end")" \
-    "$(ws__secs "$((end - WS__START))")" "$status" "$WS__STEPS"
+    "$(ws__secs "$((end - WS__START))")" "$status" "$WS__STEPS" "$lock_wait"
 }
 
 # ws_main FN: the stage's entry point. WS_NO_MAIN=1 only defines the functions (tests).
@@ -265,6 +273,44 @@ ws_dpkg_recover() {
   return 1
 }
 
+# The dpkg frontend lock as /proc/locks names it (MAJOR:MINOR:INODE, hex device), or
+# nothing when the lock file does not exist yet.
+ws__dpkg_lock_id() {
+  local f="${WS_DPKG_LOCK_FILE:-/var/lib/dpkg/lock-frontend}" dev inode
+  [[ -e "$f" ]] || return 0
+  read -r dev inode < <(stat -c '%D %i' "$f")
+  dev=$((16#$dev))
+  # st_dev's user-space encoding: 12 bits of major at bit 8, minor around it.
+  printf '%02x:%02x:%s' "$(((dev >> 8) & 0xfff))" "$(((dev & 0xff) | ((dev >> 12) & 0xfff00)))" "$inode"
+}
+
+# True while some process holds a POSIX lock on the dpkg frontend lock (dpkg and apt
+# use fcntl locks, which /proc/locks lists; `flock` cannot see them).
+ws__dpkg_lock_held() {
+  local id="$1"
+  [[ -n "$id" ]] || return 1
+  awk -v id="$id" '{ for (i = 1; i <= NF; i++) if ($i == id && $0 !~ /->/) found = 1 } END { exit !found }' \
+    "${WS_PROC_LOCKS:-/proc/locks}"
+}
+
+# Waits (up to DPkg::Lock::Timeout, 600 s) until no one holds the dpkg lock and adds
+# the microseconds waited to the stage's lock-wait record. apt-get's own lock timeout
+# still covers the moment between this check and apt-get taking the lock.
+ws__wait_dpkg_lock() {
+  local id t0 t1 i
+  id="$(ws__dpkg_lock_id)"
+  ws__dpkg_lock_held "$id" || return 0
+  ws_log "waiting for the dpkg lock"
+  t0="$(ws__usec)"
+  for ((i = 0; i < 6000; i++)); do
+    ws__dpkg_lock_held "$id" || break
+    sleep 0.1
+  done
+  t1="$(ws__usec)"
+  if [[ -n "$WS__TMP" && -d "$WS__TMP" ]]; then printf '%s\n' "$((t1 - t0))" >>"$WS__TMP/lockwait"; fi
+  ws_log "dpkg lock free after $(ws__secs "$((t1 - t0))") s"
+}
+
 # apt-get with the project's options; retries network errors (refreshing the lists
 # when an archive is gone) and lock errors the timeout does not cover.
 ws_apt_get() {
@@ -280,6 +326,7 @@ ws_apt_get() {
     cmd=(eatmydata "${cmd[@]}")
   fi
   for attempt in 1 2 3 4; do
+    if [[ -n "$verb" ]]; then ws__wait_dpkg_lock; fi
     ws__set_cmd "${cmd[@]}"
     set +e
     "${cmd[@]}" 2>&1 | tee "$out"
