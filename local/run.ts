@@ -11,9 +11,10 @@ import type { ChildJob, RunRecord } from "./child";
 import { CliOptions, parseArgs, USAGE, UsageError } from "./cli";
 import { nextFreeIndex, standinIdeSources, vethExists } from "./hosts";
 import { listHosts, stopAllHosts, stopHost } from "./testHost";
-import { decodeResolved, formatStackOutputs, Resolved } from "./outputs";
+import { decodeResolved, formatStackOutputs, Resolved, toPlain } from "./outputs";
 import { HostState, knownHosts, PROJECT_DIR, RUNNER_DIR } from "./runnerState";
 import { listStacks, loadStackConfig } from "./stackConfig";
+import { writeTimelinePage } from "../tools/timeline/page";
 
 function stageTable(run: RunRecord): string {
     const rows = run.stages
@@ -136,6 +137,11 @@ async function up(opts: CliOptions): Promise<number> {
     }
     process.stdout.write(`\nStages (seconds on this machine; host-s as the host timed itself):\n${stageTable(run)}\n`);
     const outputs = decodeResolved(run.outputs) as Record<string, Resolved>;
+    if (outputs.timings !== undefined) {
+        // Beside the run record, so that the picture and the numbers stay together.
+        const page = writeTimelinePage(toPlain(outputs, false), path.join(state.dir, "timeline.html"), `${opts.stack} on ${hostName}`);
+        process.stdout.write(`\nTimeline picture: ${page}\n`);
+    }
     if (run.ok) {
         process.stdout.write(`\nOutputs (pulumi stack output --json${opts.showSecrets ? " --show-secrets" : ""}):\n${formatStackOutputs(outputs, opts.showSecrets)}\n`);
     } else {
