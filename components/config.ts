@@ -3,6 +3,7 @@
 // registered, so a bad value fails fast with the key, the value and what is allowed.
 import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
+import { DotfilesConfig, parseDotfiles } from "./dotfiles";
 import { DEFAULT_IDE_SOURCES, IDE_NAMES, IdeName, IdeSource } from "./ideSources";
 import { DEFAULT_STAGE_ESTIMATES, STAGE_NAMES, StageName } from "./stages";
 
@@ -47,6 +48,8 @@ export interface WorkstationConfig {
     projectName: string;
     /** Any new value runs every provisioning stage again on the next `pulumi up`. */
     provisioningRun: string;
+    /** A dotfiles repository installed into the user's home (components/dotfiles.ts). Default none. */
+    dotfiles?: DotfilesConfig;
 }
 
 /** Raised for bad configuration; lists every problem found, one per line. */
@@ -61,7 +64,7 @@ export class ConfigError extends Error {
 export const CONFIG_KEYS = [
     "region", "size", "image", "username", "ides", "desktop", "allowedSshCidrs", "authorizedKeys",
     "existingSshKeyFingerprints", "tags", "backups", "alertEmails", "stageEstimates", "baseline",
-    "ideSources", "projectName", "provisioningRun",
+    "ideSources", "projectName", "provisioningRun", "dotfiles",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -139,6 +142,9 @@ export function parseConfig(raw: RawConfig, stack: string, present: string[] = [
         projectName: p.string("projectName", d.projectName, /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,174}$/, "1 to 175 letters, digits, spaces, dots, dashes or underscores"),
         provisioningRun: p.string("provisioningRun", d.provisioningRun, /^[A-Za-z0-9_.:-]{0,64}$/, "up to 64 letters, digits, dots, colons, dashes or underscores"),
     };
+
+    const dotfiles = parseDotfiles(raw("dotfiles"), problems, CONFIG_NAMESPACE);
+    if (dotfiles) cfg.dotfiles = dotfiles;
 
     const dupTags = duplicates(cfg.tags);
     if (dupTags.length) problems.push(`${CONFIG_NAMESPACE}:tags: ${JSON.stringify(dupTags)} given more than once; list each tag once`);
