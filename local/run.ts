@@ -9,7 +9,8 @@ import * as path from "path";
 import { EXIT_INDEX_TAKEN } from "./child";
 import type { ChildJob, RunRecord } from "./child";
 import { CliOptions, parseArgs, USAGE, UsageError } from "./cli";
-import { nextFreeIndex, standinIdeSources, vethExists } from "./hosts";
+import { gatewayFor, nextFreeIndex, standinIdeSources, vethExists } from "./hosts";
+import { standinDotfilesUrl } from "./standinDotfiles";
 import { listHosts, stopAllHosts, stopHost } from "./testHost";
 import { decodeResolved, formatStackOutputs, Resolved, toPlain } from "./outputs";
 import { HostState, knownHosts, PROJECT_DIR, RUNNER_DIR } from "./runnerState";
@@ -100,6 +101,7 @@ async function up(opts: CliOptions): Promise<number> {
     const runOnce = (hostIndex: number): Promise<number> => {
         const overrides: Record<string, unknown> = {};
         if (opts.standin) overrides.ideSources = standinIdeSources(hostIndex);
+        if (opts.standinDotfiles) overrides.dotfiles = { url: standinDotfilesUrl(gatewayFor(hostIndex)) };
         if (provisioningRun !== undefined) overrides.provisioningRun = provisioningRun;
         const config = loadStackConfig(PROJECT_DIR, opts.stack, overrides);
         for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -115,6 +117,7 @@ async function up(opts: CliOptions): Promise<number> {
             reuse: opts.mode === "reuse",
             stateRoot: RUNNER_DIR,
             standinRepo: opts.standin,
+            standinDotfiles: opts.standinDotfiles ?? false,
             verbose: opts.verbose,
         };
         process.stdout.write(`${opts.mode === "reuse" ? "Re-running" : "Running"} the program with stack ${opts.stack} on test host ${hostName}\n`);
