@@ -15,7 +15,7 @@
 #   ws_apt_install PKG  install packages (--no-install-recommends), only the missing ones
 #
 # The timing line's optional "lockWaitSeconds" is the time the stage's apt-get calls
-# waited for another process's dpkg lock (ws__wait_dpkg_lock measures it).
+# waited for their turn at dpkg: another stage's or process's dpkg run (ws__dpkg_turn_begin).
 set -euo pipefail
 
 # shellcheck disable=SC2034 # read by the stage scripts
@@ -293,22 +293,49 @@ ws__dpkg_lock_held() {
     "${WS_PROC_LOCKS:-/proc/locks}"
 }
 
-# Waits (up to DPkg::Lock::Timeout, 600 s) until no one holds the dpkg lock and adds
-# the microseconds waited to the stage's lock-wait record. apt-get's own lock timeout
-# still covers the moment between this check and apt-get taking the lock.
-ws__wait_dpkg_lock() {
-  local id t0 t1 i
+# The stages' own queue for dpkg: an flock taken around every installing apt-get, so
+# that when several stages wait, each one's wait is measured until its own turn (apt's
+# lock timeout alone would hide who waited how long). dpkg runs one at a time anyway.
+WS_DPKG_QUEUE_FILE="${WS_DPKG_QUEUE_FILE:-/run/workstation-dpkg-queue.lock}"
+WS__QUEUE_FD=""
+
+# Takes the queue, then waits (up to 600 s, DPkg::Lock::Timeout) until no other process
+# holds the dpkg lock; adds the microseconds this took, when it had to wait at all, to
+# the stage's lock-wait record. apt-get's own lock timeout still covers the moment
+# between this check and apt-get taking the lock.
+ws__dpkg_turn_begin() {
+  local id t0 t1 i waited=0
   id="$(ws__dpkg_lock_id)"
-  ws__dpkg_lock_held "$id" || return 0
-  ws_log "waiting for the dpkg lock"
   t0="$(ws__usec)"
-  for ((i = 0; i < 6000; i++)); do
-    ws__dpkg_lock_held "$id" || break
-    sleep 0.1
-  done
+  # The braces keep exec's 2>/dev/null to the open alone (a bare exec would keep it).
+  if command -v flock >/dev/null 2>&1 && { exec {WS__QUEUE_FD}>>"$WS_DPKG_QUEUE_FILE"; } 2>/dev/null; then
+    if ! flock -n "$WS__QUEUE_FD"; then
+      waited=1
+      ws_log "waiting for another stage's dpkg run"
+      flock -w 600 "$WS__QUEUE_FD" || true
+    fi
+  else
+    WS__QUEUE_FD=""
+  fi
+  if ws__dpkg_lock_held "$id"; then
+    waited=1
+    ws_log "waiting for the dpkg lock"
+    for ((i = 0; i < 6000; i++)); do
+      ws__dpkg_lock_held "$id" || break
+      sleep 0.1
+    done
+  fi
+  ((waited == 1)) || return 0
   t1="$(ws__usec)"
   if [[ -n "$WS__TMP" && -d "$WS__TMP" ]]; then printf '%s\n' "$((t1 - t0))" >>"$WS__TMP/lockwait"; fi
-  ws_log "dpkg lock free after $(ws__secs "$((t1 - t0))") s"
+  ws_log "dpkg free after $(ws__secs "$((t1 - t0))") s"
+}
+
+ws__dpkg_turn_end() {
+  if [[ -n "$WS__QUEUE_FD" ]]; then
+    exec {WS__QUEUE_FD}>&-
+    WS__QUEUE_FD=""
+  fi
 }
 
 # apt-get with the project's options; retries network errors (refreshing the lists
@@ -326,12 +353,19 @@ ws_apt_get() {
     cmd=(eatmydata "${cmd[@]}")
   fi
   for attempt in 1 2 3 4; do
-    if [[ -n "$verb" ]]; then ws__wait_dpkg_lock; fi
+    if [[ -n "$verb" ]]; then ws__dpkg_turn_begin; fi
     ws__set_cmd "${cmd[@]}"
     set +e
-    "${cmd[@]}" 2>&1 | tee "$out"
+    if [[ -n "$WS__QUEUE_FD" ]]; then
+      # apt-get does not inherit the queue: a daemon a maintainer script leaves running
+      # must not keep it.
+      "${cmd[@]}" {WS__QUEUE_FD}>&- 2>&1 | tee "$out"
+    else
+      "${cmd[@]}" 2>&1 | tee "$out"
+    fi
     rc="${PIPESTATUS[0]}"
     set -e
+    if [[ -n "$verb" ]]; then ws__dpkg_turn_end; fi
     if ((rc == 0)); then
       ws__set_cmd ""
       return 0
