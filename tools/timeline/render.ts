@@ -89,14 +89,16 @@ function axisSvg(scale: TimeScale, bottom: number): string[] {
 function chartSvg(kind: "memory" | "cpu", samples: ResourceSample[], scale: TimeScale, top: number): string[] {
     const h = LAYOUT.chartHeight;
     const inRange = samples.filter((s) => s.t >= scale.t0 && s.t <= scale.t1);
-    const max = kind === "cpu" ? 100 : Math.max(1, ...inRange.map((s) => s.memUsedMB + s.memAvailMB));
+    // Memory on a scale a little above its peak: a big machine's total would flatten the line.
+    const total = Math.max(1, ...inRange.map((s) => s.memUsedMB + s.memAvailMB));
+    const max = kind === "cpu" ? 100 : Math.min(total, Math.max(1, Math.ceil((1.25 * Math.max(0, ...inRange.map((s) => s.memUsedMB))) / 100) * 100));
     const value = (s: ResourceSample): number => (kind === "cpu" ? s.cpuPercent : s.memUsedMB);
     const label = kind === "cpu" ? "CPU %" : "memory used, MB";
     const peak = inRange.length ? Math.max(...inRange.map(value)) : undefined;
     const out = [`<g class="chart" data-chart="${kind}">`,
         `<rect class="frame" x="${LAYOUT.labelWidth}" y="${top}" width="${LAYOUT.plotWidth}" height="${h}"/>`,
         `<text class="label" x="${LAYOUT.labelWidth - 8}" y="${top + 14}" text-anchor="end">${esc(label)}</text>`,
-        `<text class="label small" x="${LAYOUT.labelWidth - 8}" y="${top + 30}" text-anchor="end">${esc(kind === "cpu" ? "scale 0 to 100" : `scale 0 to ${Math.round(max)}`)}</text>`];
+        `<text class="label small" x="${LAYOUT.labelWidth - 8}" y="${top + 30}" text-anchor="end">${esc(kind === "cpu" ? "scale 0 to 100" : `scale 0 to ${Math.round(max)} of ${Math.round(total)}`)}</text>`];
     if (inRange.length) {
         const points = inRange.map((s) => `${r2(scale.x(s.t))},${r2(top + h - (value(s) / max) * h)}`).join(" ");
         out.push(`<polyline class="series ${kind}" data-samples="${inRange.length}" points="${points}"/>`);
