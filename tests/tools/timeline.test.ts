@@ -76,10 +76,10 @@ describe("timeline picture: SVG geometry", () => {
         const frame = elements(doc, "rect", "frame")[1]!;
         assert.equal(cpu[0]![1], num(frame, "y") + LAYOUT.chartHeight);
         assert.ok(Math.abs(cpu[1]![1]! - (num(frame, "y") + LAYOUT.chartHeight * (1 - 0.37))) <= 0.01);
-        // Memory: scaled to 1.25 × the peak used (1800 MB → 2250), not to the machine's total.
+        // Memory: scaled to 1.25 × the peak used (1800 MB → 2250, rounded up to 2300), not to the machine's total.
         const mem = elements(doc, "polyline", "memory")[0]!.getAttribute("points")!.split(" ").map((p) => p.split(",").map(Number));
         const memFrame = elements(doc, "rect", "frame")[0]!;
-        assert.ok(Math.abs(mem[10]![1]! - (num(memFrame, "y") + LAYOUT.chartHeight * (1 - 1800 / 2250))) <= 0.01, `peak at y ${mem[10]![1]}`);
+        assert.ok(Math.abs(mem[10]![1]! - (num(memFrame, "y") + LAYOUT.chartHeight * (1 - 1800 / 2300))) <= 0.01, `peak at y ${mem[10]![1]}`);
     });
 
     it("writes the totals and needs nothing from the network", () => {
