@@ -1,6 +1,7 @@
 // Reads the stack's config, builds the workstation, exports what a person needs to use it.
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./components/config";
+import { sshConfigBlock } from "./components/sshConfig";
 import { Workstation } from "./components/workstation";
 
 const stack = pulumi.getStack();
@@ -16,6 +17,8 @@ export const sshCommand = pulumi.interpolate`ssh -i ${keyFile} ${ws.username}@${
 export const rdpTunnelCommand = config.desktop
     ? pulumi.interpolate`ssh -i ${keyFile} -N -L 3389:127.0.0.1:3389 ${ws.username}@${ws.ipv4Address}`
     : undefined;
+/** Append to ~/.ssh/config; then `ssh workstation-<stack>` and editors connect by name (README, "Connecting"). */
+export const sshConfig = ws.ipv4Address.apply((ip) => sshConfigBlock({ stack, hostName: ip, user: ws.username, desktop: config.desktop }));
 export const password = ws.password;
 export const privateKey = ws.privateKey;
 export const priceMonthly = ws.priceMonthly;
@@ -26,3 +29,5 @@ export const verification = ws.verification;
 export const resources = ws.report.apply((r) => r.resources);
 export const benchmark = ws.report.apply((r) => r.benchmark);
 export const hostRegression = ws.report.apply((r) => r.regression);
+/** The monitor's memory and CPU samples of the run, drawn by `npm run timeline`. */
+export const resourceSamples = ws.report.apply((r) => r.samples ?? []);

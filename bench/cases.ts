@@ -10,6 +10,8 @@ import * as fs from "fs";
 import * as path from "path";
 import type { RunRecord } from "../local/child";
 import { HostState } from "../local/runnerState";
+import { writeTimelinePage } from "../tools/timeline/page";
+import { decodeResolved, toPlain } from "../local/outputs";
 import { MemorySampler } from "./memory";
 import { allPackages, PackageSet } from "./packages";
 import { CaseRun, INSTALL_STAGES, span } from "./resultsShape";
@@ -215,6 +217,15 @@ export function caseRunFromRecord(run: number, host: string, rec: RunRecord, cod
     };
 }
 
+/** The case's timeline picture beside its log (<case>.timeline.html), when its stages reported timings. */
+export function writeCaseTimeline(ctx: Pick<CaseContext, "logDir" | "say">, caseName: string, rec: RunRecord): string | undefined {
+    const outputs = toPlain(decodeResolved(rec.outputs), false) as Record<string, unknown> | null;
+    if (!outputs || outputs.timings === undefined) return undefined;
+    const page = writeTimelinePage(outputs, path.join(ctx.logDir, `${caseName}.timeline.html`), `bench case ${caseName}`);
+    ctx.say(`    timeline: ${page}`);
+    return page;
+}
+
 async function runnerCase(ctx: CaseContext, run: number, name: string, args: string[], sample: boolean): Promise<CaseRun> {
     const log = logStream(ctx, args.includes("--reuse") ? `${name}-rerun` : name);
     const sampler = sample ? new MemorySampler(() => locatePid(name)) : undefined;
@@ -225,6 +236,7 @@ async function runnerCase(ctx: CaseContext, run: number, name: string, args: str
         const mem = sampler?.stop();
         const rec = new HostState(name).readRun<RunRecord>();
         if (!rec || rec.startedAt < started) throw new Error(`runner exit ${code} without a run record (log: ${path.join(ctx.logDir, name)}.log)`);
+        writeCaseTimeline(ctx, args.includes("--reuse") ? `${name}-rerun` : name, rec);
         return { ...caseRunFromRecord(run, name, rec, code), memoryPeakMB: mem?.peakMB, memoryPeakRssMB: mem?.peakRssMB };
     } catch (err) {
         return failedRun(run, name, err);

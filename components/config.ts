@@ -2,6 +2,7 @@
 // reads from `pulumi config` passes through parseConfig() before any resource is
 // registered, so a bad value fails fast with the key, the value and what is allowed.
 import * as pulumi from "@pulumi/pulumi";
+import { DotfilesConfig, parseDotfiles } from "./dotfiles";
 import { DEFAULT_IDE_SOURCES, IDE_NAMES, IdeName, IdeSource } from "./ideSources";
 import { DEFAULT_STAGE_ESTIMATES, STAGE_NAMES, StageName } from "./stages";
 import {
@@ -53,6 +54,8 @@ export interface WorkstationConfig {
     projectName: string;
     /** Any new value runs every provisioning stage again on the next `pulumi up`. */
     provisioningRun: string;
+    /** A dotfiles repository installed into the user's home (components/dotfiles.ts). Default none. */
+    dotfiles?: DotfilesConfig;
 }
 
 /** Raised for bad configuration; lists every problem found, one per line. */
@@ -67,7 +70,7 @@ export class ConfigError extends Error {
 export const CONFIG_KEYS = [
     "region", "size", "image", "username", "ides", "desktop", "allowedSshCidrs", "authorizedKeys",
     "existingSshKeyFingerprints", "tags", "backups", "alertEmails", "stageEstimates", "baseline",
-    "ideSources", "projectName", "provisioningRun",
+    "ideSources", "projectName", "provisioningRun", "dotfiles",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -150,6 +153,9 @@ export function parseConfig(raw: RawConfig, stack: string, present: string[] = [
         provisioningRun: p.string("provisioningRun", d.provisioningRun, /^[A-Za-z0-9_.:-]{0,64}$/,
             "up to 64 letters, digits, dots, colons, dashes or underscores", { allowEmpty: true }),
     };
+
+    const dotfiles = parseDotfiles(raw("dotfiles"), problems, CONFIG_NAMESPACE);
+    if (dotfiles) cfg.dotfiles = dotfiles;
 
     if (problems.length) throw new ConfigError(problems);
     return cfg;

@@ -5,7 +5,7 @@ import { IdeName } from "./ideSources";
 
 export const STAGE_NAMES = [
     "wait-ready", "system-prep", "desktop", "ide-vscode", "ide-cursor", "ide-antigravity",
-    "monitor", "verify", "harden", "report",
+    "monitor", "verify", "harden", "report", "dotfiles",
 ] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
@@ -27,6 +27,7 @@ export const DEFAULT_STAGE_ESTIMATES: Record<StageName, number> = {
     "verify": 15,
     "harden": 20,
     "report": 30,
+    "dotfiles": 30,
 };
 
 /**
@@ -52,13 +53,22 @@ export function ideStage(ide: IdeName): StageName {
     return `ide-${ide}`;
 }
 
+/** Stages that exist only when their setting is on. */
+export interface OptionalStages {
+    /** The dotfiles stage (config `dotfiles`). Default false. */
+    dotfiles?: boolean;
+}
+
 /**
  * The stage graph for a selection: wait-ready → system-prep → {desktop, IDEs,
- * monitor} in parallel → verify → harden → report. The parallel stages depend on
- * system-prep only, never on each other.
+ * monitor, dotfiles} in parallel → verify → harden → report. The parallel stages
+ * depend on system-prep only, never on each other.
  */
-export function stageGraph(ides: readonly IdeName[], desktop: boolean): StageGraph {
-    const parallel: StageName[] = [...(desktop ? ["desktop" as const] : []), ...ides.map(ideStage), "monitor"];
+export function stageGraph(ides: readonly IdeName[], desktop: boolean, optional: OptionalStages = {}): StageGraph {
+    const parallel: StageName[] = [
+        ...(desktop ? ["desktop" as const] : []), ...ides.map(ideStage), "monitor",
+        ...(optional.dotfiles ? ["dotfiles" as const] : []),
+    ];
     const graph: StageGraph = { "wait-ready": [], "system-prep": ["wait-ready"] };
     for (const stage of parallel) graph[stage] = ["system-prep"];
     graph.verify = parallel;

@@ -22,6 +22,8 @@ export interface StageTiming {
     /** `skipped` when the stage found its work already done. */
     status: "ok" | "skipped";
     steps: StepTiming[];
+    /** Seconds the stage's apt-get calls waited for another process's dpkg lock; absent when none. */
+    lockWaitSeconds?: number;
 }
 
 /**
@@ -49,6 +51,9 @@ export function parseTimingRecord(stage: string, stdout: string): StageTiming {
     }
     if (r.status !== "ok" && r.status !== "skipped") problems.push(`status is ${JSON.stringify(r.status)}, expected "ok" or "skipped"`);
     if (!Array.isArray(r.steps)) problems.push("steps is not a list");
+    if (r.lockWaitSeconds !== undefined && (typeof r.lockWaitSeconds !== "number" || !(r.lockWaitSeconds >= 0))) {
+        problems.push("lockWaitSeconds is not a number of seconds");
+    }
     if (problems.length) throw new Error(`stage ${stage}: malformed timing record (${problems.join("; ")}): ${line}`);
     return r as StageTiming;
 }
@@ -98,7 +103,7 @@ export function criticalPath(graph: StageGraph, seconds: Partial<Record<StageNam
 
 export interface TimingSummary {
     /** Seconds per stage, as each stage measured itself. */
-    stages: Record<string, { seconds: number; status: "ok" | "skipped"; start: number; end: number }>;
+    stages: Record<string, { seconds: number; status: "ok" | "skipped"; start: number; end: number; lockWaitSeconds?: number }>;
     /** From the first stage's start to the last stage's end. */
     wallClockSeconds: number;
     /** What the stages would take one after another. */
@@ -114,6 +119,7 @@ export function summarize(timings: StageTiming[], graph: StageGraph): TimingSumm
     const seconds: Partial<Record<StageName, number>> = {};
     for (const t of timings) {
         stages[t.stage] = { seconds: round(t.seconds), status: t.status, start: t.start, end: t.end };
+        if (t.lockWaitSeconds !== undefined) stages[t.stage].lockWaitSeconds = round(t.lockWaitSeconds);
         seconds[t.stage as StageName] = t.seconds;
     }
     const wallClock = timings.length

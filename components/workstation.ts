@@ -25,6 +25,8 @@ export interface HostReport {
     benchmark?: Record<string, number>;
     alerts?: { level: "warning" | "critical"; kind: string; stage?: string; message: string }[];
     regression?: unknown;
+    /** The monitor's samples of this run: host epoch seconds, memory in MB, CPU in %. */
+    samples?: { t: number; memUsedMB: number; memAvailMB: number; cpuPercent: number }[];
 }
 
 /** The provisioning scripts by stage; the three IDE stages share one script. */
@@ -39,6 +41,7 @@ const STAGE_SCRIPTS: Record<StageName, string> = {
     "verify": "verify.sh",
     "harden": "harden.sh",
     "report": "report.sh",
+    "dotfiles": "dotfiles.sh",
 };
 
 /**
@@ -99,7 +102,7 @@ export class Workstation extends pulumi.ComponentResource {
         this.ipv4Address = this.host.ipv4Address;
         this.priceMonthly = this.host.droplet.priceMonthly;
 
-        this.graph = stageGraph(config.ides, config.desktop);
+        this.graph = stageGraph(config.ides, config.desktop, { dotfiles: config.dotfiles !== undefined });
         this.stages = {};
         for (const stage of topologicalOrder(this.graph)) {
             const variables = { WS_STAGE: stage, WS_USERNAME: config.username, ...this.stageVariables(stage, config) };
@@ -124,9 +127,11 @@ export class Workstation extends pulumi.ComponentResource {
         this.regression = timings.apply((t) => regressionAgainst(t, config.baseline));
         this.verification = this.stages.verify!.result;
         this.report = this.stages.report!.result.apply((r) => (r ?? {}) as HostReport);
-        this.alerts = pulumi.all([timings, this.report]).apply(([t, report]) => [
+        const dotfilesResult: pulumi.Output<unknown> = this.stages.dotfiles?.result ?? pulumi.output(undefined);
+        this.alerts = pulumi.all([timings, this.report, dotfilesResult]).apply(([t, report, dotfiles]) => [
             ...stageAlerts(t, config.stageEstimates),
             ...(report.alerts ?? []).filter((a) => a.kind !== "stage"),
+            ...dotfilesAlerts(dotfiles),
         ]);
 
         this.registerOutputs({
@@ -165,6 +170,12 @@ export class Workstation extends pulumi.ComponentResource {
                     WS_DESKTOP: String(config.desktop),
                     WS_IDE_BINARIES: config.ides.map((ide) => `${ide}=${config.ideSources[ide].binary}`).join(" "),
                 };
+            case "dotfiles":
+                return {
+                    WS_DOTFILES_URL: config.dotfiles!.url,
+                    WS_DOTFILES_BRANCH: config.dotfiles!.branch ?? "",
+                    WS_DOTFILES_INSTALL_COMMAND: config.dotfiles!.installCommand ?? "",
+                };
             case "report":
                 return {
                     WS_STAGE_ESTIMATES: Object.keys(this.graph)
@@ -174,6 +185,26 @@ export class Workstation extends pulumi.ComponentResource {
                 return {};
         }
     }
+}
+
+/** What provisioning/dotfiles.sh prints as its result. */
+export interface DotfilesResult {
+    head?: string;
+    method?: string;
+    failure?: { step: string; exitCode: number; tail: string } | null;
+}
+
+/**
+ * A failing dotfiles install does not fail the workstation: it becomes a warning here,
+ * with the tail of the script's output.
+ */
+export function dotfilesAlerts(result: unknown): NonNullable<HostReport["alerts"]> {
+    const failure = (result as DotfilesResult | undefined)?.failure;
+    if (!failure) return [];
+    return [{
+        level: "warning", kind: "dotfiles", stage: "dotfiles",
+        message: `dotfiles: ${failure.step} exited with ${failure.exitCode}; last lines of its output:\n${failure.tail}`,
+    }];
 }
 
 /**

@@ -13,6 +13,7 @@ import { sshExec } from "./sshExec";
 import { DropletHost } from "./mockCloud";
 import { gatewayFor } from "./hosts";
 import type { StandinRepo } from "./standinRepo";
+import { serveStandinDotfiles, StandinDotfiles } from "./standinDotfiles";
 import * as testHost from "./testHost";
 
 export interface ChildJob {
@@ -31,6 +32,8 @@ export interface ChildJob {
     standinRepo: boolean;
     /** Stream each stage's output (except stages that handle secrets). */
     verbose: boolean;
+    /** Serve the stand-in dotfiles repository on the host's gateway once the host is up. */
+    standinDotfiles?: boolean;
 }
 
 /** What a run leaves in run.json. */
@@ -83,6 +86,7 @@ async function main(): Promise<number> {
     };
     let host: testHost.TestHost | undefined;
     let repo: StandinRepo | undefined;
+    let dotfiles: StandinDotfiles | undefined;
     let indexTaken = false;
 
     const onEvent = (e: CloudEvent): void => {
@@ -147,6 +151,10 @@ async function main(): Promise<number> {
                     repo = await testHost.serveStandinFor(host);
                     out(`stand-in IDE repository served on ${host.gatewayIp}:${repo.port} (${((Date.now() - t) / 1000).toFixed(1)} s to build)`);
                 }
+                if (job.standinDotfiles) {
+                    dotfiles = await serveStandinDotfiles(host.gatewayIp);
+                    out(`stand-in dotfiles repository served at ${dotfiles.url}`);
+                }
                 return { hostName: host.name, ip: host.ip, bootSeconds: job.reuse ? undefined : host.bootSeconds };
             },
             exec: (target, opts, meta) => {
@@ -174,6 +182,7 @@ async function main(): Promise<number> {
         });
     } finally {
         await repo?.close();
+        await dotfiles?.close();
     }
     const record: RunRecord = {
         ok: result.ok,

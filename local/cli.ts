@@ -12,6 +12,8 @@ export interface CliOptions {
     verbose: boolean;
     /** Skip the stand-in IDE repository (the IDE stages then use the configured sources). */
     standin: boolean;
+    /** Point `workstation:dotfiles` at a stand-in repository served on the host's gateway. */
+    standinDotfiles?: boolean;
 }
 
 export class UsageError extends Error {}
@@ -30,10 +32,12 @@ export const USAGE = `usage: npm run local -- [options]
   --show-secrets       print secret outputs instead of "[secret]"
   --verbose            stream each stage's output (never for stages that handle secrets)
   --no-standin         do not point the IDE stages at the local stand-in repository
+  --standin-dotfiles   set workstation:dotfiles to a stand-in git repository (with an
+                       install script) served over HTTP on the host's gateway
   --help               this text`;
 
 const FLAGS_WITH_VALUE = ["--stack", "--name", "--reuse", "--down"];
-const FLAGS = ["--show-secrets", "--verbose", "--no-standin", "--down-all", "--list", "--help", "-h"];
+const FLAGS = ["--show-secrets", "--verbose", "--no-standin", "--standin-dotfiles", "--down-all", "--list", "--help", "-h"];
 
 /** Parses argv (after `--`); every error names the flag, the value and what is allowed. */
 export function parseArgs(argv: string[], stacks: string[]): CliOptions {
@@ -85,6 +89,9 @@ export function parseArgs(argv: string[], stacks: string[]): CliOptions {
                 break;
             case "--no-standin":
                 opts.standin = false;
+                break;
+            case "--standin-dotfiles":
+                opts.standinDotfiles = true;
                 break;
             case "--down-all":
                 modes.push(flag);

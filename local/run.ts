@@ -9,11 +9,13 @@ import * as path from "path";
 import { EXIT_INDEX_TAKEN } from "./child";
 import type { ChildJob, RunRecord } from "./child";
 import { CliOptions, parseArgs, USAGE, UsageError } from "./cli";
-import { nextFreeIndex, standinIdeSources, vethExists } from "./hosts";
+import { gatewayFor, nextFreeIndex, standinIdeSources, vethExists } from "./hosts";
+import { standinDotfilesUrl } from "./standinDotfiles";
 import { hostNames, listHosts, stopAllHosts, stopHost } from "./testHost";
-import { decodeResolved, formatStackOutputs, Resolved } from "./outputs";
+import { decodeResolved, formatStackOutputs, Resolved, toPlain } from "./outputs";
 import { HostState, knownHosts, PROJECT_DIR, RUNNER_DIR } from "./runnerState";
 import { listStacks, loadStackConfig } from "./stackConfig";
+import { writeTimelinePage } from "../tools/timeline/page";
 
 function stageTable(run: RunRecord): string {
     const rows = run.stages
@@ -101,6 +103,7 @@ async function up(opts: CliOptions): Promise<number> {
     const runOnce = (hostIndex: number): Promise<number> => {
         const overrides: Record<string, unknown> = {};
         if (opts.standin) overrides.ideSources = standinIdeSources(hostIndex);
+        if (opts.standinDotfiles) overrides.dotfiles = { url: standinDotfilesUrl(gatewayFor(hostIndex)) };
         if (provisioningRun !== undefined) overrides.provisioningRun = provisioningRun;
         const config = loadStackConfig(PROJECT_DIR, opts.stack, overrides);
         for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -116,6 +119,7 @@ async function up(opts: CliOptions): Promise<number> {
             reuse: opts.mode === "reuse",
             stateRoot: RUNNER_DIR,
             standinRepo: opts.standin,
+            standinDotfiles: opts.standinDotfiles ?? false,
             verbose: opts.verbose,
         };
         process.stdout.write(`${opts.mode === "reuse" ? "Re-running" : "Running"} the program with stack ${opts.stack} on test host ${hostName}\n`);
@@ -138,6 +142,11 @@ async function up(opts: CliOptions): Promise<number> {
     }
     process.stdout.write(`\nStages (seconds on this machine; host-s as the host timed itself):\n${stageTable(run)}\n`);
     const outputs = decodeResolved(run.outputs) as Record<string, Resolved>;
+    if (outputs.timings !== undefined) {
+        // Beside the run record, so that the picture and the numbers stay together.
+        const page = writeTimelinePage(toPlain(outputs, false), path.join(state.dir, "timeline.html"), `${opts.stack} on ${hostName}`);
+        process.stdout.write(`\nTimeline picture: ${page}\n`);
+    }
     if (run.ok) {
         process.stdout.write(`\nOutputs (pulumi stack output --json${opts.showSecrets ? " --show-secrets" : ""}):\n${formatStackOutputs(outputs, opts.showSecrets)}\n`);
     } else {

@@ -13,6 +13,9 @@
 #   ws_result JSON      print the `::workstation-result::` line
 #   ws_apt_get ARGS..   apt-get with the project's options, retries and eatmydata
 #   ws_apt_install PKG  install packages (--no-install-recommends), only the missing ones
+#
+# The timing line's optional "lockWaitSeconds" is the time the stage's apt-get calls
+# waited for their turn at dpkg: another stage's or process's dpkg run (ws__dpkg_turn_begin).
 set -euo pipefail
 
 # shellcheck disable=SC2034 # read by the stage scripts
@@ -112,6 +115,7 @@ ws_stage_begin() {
   WS__SKIPPED=0
   WS__DONE=0
   WS__TMP="$(mktemp -d "${TMPDIR:-/tmp}/ws-${WS_STAGE}.XXXXXX")"
+  : >"$WS__TMP/lockwait"
   trap ws__cleanup EXIT
   trap ws__terminated TERM
   mkdir -p "$WS_LOG_DIR"
@@ -223,9 +227,13 @@ ws_stage_end() {
   fi
   ws__csv_row "$status" "$(ws__secs "$((end - WS__START))")"
   ws_log "stage ends: $status in $(ws__secs "$((end - WS__START))") s"
-  printf '::workstation-timing:: {"stage":%s,"start":%s,"end":%s,"seconds":%s,"status":"%s","steps":[%s]}\n' \
+  local lock_wait=""
+  if [[ -s "$WS__TMP/lockwait" ]]; then
+    lock_wait=",\"lockWaitSeconds\":$(ws__secs "$(awk '{ s += $1 } END { printf "%d", s }' "$WS__TMP/lockwait")")"
+  fi
+  printf '::workstation-timing:: {"stage":%s,"start":%s,"end":%s,"seconds":%s,"status":"%s","steps":[%s]%s}\n' \
     "$(ws_json_str "$WS_STAGE")" "$(ws__secs "$WS__START")" "$(ws__secs "$end")" \
-    "$(ws__secs "$((end - WS__START))")" "$status" "$WS__STEPS"
+    "$(ws__secs "$((end - WS__START))")" "$status" "$WS__STEPS" "$lock_wait"
 }
 
 # ws_main FN: the stage's entry point. WS_NO_MAIN=1 only defines the functions (tests).
@@ -278,6 +286,71 @@ ws_dpkg_recover() {
   return 1
 }
 
+# The dpkg frontend lock as /proc/locks names it (MAJOR:MINOR:INODE, hex device), or
+# nothing when the lock file does not exist yet.
+ws__dpkg_lock_id() {
+  local f="${WS_DPKG_LOCK_FILE:-/var/lib/dpkg/lock-frontend}" dev inode
+  [[ -e "$f" ]] || return 0
+  read -r dev inode < <(stat -c '%D %i' "$f")
+  dev=$((16#$dev))
+  # st_dev's user-space encoding: 12 bits of major at bit 8, minor around it.
+  printf '%02x:%02x:%s' "$(((dev >> 8) & 0xfff))" "$(((dev & 0xff) | ((dev >> 12) & 0xfff00)))" "$inode"
+}
+
+# True while some process holds a POSIX lock on the dpkg frontend lock (dpkg and apt
+# use fcntl locks, which /proc/locks lists; `flock` cannot see them).
+ws__dpkg_lock_held() {
+  local id="$1"
+  [[ -n "$id" ]] || return 1
+  awk -v id="$id" '{ for (i = 1; i <= NF; i++) if ($i == id && $0 !~ /->/) found = 1 } END { exit !found }' \
+    "${WS_PROC_LOCKS:-/proc/locks}"
+}
+
+# The stages' own queue for dpkg: an flock taken around every installing apt-get, so
+# that when several stages wait, each one's wait is measured until its own turn (apt's
+# lock timeout alone would hide who waited how long). dpkg runs one at a time anyway.
+WS_DPKG_QUEUE_FILE="${WS_DPKG_QUEUE_FILE:-/run/workstation-dpkg-queue.lock}"
+WS__QUEUE_FD=""
+
+# Takes the queue, then waits (up to 600 s, DPkg::Lock::Timeout) until no other process
+# holds the dpkg lock; adds the microseconds this took, when it had to wait at all, to
+# the stage's lock-wait record. apt-get's own lock timeout still covers the moment
+# between this check and apt-get taking the lock.
+ws__dpkg_turn_begin() {
+  local id t0 t1 i waited=0
+  id="$(ws__dpkg_lock_id)"
+  t0="$(ws__usec)"
+  # The braces keep exec's 2>/dev/null to the open alone (a bare exec would keep it).
+  if command -v flock >/dev/null 2>&1 && { exec {WS__QUEUE_FD}>>"$WS_DPKG_QUEUE_FILE"; } 2>/dev/null; then
+    if ! flock -n "$WS__QUEUE_FD"; then
+      waited=1
+      ws_log "waiting for another stage's dpkg run"
+      flock -w 600 "$WS__QUEUE_FD" || true
+    fi
+  else
+    WS__QUEUE_FD=""
+  fi
+  if ws__dpkg_lock_held "$id"; then
+    waited=1
+    ws_log "waiting for the dpkg lock"
+    for ((i = 0; i < 6000; i++)); do
+      ws__dpkg_lock_held "$id" || break
+      sleep 0.1
+    done
+  fi
+  ((waited == 1)) || return 0
+  t1="$(ws__usec)"
+  if [[ -n "$WS__TMP" && -d "$WS__TMP" ]]; then printf '%s\n' "$((t1 - t0))" >>"$WS__TMP/lockwait"; fi
+  ws_log "dpkg free after $(ws__secs "$((t1 - t0))") s"
+}
+
+ws__dpkg_turn_end() {
+  if [[ -n "$WS__QUEUE_FD" ]]; then
+    exec {WS__QUEUE_FD}>&-
+    WS__QUEUE_FD=""
+  fi
+}
+
 # apt-get with the project's options; retries network errors (refreshing the lists
 # when an archive is gone) and lock errors the timeout does not cover.
 ws_apt_get() {
@@ -293,11 +366,19 @@ ws_apt_get() {
     cmd=(eatmydata "${cmd[@]}")
   fi
   for attempt in 1 2 3 4; do
+    if [[ -n "$verb" ]]; then ws__dpkg_turn_begin; fi
     ws__set_cmd "${cmd[@]}"
     set +e
-    "${cmd[@]}" 2>&1 | tee "$out"
+    if [[ -n "$WS__QUEUE_FD" ]]; then
+      # apt-get does not inherit the queue: a daemon a maintainer script leaves running
+      # must not keep it.
+      "${cmd[@]}" {WS__QUEUE_FD}>&- 2>&1 | tee "$out"
+    else
+      "${cmd[@]}" 2>&1 | tee "$out"
+    fi
     rc="${PIPESTATUS[0]}"
     set -e
+    if [[ -n "$verb" ]]; then ws__dpkg_turn_end; fi
     if ((rc == 0)); then
       ws__set_cmd ""
       return 0

@@ -8,7 +8,9 @@
 #    "alerts":[{"level":"warning|critical","kind":"memory|disk|cpu|stage","stage"?:"..","message":".."}],
 #    "regression":{"previous":{"generatedAt":"..","cpuSeconds":n,"diskWriteMBps":n}|null,
 #      "regressed":bool,"details":[".."]},
-#    "stages":{"<stage>":{"seconds":n,"status":"..","estimate":n|null}}}
+#    "stages":{"<stage>":{"seconds":n,"status":"..","estimate":n|null}},
+#    "samples":[{"t":epoch,"memUsedMB":n,"memAvailMB":n,"cpuPercent":n}]}
+# samples: the monitor's rows of this run (the last 360, an hour), for the timeline picture.
 # Alerts: available memory under 500 MB (critical under 250), free disk under 5 GB
 # (critical under 2 GB), CPU over 95 % (warning), a stage over 150 % (warning) or 200 %
 # (critical) of its WS_STAGE_ESTIMATES entry, from the latest timing.csv row per stage.
@@ -105,11 +107,30 @@ rp_resources() {
     }' "$f"
 }
 
+# The samples since $1 (epoch) as a JSON list, the last 360 of them.
+rp_samples() {
+  local since="$1" f="$WS_LOG_DIR/resources.csv"
+  if [[ ! -f "$f" ]]; then
+    printf '[]\n'
+    return 0
+  fi
+  awk -F, -v since="$since" "$RP_AWK_EPOCH"'
+    NR > 1 && NF >= 7 && epoch($1) >= since - 10 {
+      row[++n] = sprintf("{\"t\":%d,\"memUsedMB\":%d,\"memAvailMB\":%d,\"cpuPercent\":%.1f}", epoch($1), $2, $3, $4)
+    }
+    END {
+      printf "["
+      for (i = (n > 360 ? n - 359 : 1); i <= n; i++) printf "%s%s", (i > (n > 360 ? n - 359 : 1) ? "," : ""), row[i]
+      printf "]\n"
+    }' "$f"
+}
+
 rp_read_logs() {
   local since
   rp_stages >"$WS__TMP/stages.tsv"
   since="$(awk -F'|' '$1 == "SINCE" { print $2 }' "$WS__TMP/stages.tsv")"
   rp_resources "${since:-0}" >"$WS__TMP/resources.tsv"
+  rp_samples "${since:-0}" >"$WS__TMP/samples.json"
   cat "$WS__TMP/stages.tsv" "$WS__TMP/resources.tsv"
 }
 
@@ -183,7 +204,7 @@ rp_write() {
   done <<<"$details"
 
   local json
-  json="{\"generatedAt\":\"$now\",\"resources\":$resources,\"benchmark\":{\"cpuSeconds\":$cpu,\"diskWriteMBps\":$mbps},\"alerts\":[$alerts],\"regression\":{\"previous\":$prev,\"regressed\":$regressed,\"details\":[$details_json]},\"stages\":{$stages}}"
+  json="{\"generatedAt\":\"$now\",\"resources\":$resources,\"benchmark\":{\"cpuSeconds\":$cpu,\"diskWriteMBps\":$mbps},\"alerts\":[$alerts],\"regression\":{\"previous\":$prev,\"regressed\":$regressed,\"details\":[$details_json]},\"stages\":{$stages},\"samples\":$(cat "$WS__TMP/samples.json")}"
   if [[ -f "$file" ]]; then cp -p "$file" "$WS_LOG_DIR/performance-report.previous.json"; fi
   ws_write_file "$file" 0644 "$json"
   printf '%s\n' "$json" >"$WS__TMP/report.json"

@@ -10,7 +10,7 @@ export -n WS_PASSWORD WS_AUTHORIZED_KEYS 2>/dev/null || true
 
 # nftables is fail2ban's ban action (harden); installing it here, in the same dpkg
 # transaction as fail2ban, spares harden a dpkg run of its own on the critical path.
-readonly SP_BASE_PACKAGES=(ca-certificates curl gnupg eatmydata sudo unattended-upgrades fail2ban python3-systemd nftables iproute2)
+readonly SP_BASE_PACKAGES=(ca-certificates curl git gnupg eatmydata sudo unattended-upgrades fail2ban python3-systemd nftables iproute2)
 readonly SP_APT_CONF=/etc/apt/apt.conf.d/90workstation
 readonly SP_APT_CONF_TEXT='// workstation provisioning (provisioning/system-prep.sh)
 DPkg::Lock::Timeout "600";

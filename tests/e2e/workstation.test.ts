@@ -7,11 +7,13 @@
 // finds everything done in under 10 s of stage time.
 import * as assert from "assert";
 import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import type { RunRecord } from "../../local/child";
 import type { StageRecord } from "../../local/mockCloud";
 import { decodeResolved, Resolved, SecretValue, toPlain } from "../../local/outputs";
 import { HostState, PROJECT_DIR } from "../../local/runnerState";
+import { STANDIN_MARKER } from "../../local/standinDotfiles";
 import { sshExec, tryPasswordLogin } from "../../local/sshExec";
 import { lockTrouble, secretsIn } from "./checks";
 import * as fs from "fs";
@@ -19,7 +21,8 @@ import { clearLeftoverHosts, stopAllHosts, stopHost } from "../../local/testHost
 
 const HOST = `e2e-${String(process.pid % 10000).padStart(4, "0")}`;
 const IDE_STAGES = ["ide-vscode", "ide-cursor", "ide-antigravity"];
-const ALL_STAGES = ["wait-ready", "system-prep", "desktop", ...IDE_STAGES, "monitor", "verify", "harden", "report"];
+// The runner's --standin-dotfiles sets workstation:dotfiles, so the dotfiles stage runs too.
+const ALL_STAGES = ["wait-ready", "system-prep", "desktop", ...IDE_STAGES, "monitor", "dotfiles", "verify", "harden", "report"];
 interface RunnerRun {
     code: number;
     output: string;
@@ -108,7 +111,7 @@ describe(`the workstation on a local test host (${HOST})`, function () {
         // pid ending in NNNN, a crashed one's is gone. Stop only those, with their runner state.
         const left = await clearLeftoverHosts((name) => /^e2e-\d{4}$/.test(name) && name !== HOST && !e2eRunAlive(name));
         for (const name of left) new HostState(name).remove();
-        first = await provision(["--name", HOST, "--stack", "dev"]);
+        first = await provision(["--name", HOST, "--stack", "dev", "--standin-dotfiles"]);
         assert.ok(first.record.host, "the run record names no host");
         ip = first.record.host.ip;
         const secrets = state.readSecrets();
@@ -215,6 +218,25 @@ describe(`the workstation on a local test host (${HOST})`, function () {
             assert.deepStrictEqual(verification.checks!.map((c) => c.name).sort(), ["ide-antigravity", "ide-cursor", "ide-vscode", "sudo", "xrdp"]);
         });
 
+        it("clones the dotfiles served from the runner's side and runs their install script as the user", async () => {
+            const marker = (await onHost(`cat /home/dev/${STANDIN_MARKER}; stat -c %U /home/dev/${STANDIN_MARKER} /home/dev/.dotfiles/.git; readlink /home/dev/.inputrc`)).trim().split("\n");
+            assert.deepStrictEqual(marker, [
+                "installed by ./install.sh as dev in /home/dev/.dotfiles", "dev", "dev", "/home/dev/.dotfiles/.inputrc",
+            ]);
+            const result = (stage(first, "dotfiles").stdout.split("\n").find((l) => l.startsWith("::workstation-result::")) ?? "").replace("::workstation-result::", "");
+            assert.deepStrictEqual({ ...JSON.parse(result), head: "-" }, { head: "-", method: "install.sh", changed: true, failure: null });
+            const alerts = plainOutputs(first).alerts as { kind: string }[];
+            assert.ok(!alerts.some((a) => a.kind === "dotfiles"), JSON.stringify(alerts));
+        });
+
+        it("writes the timeline picture beside the run record and prints its path", () => {
+            const page = path.join(state.dir, "timeline.html");
+            assert.ok(first.output.includes(`Timeline picture: ${page}`), "the runner did not print the timeline's path");
+            const html = fs.readFileSync(page, "utf8");
+            for (const s of ALL_STAGES) assert.ok(html.includes(`class="bar`) && html.includes(`data-stage="${s}"`), `no bar for ${s}`);
+            assert.match(html, /data-chart="memory"[\s\S]*<polyline class="series memory"/, "no memory samples drawn");
+        });
+
         it("marks the password and private key outputs secret", () => {
             const outputs = decodeResolved(first.record.outputs) as Record<string, Resolved>;
             assert.ok(outputs.password instanceof SecretValue);
@@ -228,7 +250,7 @@ describe(`the workstation on a local test host (${HOST})`, function () {
 
     describe("the same host again, every trigger changed", () => {
         before(async () => {
-            second = await provision(["--reuse", HOST, "--stack", "dev"]);
+            second = await provision(["--reuse", HOST, "--stack", "dev", "--standin-dotfiles"]);
         });
 
         it("runs every stage again and each finds its work done", () => {

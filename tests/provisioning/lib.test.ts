@@ -173,6 +173,68 @@ describe("provisioning lib: apt", () => {
     });
 });
 
+describe("provisioning lib: dpkg lock waits", () => {
+    function fakeApt(dir: string) {
+        fakeCommand(dir, "apt-get", "exit 0");
+        fakeCommand(dir, "dpkg-query", "exit 1");
+    }
+
+    it("measures the time another process held the lock and adds lockWaitSeconds to the timing line", () => {
+        const logDir = tempDir("lockwait");
+        const fakes = tempDir("lockwait-fakes");
+        fakeApt(fakes);
+        const lock = path.join(fakes, "lock-frontend");
+        fs.writeFileSync(lock, "");
+        // `flock` holds a real lock that /proc/locks lists, as dpkg's fcntl lock is listed.
+        const body = [
+            `flock ${lock} sleep 0.8 & sleep 0.2`,
+            "ws_stage_begin",
+            "ws_step install ws_apt_install xrdp",
+            "ws_stage_end",
+            "wait",
+        ].join("\n");
+        const res = runBash(stage(logDir, body, { WS_DPKG_LOCK_FILE: lock, WS_DPKG_QUEUE_FILE: path.join(fakes, "queue") }), { pathPrefix: [fakes] });
+        assert.equal(res.code, 0, res.stderr);
+        const t = lastTiming(res.stdout) as ReturnType<typeof lastTiming> & { lockWaitSeconds?: number };
+        assert.ok(t.lockWaitSeconds !== undefined && t.lockWaitSeconds >= 0.4 && t.lockWaitSeconds <= t.seconds,
+            `lockWaitSeconds ${t.lockWaitSeconds} of ${t.seconds}`);
+        assert.match(res.stderr, /waiting for the dpkg lock/);
+    });
+
+    it("measures each stage's wait for its own turn when stages install at the same time", () => {
+        const fakes = tempDir("lockqueue-fakes");
+        fakeCommand(fakes, "apt-get", "sleep 0.7");
+        fakeCommand(fakes, "dpkg-query", "exit 1");
+        const lock = path.join(fakes, "lock-frontend");
+        fs.writeFileSync(lock, "");
+        const vars = (name: string) => ({ WS_STAGE: name, WS_LOG_DIR: tempDir(`lockqueue-${name}`), WS_APT_RETRY_SLEEP: "0",
+            WS_DPKG_LOCK_FILE: lock, WS_DPKG_QUEUE_FILE: path.join(fakes, "queue") });
+        const one = (name: string) => [
+            `( ${["#!/usr/bin/env bash", ...Object.entries(vars(name)).map(([k, v]) => `${k}='${v}'`)].slice(1).join("; ")}`,
+            "  source \"$LIB\"; ws_stage_begin; ws_step install ws_apt_install xrdp; ws_stage_end ) >\"$OUT/" + name + "\" &",
+        ].join("\n");
+        const out = tempDir("lockqueue-out");
+        const script = [`LIB='${path.join(__dirname, "..", "..", "provisioning", "lib.sh")}'`, `OUT='${out}'`, one("a"), one("b"), "wait"].join("\n");
+        const res = runBash(script, { pathPrefix: [fakes] });
+        assert.equal(res.code, 0, res.stderr);
+        const waits = ["a", "b"].map((n) => (lastTiming(fs.readFileSync(path.join(out, n), "utf8")) as { lockWaitSeconds?: number }).lockWaitSeconds ?? 0);
+        // One went first; the other waited for its whole apt-get run.
+        assert.ok(Math.min(...waits) < 0.3 && Math.max(...waits) >= 0.5, `waits ${JSON.stringify(waits)}`);
+    });
+
+    it("leaves lockWaitSeconds out when nothing held the lock", () => {
+        const logDir = tempDir("nolockwait");
+        const fakes = tempDir("nolockwait-fakes");
+        fakeApt(fakes);
+        const lock = path.join(fakes, "lock-frontend");
+        fs.writeFileSync(lock, "");
+        const res = runBash(stage(logDir, "ws_stage_begin\nws_step install ws_apt_install xrdp\nws_stage_end", { WS_DPKG_LOCK_FILE: lock, WS_DPKG_QUEUE_FILE: path.join(fakes, "queue") }),
+            { pathPrefix: [fakes] });
+        assert.equal(res.code, 0, res.stderr);
+        assert.doesNotMatch(res.stdout.trimEnd().split("\n").pop()!, /lockWaitSeconds/);
+    });
+});
+
 describe("provisioning lib: xrdp listeners", () => {
     const cases: [string, boolean][] = [
         ["127.0.0.1:3389", true],

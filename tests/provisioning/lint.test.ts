@@ -19,6 +19,7 @@ describe("provisioning scripts: shellcheck", () => {
     it("has the shared lib, the stage time limit and one script per stage", () => {
         assert.deepEqual(scripts, [
             "desktop.sh",
+            "dotfiles.sh",
             "harden.sh",
             "ide.sh",
             "lib.sh",

@@ -18,6 +18,7 @@ interface Report {
     alerts: Alert[];
     regression: { previous: { generatedAt: string; cpuSeconds: number; diskWriteMBps: number } | null; regressed: boolean; details: string[] };
     stages: Record<string, { seconds: number; status: string; estimate: number | null }>;
+    samples: { t: number; memUsedMB: number; memAvailMB: number; cpuPercent: number }[];
 }
 
 const TIMING_CSV = [
@@ -94,6 +95,15 @@ describe("report.sh", () => {
         const written = JSON.parse(fs.readFileSync(path.join(dir, "performance-report.json"), "utf8")) as Report;
         assert.deepEqual(written, report);
         assert.equal(lastTiming(res.stdout).status, "ok");
+    });
+
+    it("carries the current run's memory and CPU samples, with epoch times, for the timeline picture", () => {
+        const report = result<Report>(runReport(logDirWith("report-samples")).stdout);
+        assert.deepEqual(report.samples, [
+            { t: Date.UTC(2026, 0, 10, 9, 58) / 1000, memUsedMB: 800, memAvailMB: 1200, cpuPercent: 35 },
+            { t: Date.UTC(2026, 0, 10, 10, 1) / 1000, memUsedMB: 1600, memAvailMB: 420, cpuPercent: 97.5 },
+            { t: Date.UTC(2026, 0, 10, 10, 2) / 1000, memUsedMB: 1500, memAvailMB: 600, cpuPercent: 80 },
+        ]);
     });
 
     it("flags critical memory and disk when they fall under 250 MB and 2 GB", () => {

@@ -27,12 +27,12 @@ export const MOCK_IP = "203.0.113.10";
 /** Seconds each stage "takes" in the mocks; start times follow the full stage graph. */
 export const MOCK_STAGE_SECONDS: Record<StageName, number> = {
     "wait-ready": 30, "system-prep": 60, "desktop": 200, "ide-vscode": 80, "ide-cursor": 120,
-    "ide-antigravity": 70, "monitor": 2, "verify": 5, "harden": 8, "report": 12,
+    "ide-antigravity": 70, "monitor": 2, "verify": 5, "harden": 8, "report": 12, "dotfiles": 15,
 };
 const MOCK_EPOCH = 1_764_000_000;
 
 function mockSchedule(): Record<StageName, { start: number; end: number }> {
-    const graph = stageGraph(IDE_NAMES, true);
+    const graph = stageGraph(IDE_NAMES, true, { dotfiles: true });
     const schedule = {} as Record<StageName, { start: number; end: number }>;
     for (const stage of topologicalOrder(graph)) {
         const start = Math.max(MOCK_EPOCH, ...(graph[stage] ?? []).map((d) => schedule[d].end));
@@ -47,6 +47,7 @@ export function mockStageStdout(stage: StageName): string {
     const { start, end } = SCHEDULE[stage];
     const lines = [`[${stage}] mock run`];
     if (stage === "verify") lines.push(`${RESULT_MARKER} ${JSON.stringify({ ok: true, checks: [{ name: "sudo", ok: true }] })}`);
+    if (stage === "dotfiles") lines.push(`${RESULT_MARKER} ${JSON.stringify({ head: "0123abc", method: "install.sh", changed: true, failure: null })}`);
     if (stage === "report") {
         lines.push(`${RESULT_MARKER} ${JSON.stringify({
             resources: { samples: 12, peakMemUsedMB: 900, minMemAvailMB: 300, minDiskAvailMB: 40000, maxCPUPercent: 80 },

@@ -29,6 +29,19 @@ describe("timing records", () => {
             /start is not a number; end is not a number; seconds is not a number/);
         assert.throws(() => parseTimingRecord("verify", "::workstation-timing:: {oops"), /stage verify: its timing record is not JSON/);
     });
+
+    it("reads the optional dpkg lock wait and carries it into the summary, and refuses a negative one", () => {
+        const line = (extra: string) => `::workstation-timing:: {"stage":"desktop","start":10,"end":20,"seconds":10,"status":"ok","steps":[]${extra}}`;
+        const withWait = parseTimingRecord("desktop", line(",\"lockWaitSeconds\":4.25"));
+        assert.strictEqual(withWait.lockWaitSeconds, 4.25);
+        const without = parseTimingRecord("desktop", line(""));
+        assert.strictEqual(without.lockWaitSeconds, undefined);
+        const s = summarize([withWait, { ...without, stage: "monitor" }], stageGraph([], true));
+        assert.deepStrictEqual(s.stages.desktop, { seconds: 10, status: "ok", start: 10, end: 20, lockWaitSeconds: 4.25 });
+        assert.deepStrictEqual(s.stages.monitor, { seconds: 10, status: "ok", start: 10, end: 20 });
+        assert.throws(() => parseTimingRecord("desktop", line(",\"lockWaitSeconds\":-1")),
+            /stage desktop: malformed timing record \(lockWaitSeconds is not a number of seconds\)/);
+    });
 });
 
 describe("the timing model", () => {
