@@ -47,6 +47,7 @@ export const STAGE_TIMEOUT_SECONDS: Record<StageName, number> = {
     "verify": 30 * 60,
     "harden": 30 * 60,
     "report": 30 * 60,
+    "dotfiles": 30 * 60,
 };
 
 export function ideStage(ide: IdeName): StageName {

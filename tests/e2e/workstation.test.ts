@@ -16,7 +16,6 @@ import { HostState, PROJECT_DIR } from "../../local/runnerState";
 import { STANDIN_MARKER } from "../../local/standinDotfiles";
 import { sshExec, tryPasswordLogin } from "../../local/sshExec";
 import { lockTrouble, secretsIn } from "./checks";
-import * as fs from "fs";
 import { clearLeftoverHosts, stopAllHosts, stopHost } from "../../local/testHost";
 
 const HOST = `e2e-${String(process.pid % 10000).padStart(4, "0")}`;

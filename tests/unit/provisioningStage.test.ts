@@ -17,7 +17,9 @@ interface Seen {
 
 /** Builds a Workstation with every stage and records each command's inputs and options. */
 async function stageCommands(): Promise<Map<StageName, Seen>> {
-    const values = stackValues("dev", { ides: ["vscode", "cursor", "antigravity"], desktop: true });
+    const values = stackValues("dev", {
+        ides: ["vscode", "cursor", "antigravity"], desktop: true, dotfiles: { url: "https://example.com/me/dotfiles.git" },
+    });
     const config = parseConfig((k) => values[`workstation:${k}`], "dev");
     const seen = new Map<StageName, Seen>();
     registrations.length = 0;
@@ -43,7 +45,7 @@ describe("provisioning stage commands", () => {
         seen = await stageCommands();
     });
 
-    it("has a stage command for each of the ten stages", () => {
+    it("has a stage command for each stage, the optional dotfiles included", () => {
         assert.deepStrictEqual([...seen.keys()].sort(), [...STAGE_NAMES].sort());
     });
 
