@@ -3,6 +3,7 @@ import * as random from "@pulumi/random";
 import { WorkstationConfig } from "./config";
 import { projectEnvironment } from "./environment";
 import { Host } from "./host";
+import { HostKey, hostKeyCloudConfig, knownHostsLine } from "./hostKey";
 import { IdeName } from "./ideSources";
 import { ProvisioningStage } from "./provisioningStage";
 import { SshKeyPair } from "./sshKeyPair";
@@ -47,6 +48,10 @@ const STAGE_SCRIPTS: Record<StageName, string> = {
  */
 export class Workstation extends pulumi.ComponentResource {
     public readonly keyPair: SshKeyPair;
+    /** The droplet's SSH host key, pinned on every stage's connection. */
+    public readonly hostKey: HostKey;
+    /** `<ip> ssh-ed25519 AAAA…`: add it to ~/.ssh/known_hosts and ssh never asks whom it talks to. */
+    public readonly knownHosts: pulumi.Output<string>;
     public readonly host: Host;
     public readonly password: pulumi.Output<string>;
     public readonly privateKey: pulumi.Output<string>;
@@ -77,6 +82,7 @@ export class Workstation extends pulumi.ComponentResource {
             existingFingerprints: config.existingSshKeyFingerprints,
         }, { parent: this });
         this.privateKey = this.keyPair.privateKey;
+        this.hostKey = new HostKey(name, { parent: this });
 
         // For RDP logins; letters and digits only, so it can be typed into any client.
         const password = new random.RandomPassword(`${name}-password`, { length: 24, special: false }, { parent: this });
@@ -88,7 +94,9 @@ export class Workstation extends pulumi.ComponentResource {
             size: config.size,
             image: config.image,
             sshKeys: this.keyPair.fingerprints,
-            userData: this.keyPair.publicKey.apply((key) => cloudConfig(config.username, key)),
+            // Secret as a whole: it carries the host's private key.
+            userData: pulumi.secret(pulumi.all([this.keyPair.publicKey, this.hostKey.privateKey, this.hostKey.publicKey])
+                .apply(([key, hostPrivate, hostPublic]) => cloudConfig(config.username, key, { privateKey: hostPrivate, publicKey: hostPublic }))),
             allowedSshCidrs: config.allowedSshCidrs,
             tags: dropletTags(config.tags, stack),
             backups: config.backups,
@@ -97,6 +105,7 @@ export class Workstation extends pulumi.ComponentResource {
             projectEnvironment: projectEnvironment(stack),
         }, { parent: this });
         this.ipv4Address = this.host.ipv4Address;
+        this.knownHosts = pulumi.all([this.ipv4Address, this.hostKey.publicKey]).apply(([ip, key]) => knownHostsLine(ip, 22, key));
         this.priceMonthly = this.host.droplet.priceMonthly;
 
         this.graph = stageGraph(config.ides, config.desktop);
@@ -106,7 +115,7 @@ export class Workstation extends pulumi.ComponentResource {
             const script = assembleScript(STAGE_SCRIPTS[stage], variables);
             this.stages[stage] = new ProvisioningStage(`${name}-${stage}`, {
                 stage,
-                connection: { host: this.ipv4Address, user: config.username, privateKey: this.privateKey },
+                connection: { host: this.ipv4Address, user: config.username, privateKey: this.privateKey, hostKey: this.hostKey.publicKey },
                 script,
                 // A new droplet, an edited script or a new provisioningRun runs the stage again.
                 triggers: [script.apply(sha256), this.host.droplet.id, config.provisioningRun],
@@ -130,7 +139,7 @@ export class Workstation extends pulumi.ComponentResource {
         ]);
 
         this.registerOutputs({
-            ipv4Address: this.ipv4Address, timings: this.timings, alerts: this.alerts, regression: this.regression,
+            ipv4Address: this.ipv4Address, knownHosts: this.knownHosts, timings: this.timings, alerts: this.alerts, regression: this.regression,
         });
     }
 
@@ -179,9 +188,9 @@ export class Workstation extends pulumi.ComponentResource {
 /**
  * cloud-config that creates the workstation user with the provisioning key and
  * passwordless sudo, so every stage connects as that user, also after `harden`
- * forbids root login.
+ * forbids root login; and installs the program's host key as the only one sshd has.
  */
-export function cloudConfig(username: string, publicKey: string): string {
+export function cloudConfig(username: string, publicKey: string, hostKey: { privateKey: string; publicKey: string }): string {
     return [
         "#cloud-config",
         "users:",
@@ -192,6 +201,7 @@ export function cloudConfig(username: string, publicKey: string): string {
         "    lock_passwd: true",
         "    ssh_authorized_keys:",
         `      - ${publicKey.trim()}`,
+        ...hostKeyCloudConfig(hostKey.privateKey, hostKey.publicKey),
         "",
     ].join("\n");
 }
