@@ -27,6 +27,8 @@ export interface WorkstationConfig {
     desktop: boolean;
     /** Sources allowed to reach SSH (22). Default anywhere; narrow it in production. */
     allowedSshCidrs: string[];
+    /** Sources fail2ban never bans (its `ignoreip`), e.g. your office. Default none. */
+    sshNeverBanCidrs: string[];
     /** Extra public keys for the workstation user. Default none. */
     authorizedKeys: string[];
     /** Keys already registered with DigitalOcean (fingerprint or id), added to the droplet. */
@@ -59,7 +61,7 @@ export class ConfigError extends Error {
 
 /** Keys this program understands, in the order the README documents them. */
 export const CONFIG_KEYS = [
-    "region", "size", "image", "username", "ides", "desktop", "allowedSshCidrs", "authorizedKeys",
+    "region", "size", "image", "username", "ides", "desktop", "allowedSshCidrs", "sshNeverBanCidrs", "authorizedKeys",
     "existingSshKeyFingerprints", "tags", "backups", "alertEmails", "stageEstimates", "baseline",
     "ideSources", "projectName", "provisioningRun",
 ] as const;
@@ -75,6 +77,7 @@ export function configDefaults(stack: string): Omit<WorkstationConfig, "ideSourc
         ides: [...IDE_NAMES],
         desktop: true,
         allowedSshCidrs: ["0.0.0.0/0", "::/0"],
+        sshNeverBanCidrs: [],
         authorizedKeys: [],
         existingSshKeyFingerprints: [],
         tags: [],
@@ -126,6 +129,7 @@ export function parseConfig(raw: RawConfig, stack: string, present: string[] = [
         ides: p.ides(d.ides),
         desktop: p.boolean("desktop", d.desktop),
         allowedSshCidrs: p.list("allowedSshCidrs", d.allowedSshCidrs, isCidr, "IPv4 or IPv6 CIDRs such as 203.0.113.0/24 or ::/0", { nonEmpty: true }),
+        sshNeverBanCidrs: p.list("sshNeverBanCidrs", d.sshNeverBanCidrs, isCidr, "IPv4 or IPv6 CIDRs such as 203.0.113.7/32 or 2001:db8::/48"),
         authorizedKeys: p.list("authorizedKeys", d.authorizedKeys, isPublicKey, "OpenSSH public keys (\"ssh-ed25519 AAAA… comment\")"),
         existingSshKeyFingerprints: p.list("existingSshKeyFingerprints", d.existingSshKeyFingerprints,
             (v) => /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/.test(v) || /^[0-9]+$/.test(v),

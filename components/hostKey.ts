@@ -1,6 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 
+/** The host key's resource name is the component's name plus this. */
+export const HOST_KEY_SUFFIX = "-hostkey";
+
 /**
  * The workstation's SSH host key, made by the program so that no connection has to
  * trust the first key it sees: cloud-init installs it before sshd first starts
@@ -22,7 +25,7 @@ export class HostKey extends pulumi.ComponentResource {
 
     constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
         super("workstation:index:HostKey", name, {}, opts);
-        this.key = new tls.PrivateKey(`${name}-hostkey`, { algorithm: "ED25519" }, { parent: this });
+        this.key = new tls.PrivateKey(`${name}${HOST_KEY_SUFFIX}`, { algorithm: "ED25519" }, { parent: this });
         this.privateKey = pulumi.secret(this.key.privateKeyOpenssh);
         this.publicKey = this.key.publicKeyOpenssh.apply((k) => k.trim());
         this.fingerprint = this.key.publicKeyFingerprintSha256;

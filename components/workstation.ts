@@ -174,6 +174,8 @@ export class Workstation extends pulumi.ComponentResource {
                     WS_DESKTOP: String(config.desktop),
                     WS_IDE_BINARIES: config.ides.map((ide) => `${ide}=${config.ideSources[ide].binary}`).join(" "),
                 };
+            case "harden":
+                return { WS_SSH_NEVER_BAN: config.sshNeverBanCidrs.join(" ") };
             case "report":
                 return {
                     WS_STAGE_ESTIMATES: Object.keys(this.graph)

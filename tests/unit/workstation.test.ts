@@ -190,6 +190,7 @@ describe("the program with one IDE and no desktop", () => {
         await runProgram(stackValues("dev", {
             ides: ["vscode"], desktop: false, alertEmails: ["ops@example.com"],
             existingSshKeyFingerprints: ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:aa"],
+            sshNeverBanCidrs: ["198.51.100.0/24", "2001:db8::/48"],
         }));
     });
 
@@ -202,6 +203,10 @@ describe("the program with one IDE and no desktop", () => {
         const droplet = registrations.find((r) => r.type === "digitalocean:index/droplet:Droplet")!;
         assert.deepStrictEqual(droplet.inputs.sshKeys, ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa", "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:aa"]);
         assert.match(String(unwrap(commands().get("system-prep")!.inputs.stdin)), /^WS_COPY_ROOT_KEYS='true'$/m);
+    });
+
+    it("hands sshNeverBanCidrs to harden as fail2ban's never-banned sources", () => {
+        assert.match(String(unwrap(commands().get("harden")!.inputs.stdin)), /^WS_SSH_NEVER_BAN='198\.51\.100\.0\/24 2001:db8::\/48'$/m);
     });
 
     it("tells verify which binaries to expect and that there is no desktop", () => {
