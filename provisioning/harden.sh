@@ -12,7 +12,9 @@ WS_STAGE="${WS_STAGE:-harden}"
 # `PasswordAuthentication yes`.
 readonly HD_SSHD_DROPIN=/etc/ssh/sshd_config.d/10-workstation.conf
 # HostKey: the key cloud-init installed from the user data, the one every connection pins.
-# Named, sshd serves no other, even if a package or a first boot generates more later.
+# Named, sshd serves no other. Other host keys are deleted too: on a first boot (a fresh
+# machine-id, as on a droplet) Debian's sshd-keygen.service runs `ssh-keygen -A` after
+# cloud-init and adds RSA and ECDSA keys beside it.
 readonly HD_HOST_KEY=/etc/ssh/ssh_host_ed25519_key
 readonly HD_SSHD_TEXT="# workstation provisioning (provisioning/harden.sh): keys only, no root login
 PasswordAuthentication no
@@ -98,7 +100,21 @@ hd_sshd() {
     return 1
   fi
   ws_run systemctl try-reload-or-restart "$(hd_ssh_unit)"
-  echo "sshd: $(sshd -T | grep -E '^(passwordauthentication|permitrootlogin|maxauthtries) ' | paste -sd' ')"
+  hd_delete_other_host_keys
+  echo "sshd: $(sshd -T | grep -E '^(passwordauthentication|permitrootlogin|maxauthtries|hostkey) ' | paste -sd' ')"
+}
+
+# Host key files other than the pinned pair, one per line.
+hd_other_host_keys() {
+  find /etc/ssh -maxdepth 1 -name 'ssh_host_*' ! -name "${HD_HOST_KEY##*/}" ! -name "${HD_HOST_KEY##*/}.pub" | sort
+}
+
+hd_delete_other_host_keys() {
+  local others
+  others="$(hd_other_host_keys)"
+  [[ -n "$others" ]] || return 0
+  echo "deleting host keys sshd no longer serves: $(paste -sd' ' <<<"$others")"
+  xargs -r rm -f -- <<<"$others"
 }
 
 hd_fail2ban_ok() {
@@ -175,8 +191,8 @@ hd_auto_upgrades() {
 }
 
 harden_main() {
-  if ws_file_is "$HD_SSHD_DROPIN" "$HD_SSHD_TEXT"; then
-    ws_skip sshd "$HD_SSHD_DROPIN in place"
+  if ws_file_is "$HD_SSHD_DROPIN" "$HD_SSHD_TEXT" && [[ -z "$(hd_other_host_keys)" ]]; then
+    ws_skip sshd "$HD_SSHD_DROPIN in place, $HD_HOST_KEY the only host key"
   else
     ws_step sshd hd_sshd
   fi

@@ -97,11 +97,15 @@ function hardenScript(): Promise<string> {
         assert.strictEqual((await asDev("test -e /tmp/should-not-exist && echo ran || echo not-run")).trim(), "not-run");
     });
 
-    it("after harden, the metadata service answers root and do-agent but refuses the user", async () => {
+    it("after harden: the metadata service answers root and do-agent but refuses the user; sshd serves the pinned key only", async () => {
         await serveMetadata(host!);
         const fetch = `curl -sS --max-time 5 -o /dev/null -w '%{http_code}' ${METADATA_USER_DATA_URL}`;
         // The stand-in really serves the user data, to anyone, before harden.
         assert.strictEqual((await asDev(fetch)).trim(), "200");
+        // A droplet's first boot runs Debian's sshd-keygen.service (`ssh-keygen -A`) after
+        // cloud-init; the test host's boot is not a first boot, so do what it does here.
+        await asDev("sudo -n ssh-keygen -A");
+        assert.match(await asDev("ls /etc/ssh"), /ssh_host_rsa_key/);
         // do-agent as its package creates it (useradd --system), before harden as on a droplet.
         await asDev("sudo -n useradd -s /bin/false -M --system do-agent");
         // system-prep's package lists, which harden's installs rely on.
@@ -113,8 +117,10 @@ function hardenScript(): Promise<string> {
         assert.strictEqual((await asDev(`sudo -n -u do-agent ${fetch}`)).trim(), "200");
         const refused = await asDev(`${fetch} 2>&1 || echo " exit $?"`);
         assert.match(refused, /Failed to connect to 169\.254\.169\.254 port 80.*Connection refused.* exit 7$/s);
-        // sshd names the pinned key and no other.
+        // sshd names the pinned key and no other, and the keys first boot added are gone.
         assert.strictEqual((await asDev("sudo -n sshd -T | grep '^hostkey '")).trim(), "hostkey /etc/ssh/ssh_host_ed25519_key");
+        assert.deepStrictEqual((await asDev("ls /etc/ssh | grep '^ssh_host_' | sort")).trim().split("\n"), ["ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"]);
+        assert.strictEqual((await asDev("sudo -n ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2")).trim(), sha256Fingerprint(hostKey.publicKeyOpenssh));
     });
 
     it("stays closed when its unit loads the rules again, as at boot", async () => {
