@@ -9,13 +9,18 @@ const config = loadConfig(stack);
 const ws = new Workstation("ws", { config, stack });
 
 const keyFile = `~/.ssh/workstation-${stack}`;
+// The pinned host key, in its own file so that an address reused by another droplet
+// never meets a stale line in ~/.ssh/known_hosts; ssh expands the ~ itself.
+const hostCheck = `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${keyFile}.known_hosts`;
 export const ipv4Address = ws.ipv4Address;
 export const username = ws.username;
-/** Save it first: `pulumi stack output --show-secrets privateKey > ~/.ssh/workstation-<stack> && chmod 600 …`. */
-export const sshCommand = pulumi.interpolate`ssh -i ${keyFile} ${ws.username}@${ws.ipv4Address}`;
+/** `pulumi stack output knownHosts > ~/.ssh/workstation-<stack>.known_hosts`: ssh checks the host's key, no first-use prompt. */
+export const knownHosts = ws.knownHosts;
+/** Save the key and the host's key first (README, Connecting): `privateKey` and `knownHosts`. */
+export const sshCommand = pulumi.interpolate`ssh -i ${keyFile} ${hostCheck} ${ws.username}@${ws.ipv4Address}`;
 /** Keep it open, then point an RDP client at localhost:3389 (xrdp listens on 127.0.0.1 only). */
 export const rdpTunnelCommand = config.desktop
-    ? pulumi.interpolate`ssh -i ${keyFile} -N -L 3389:127.0.0.1:3389 ${ws.username}@${ws.ipv4Address}`
+    ? pulumi.interpolate`ssh -i ${keyFile} ${hostCheck} -N -L 3389:127.0.0.1:3389 ${ws.username}@${ws.ipv4Address}`
     : undefined;
 /** Append to ~/.ssh/config; then `ssh workstation-<stack>` and editors connect by name (README, "Connecting"). */
 export const sshConfig = ws.ipv4Address.apply((ip) => sshConfigBlock({ stack, hostName: ip, user: ws.username, desktop: config.desktop }));

@@ -34,6 +34,8 @@ export interface WorkstationConfig {
     desktop: boolean;
     /** Sources allowed to reach SSH (22). Default anywhere; narrow it in production. */
     allowedSshCidrs: string[];
+    /** Sources fail2ban never bans (its `ignoreip`), e.g. your office. Default none. */
+    sshNeverBanCidrs: string[];
     /** Extra public keys for the workstation user. Default none. */
     authorizedKeys: string[];
     /** Keys already registered with DigitalOcean (fingerprint or id), added to the droplet. */
@@ -68,7 +70,7 @@ export class ConfigError extends Error {
 
 /** Keys this program understands, in the order the README documents them. */
 export const CONFIG_KEYS = [
-    "region", "size", "image", "username", "ides", "desktop", "allowedSshCidrs", "authorizedKeys",
+    "region", "size", "image", "username", "ides", "desktop", "allowedSshCidrs", "sshNeverBanCidrs", "authorizedKeys",
     "existingSshKeyFingerprints", "tags", "backups", "alertEmails", "stageEstimates", "baseline",
     "ideSources", "projectName", "provisioningRun", "dotfiles",
 ] as const;
@@ -84,6 +86,7 @@ export function configDefaults(stack: string): Omit<WorkstationConfig, "ideSourc
         ides: [...IDE_NAMES],
         desktop: true,
         allowedSshCidrs: ["0.0.0.0/0", "::/0"],
+        sshNeverBanCidrs: [],
         authorizedKeys: [],
         existingSshKeyFingerprints: [],
         tags: [],
@@ -133,6 +136,9 @@ export function parseConfig(raw: RawConfig, stack: string, present: string[] = [
         desktop: p.boolean("desktop", d.desktop),
         allowedSshCidrs: p.cidrs("allowedSshCidrs", d.allowedSshCidrs, {
             nonEmpty: true, max: { items: FIREWALL_RULE_SOURCES_MAX, why: "a DigitalOcean firewall rule takes at most 1000 sources" },
+        }),
+        sshNeverBanCidrs: p.cidrs("sshNeverBanCidrs", d.sshNeverBanCidrs, {
+            max: { items: FIREWALL_RULE_SOURCES_MAX, why: "fail2ban's ignoreip is one line; keep it as short as a firewall rule" },
         }),
         authorizedKeys: p.list("authorizedKeys", d.authorizedKeys, publicKeyProblem, "OpenSSH public keys (\"ssh-ed25519 AAAA… comment\")", {
             text: { ascii: false }, unique: { noun: "key", same: samePublicKey, why: "one key blob, whatever the comment" },

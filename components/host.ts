@@ -9,7 +9,10 @@ export interface HostArgs {
     image: pulumi.Input<string>;
     /** Fingerprints or ids of the keys the droplet trusts. */
     sshKeys: pulumi.Input<pulumi.Input<string>[]>;
-    /** cloud-config that creates the workstation user. Changing it replaces the droplet. */
+    /**
+     * cloud-config that creates the workstation user and installs the host key; pass it
+     * as a secret (it carries the host's private key). Changing it replaces the droplet.
+     */
     userData: pulumi.Input<string>;
     /** Sources allowed to reach port 22. Nothing else is ever opened inbound except ICMP. */
     allowedSshCidrs: string[];
@@ -55,7 +58,11 @@ export class Host extends pulumi.ComponentResource {
             // Shut down through ACPI before power-off on resize or destroy, so disks are consistent.
             gracefulShutdown: true,
             tags: args.tags,
-        }, { parent: this });
+        }, {
+            parent: this,
+            // The user data holds the host's private key: kept secret in the state, whatever the input.
+            additionalSecretOutputs: ["userData"],
+        });
         this.ipv4Address = this.droplet.ipv4Address;
         const dropletId = this.droplet.id.apply(Number);
 

@@ -8,6 +8,12 @@ export interface StageConnection {
     host: pulumi.Input<string>;
     user: pulumi.Input<string>;
     privateKey: pulumi.Input<string>;
+    /**
+     * The host's public key (`ssh-ed25519 AAAA…`). @pulumi/command then accepts only
+     * this key and offers only its type; a host answering with another is refused
+     * before the command runs.
+     */
+    hostKey: pulumi.Input<string>;
 }
 
 export interface ProvisioningStageArgs {
@@ -59,6 +65,7 @@ export class ProvisioningStage extends pulumi.ComponentResource {
                 host: args.connection.host,
                 user: args.connection.user,
                 privateKey: args.connection.privateKey,
+                hostKey: args.connection.hostKey,
                 // -1: keep dialing until the create timeout; a fresh droplet's sshd comes late.
                 dialErrorLimit: waitForHost ? -1 : 10,
                 perDialTimeout: 15,

@@ -3,6 +3,7 @@ import * as random from "@pulumi/random";
 import { WorkstationConfig } from "./config";
 import { projectEnvironment } from "./environment";
 import { Host } from "./host";
+import { HostKey, hostKeyCloudConfig, knownHostsLine } from "./hostKey";
 import { IdeName } from "./ideSources";
 import { ProvisioningStage } from "./provisioningStage";
 import { SshKeyPair } from "./sshKeyPair";
@@ -50,6 +51,10 @@ const STAGE_SCRIPTS: Record<StageName, string> = {
  */
 export class Workstation extends pulumi.ComponentResource {
     public readonly keyPair: SshKeyPair;
+    /** The droplet's SSH host key, pinned on every stage's connection. */
+    public readonly hostKey: HostKey;
+    /** `<ip> ssh-ed25519 AAAA…`: add it to ~/.ssh/known_hosts and ssh never asks whom it talks to. */
+    public readonly knownHosts: pulumi.Output<string>;
     public readonly host: Host;
     public readonly password: pulumi.Output<string>;
     public readonly privateKey: pulumi.Output<string>;
@@ -80,6 +85,7 @@ export class Workstation extends pulumi.ComponentResource {
             existingFingerprints: config.existingSshKeyFingerprints,
         }, { parent: this });
         this.privateKey = this.keyPair.privateKey;
+        this.hostKey = new HostKey(name, { parent: this });
 
         // For RDP logins; letters and digits only, so it can be typed into any client.
         const password = new random.RandomPassword(`${name}-password`, { length: 24, special: false }, { parent: this });
@@ -91,7 +97,9 @@ export class Workstation extends pulumi.ComponentResource {
             size: config.size,
             image: config.image,
             sshKeys: this.keyPair.fingerprints,
-            userData: this.keyPair.publicKey.apply((key) => cloudConfig(config.username, key)),
+            // Secret as a whole: it carries the host's private key.
+            userData: pulumi.secret(pulumi.all([this.keyPair.publicKey, this.hostKey.privateKey, this.hostKey.publicKey])
+                .apply(([key, hostPrivate, hostPublic]) => cloudConfig(config.username, key, { privateKey: hostPrivate, publicKey: hostPublic }))),
             allowedSshCidrs: config.allowedSshCidrs,
             tags: dropletTags(config.tags, stack),
             backups: config.backups,
@@ -100,6 +108,7 @@ export class Workstation extends pulumi.ComponentResource {
             projectEnvironment: projectEnvironment(stack),
         }, { parent: this });
         this.ipv4Address = this.host.ipv4Address;
+        this.knownHosts = pulumi.all([this.ipv4Address, this.hostKey.publicKey]).apply(([ip, key]) => knownHostsLine(ip, 22, key));
         this.priceMonthly = this.host.droplet.priceMonthly;
 
         this.graph = stageGraph(config.ides, config.desktop, { dotfiles: config.dotfiles !== undefined });
@@ -109,7 +118,7 @@ export class Workstation extends pulumi.ComponentResource {
             const script = assembleScript(STAGE_SCRIPTS[stage], variables);
             this.stages[stage] = new ProvisioningStage(`${name}-${stage}`, {
                 stage,
-                connection: { host: this.ipv4Address, user: config.username, privateKey: this.privateKey },
+                connection: { host: this.ipv4Address, user: config.username, privateKey: this.privateKey, hostKey: this.hostKey.publicKey },
                 script,
                 // A new droplet, an edited script or a new provisioningRun runs the stage again.
                 triggers: [script.apply(sha256), this.host.droplet.id, config.provisioningRun],
@@ -135,7 +144,7 @@ export class Workstation extends pulumi.ComponentResource {
         ]);
 
         this.registerOutputs({
-            ipv4Address: this.ipv4Address, timings: this.timings, alerts: this.alerts, regression: this.regression,
+            ipv4Address: this.ipv4Address, knownHosts: this.knownHosts, timings: this.timings, alerts: this.alerts, regression: this.regression,
         });
     }
 
@@ -176,6 +185,8 @@ export class Workstation extends pulumi.ComponentResource {
                     WS_DOTFILES_BRANCH: config.dotfiles!.branch ?? "",
                     WS_DOTFILES_INSTALL_COMMAND: config.dotfiles!.installCommand ?? "",
                 };
+            case "harden":
+                return { WS_SSH_NEVER_BAN: config.sshNeverBanCidrs.join(" ") };
             case "report":
                 return {
                     WS_STAGE_ESTIMATES: Object.keys(this.graph)
@@ -210,9 +221,9 @@ export function dotfilesAlerts(result: unknown): NonNullable<HostReport["alerts"
 /**
  * cloud-config that creates the workstation user with the provisioning key and
  * passwordless sudo, so every stage connects as that user, also after `harden`
- * forbids root login.
+ * forbids root login; and installs the program's host key as the only one sshd has.
  */
-export function cloudConfig(username: string, publicKey: string): string {
+export function cloudConfig(username: string, publicKey: string, hostKey: { privateKey: string; publicKey: string }): string {
     return [
         "#cloud-config",
         "users:",
@@ -223,6 +234,7 @@ export function cloudConfig(username: string, publicKey: string): string {
         "    lock_passwd: true",
         "    ssh_authorized_keys:",
         `      - ${publicKey.trim()}`,
+        ...hostKeyCloudConfig(hostKey.privateKey, hostKey.publicKey),
         "",
     ].join("\n");
 }

@@ -142,6 +142,8 @@ async function main(): Promise<number> {
                         if (INDEX_TAKEN.test((err as Error).message)) indexTaken = true;
                         throw err;
                     }
+                    // As on a droplet, the user data stays readable at 169.254.169.254 (until harden closes it).
+                    await testHost.serveMetadata(host);
                 }
                 if (host.gatewayIp !== gatewayFor(job.hostIndex)) {
                     throw new Error(`test host ${host.name} has gateway ${host.gatewayIp}, but the IDE sources were set for ${gatewayFor(job.hostIndex)}`);

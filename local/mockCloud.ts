@@ -353,6 +353,8 @@ export class MockCloud implements pulumi.runtime.Mocks {
             user: typeof conn.user === "string" ? conn.user : "root",
             privateKey: typeof conn.privateKey === "string" ? conn.privateKey : undefined,
             password: typeof conn.password === "string" ? conn.password : undefined,
+            hostKey: typeof conn.hostKey === "string" ? conn.hostKey : undefined,
+            label: name,
         };
         const dialErrorLimit = conn.dialErrorLimit === undefined ? 10 : Number(conn.dialErrorLimit);
         const perDialTimeout = conn.perDialTimeout === undefined ? 15 : Number(conn.perDialTimeout);

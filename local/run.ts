@@ -35,10 +35,16 @@ function stageTable(run: RunRecord): string {
     ].join("\n");
 }
 
-function accessHelp(run: RunRecord, state: HostState, username: string | undefined, desktop: boolean): string {
+function accessHelp(run: RunRecord, state: HostState, username: string | undefined, desktop: boolean, knownHostsLine: Resolved | undefined): string {
     const ip = run.host?.ip ?? "?";
     const user = username ?? "dev";
-    const ssh = `ssh -i ${state.keyFile} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null`;
+    // The program's knownHosts output pins the host's key, as a user would save it.
+    let hostCheck = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null";
+    if (typeof knownHostsLine === "string") {
+        fs.writeFileSync(state.knownHostsFile, `${knownHostsLine}\n`);
+        hostCheck = `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${state.knownHostsFile}`;
+    }
+    const ssh = `ssh -i ${state.keyFile} ${hostCheck}`;
     const lines = [
         `Test host ${run.hostName} is running at ${ip}.`,
         `  ssh:          ${ssh} ${user}@${ip}`,
@@ -155,7 +161,7 @@ async function up(opts: CliOptions): Promise<number> {
     if (run.host) {
         const username = typeof outputs.username === "string" ? outputs.username : config.values["workstation:username"];
         const desktop = config.values["workstation:desktop"] !== "false";
-        process.stdout.write(`\n${accessHelp(run, state, username, desktop)}\n`);
+        process.stdout.write(`\n${accessHelp(run, state, username, desktop, outputs.knownHosts)}\n`);
     }
     return run.ok ? 0 : code || 1;
 }

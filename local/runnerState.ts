@@ -6,6 +6,7 @@
 
 import * as fs from "fs";
 import * as path from "path";
+import { HOST_KEY_SUFFIX } from "../components/hostKey";
 import { generateEd25519, generatePassword, KeyMaterial, PasswordSpec } from "./keys";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -53,6 +54,10 @@ export class HostState {
     get keyFile(): string {
         return path.join(this.dir, "id_ed25519");
     }
+    /** The host's known_hosts line, from the program's knownHosts output. */
+    get knownHostsFile(): string {
+        return path.join(this.dir, "known_hosts");
+    }
     get runFile(): string {
         return path.join(this.dir, "run.json");
     }
@@ -79,7 +84,8 @@ export class HostState {
         const key = generateEd25519();
         s.keys[resource] = key;
         this.writeSecrets(s);
-        if (!fs.existsSync(this.keyFile)) {
+        // The login key is written out for `ssh -i`; a host key (HostKey's `…-hostkey`) never is.
+        if (!resource.endsWith(HOST_KEY_SUFFIX) && !fs.existsSync(this.keyFile)) {
             writePrivate(this.keyFile, key.privateKeyOpenssh);
             writePrivate(`${this.keyFile}.pub`, key.publicKeyOpenssh);
         }

@@ -3,8 +3,11 @@
 // 5 s) up to dialErrorLimit failed dials (-1: no limit, bounded here by a total
 // timeout), each dial bounded by perDialTimeout seconds; the command's stdin is
 // written and closed; a non-zero exit is an error carrying the output's tail.
+// With a `hostKey`, only that key is accepted and only its type offered, as the
+// provider does (ssh.ParseAuthorizedKey, ssh.FixedHostKey, HostKeyAlgorithms).
 
-import { Client, ClientChannel, ConnectConfig } from "ssh2";
+import * as crypto from "crypto";
+import { Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from "ssh2";
 
 export interface SshTarget {
     host: string;
@@ -12,6 +15,13 @@ export interface SshTarget {
     user: string;
     privateKey?: string;
     password?: string;
+    /**
+     * The expected host key, an authorized_keys line (`ssh-ed25519 AAAA… [comment]`), as
+     * @pulumi/command's `connection.hostKey`. Absent: any host key is accepted.
+     */
+    hostKey?: string;
+    /** Names the connection in errors (the stage's resource name). */
+    label?: string;
 }
 
 export interface DialOptions {
@@ -67,6 +77,36 @@ export class DialError extends Error {
     }
 }
 
+/**
+ * The host answered with a key other than the pinned one. Nothing was sent to it
+ * beyond the key exchange: no authentication, no command.
+ */
+export class HostKeyMismatchError extends Error {
+    constructor(
+        readonly target: string,
+        readonly expectedFingerprint: string,
+        readonly presentedFingerprint: string,
+    ) {
+        super(`host key mismatch: ${target} presented ${presentedFingerprint}, expected ${expectedFingerprint} (connection.hostKey); refused before authentication, no command ran`);
+        this.name = "HostKeyMismatchError";
+    }
+}
+
+/** The key type and wire-format blob of an authorized_keys line, as ssh.ParseAuthorizedKey reads it (no options prefix). */
+export function parseHostKey(line: string): { type: string; blob: Buffer } {
+    const [type, b64] = line.trim().split(/\s+/);
+    const blob = Buffer.from(b64 ?? "", "base64");
+    // The blob starts with its own type name; a line whose two disagree is not a key.
+    const inner = blob.length >= 4 ? blob.subarray(4, 4 + blob.readUInt32BE(0)).toString("latin1") : "";
+    if (!type || !b64 || inner !== type) throw new Error(`failed to parse host key: ${JSON.stringify(line)} is not an OpenSSH public key line`);
+    return { type, blob };
+}
+
+/** `SHA256:…` of a key blob, as `ssh-keygen -l` prints it. */
+export function blobFingerprint(blob: Buffer): string {
+    return "SHA256:" + crypto.createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
+}
+
 const BACKOFF_START_MS = 100;
 const BACKOFF_FACTOR = 1.5;
 const BACKOFF_CAP_MS = 5000;
@@ -91,15 +131,19 @@ export function dialOnce(target: SshTarget, perDialTimeoutS: number): Promise<Cl
     return new Promise((resolve, reject) => {
         const client = new Client();
         let settled = false;
+        const where = `${target.user}@${target.host}:${target.port ?? 22}`;
+        const pinned = target.hostKey === undefined ? undefined : parseHostKey(target.hostKey);
+        let mismatch: HostKeyMismatchError | undefined;
         const timer = setTimeout(() => {
-            fail(new Error(`dial to ${target.user}@${target.host}:${target.port ?? 22} timed out after ${perDialTimeoutS} s`));
+            fail(new Error(`dial to ${where} timed out after ${perDialTimeoutS} s`));
         }, perDialTimeoutS * 1000);
         function fail(err: Error): void {
             if (settled) return;
             settled = true;
             clearTimeout(timer);
             client.end();
-            reject(err);
+            // ssh2 reports a refused key as a generic handshake error; say which keys met.
+            reject(mismatch ?? err);
         }
         client.on("ready", () => {
             if (settled) return;
@@ -119,6 +163,15 @@ export function dialOnce(target: SshTarget, perDialTimeoutS: number): Promise<Cl
         };
         if (target.privateKey !== undefined) config.privateKey = target.privateKey;
         if (target.password !== undefined) config.password = target.password;
+        if (pinned) {
+            config.algorithms = { serverHostKey: [pinned.type as ServerHostKeyAlgorithm] };
+            config.hostVerifier = (presented: Buffer): boolean => {
+                if (presented.equals(pinned.blob)) return true;
+                const label = target.label ? `${target.label}: ` : "";
+                mismatch = new HostKeyMismatchError(`${label}${where}`, blobFingerprint(pinned.blob), blobFingerprint(presented));
+                return false;
+            };
+        }
         client.connect(config);
     });
 }
@@ -128,6 +181,8 @@ export async function dial(target: SshTarget, opts: DialOptions = {}): Promise<{
     const limit = opts.dialErrorLimit ?? 10;
     const perDial = opts.perDialTimeout && opts.perDialTimeout > 0 ? opts.perDialTimeout : 15;
     const deadline = Date.now() + (opts.totalDialTimeoutMs ?? 10 * 60 * 1000);
+    // An unparseable hostKey fails before any dial, as the provider's SSHConfig() does.
+    if (target.hostKey !== undefined) parseHostKey(target.hostKey);
     let lastError: Error | undefined;
     for (let attempt = 1; ; attempt++) {
         try {
@@ -136,6 +191,11 @@ export async function dial(target: SshTarget, opts: DialOptions = {}): Promise<{
         } catch (err) {
             lastError = err as Error;
             opts.onDialError?.(attempt, lastError);
+            // The provider retries this like any dial error (until dialErrorLimit, or for the
+            // first stage until its create timeout) and then fails with "ssh: host key
+            // mismatch". A host that answers with another key will not change its mind, so the
+            // runner gives up at once: the outcome (refused, nothing ran) is the same, sooner.
+            if (err instanceof HostKeyMismatchError) throw err;
             const failures = attempt;
             const overLimit = limit >= 0 && failures > limit;
             const wait = dialBackoffMs(attempt);

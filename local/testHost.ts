@@ -169,3 +169,31 @@ export function proxyUrl(_host: TestHost): string {
 export async function serveStandinFor(host: TestHost): Promise<StandinRepo> {
     return serveStandinRepo([host.gatewayIp]);
 }
+
+/** DigitalOcean's metadata service address, as droplets reach it. */
+export const METADATA_IP = "169.254.169.254";
+/** Where DigitalOcean serves a droplet's user data. */
+export const METADATA_USER_DATA_URL = `http://${METADATA_IP}/metadata/v1/user-data`;
+
+/**
+ * A stand-in for the droplet's metadata service: `METADATA_IP` on the host's loopback
+ * (inside its own network namespace, so nothing leaves it) and a small HTTP server run by
+ * the host's systemd as root, serving the user data cloud-init received at
+ * /metadata/v1/user-data, as DigitalOcean does. Its files are root's only (0700), so
+ * the network path is the only way in, as on a droplet. Run it before harden: it logs in
+ * as root with the harness key.
+ */
+export async function serveMetadata(host: TestHost): Promise<void> {
+    const script = [
+        "set -euo pipefail",
+        `ip addr replace ${METADATA_IP}/32 dev lo`,
+        "install -d -m 0700 /run/ws-metadata-standin",
+        "install -d -m 0755 /run/ws-metadata-standin/metadata/v1",
+        "install -m 0644 /var/lib/cloud/instance/user-data.txt /run/ws-metadata-standin/metadata/v1/user-data",
+        "systemctl stop ws-metadata-standin.service 2>/dev/null || true",
+        `systemd-run --quiet --unit=ws-metadata-standin python3 -m http.server 80 --bind ${METADATA_IP} --directory /run/ws-metadata-standin`,
+        `for _ in $(seq 100); do curl -sf -o /dev/null ${METADATA_USER_DATA_URL} && exit 0; sleep 0.1; done`,
+        "echo 'the stand-in metadata server did not answer within 10 s' >&2; journalctl -u ws-metadata-standin --no-pager | tail -n 20 >&2; exit 1",
+    ].join("\n");
+    await run(["ssh", host.name, script], 60_000);
+}

@@ -622,6 +622,7 @@ cmd_up() {
   setsid systemd-nspawn -D "$dir/root" -b --register=no --keep-unit \
     --network-namespace-path="/run/netns/wsth-$name" --machine="wsth-$name" \
     --console=passive --resolv-conf=off --timezone=off --link-journal=no \
+    --capability=CAP_NET_ADMIN \
     >"$dir/console.log" 2>&1 </dev/null &
   pid=$!
   printf '%s\n' "$pid" >"$dir/pid"

@@ -6,8 +6,9 @@
 // outputs carry timings and verification, nothing secret is printed, and the re-run
 // finds everything done in under 10 s of stage time.
 import * as assert from "assert";
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess, execFile, spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import type { RunRecord } from "../../local/child";
 import type { StageRecord } from "../../local/mockCloud";
@@ -16,7 +17,7 @@ import { HostState, PROJECT_DIR } from "../../local/runnerState";
 import { STANDIN_MARKER } from "../../local/standinDotfiles";
 import { sshExec, tryPasswordLogin } from "../../local/sshExec";
 import { lockTrouble, secretsIn } from "./checks";
-import { clearLeftoverHosts, stopAllHosts, stopHost } from "../../local/testHost";
+import { clearLeftoverHosts, METADATA_USER_DATA_URL, stopAllHosts, stopHost } from "../../local/testHost";
 
 const HOST = `e2e-${String(process.pid % 10000).padStart(4, "0")}`;
 const IDE_STAGES = ["ide-vscode", "ide-cursor", "ide-antigravity"];
@@ -114,11 +115,10 @@ describe(`the workstation on a local test host (${HOST})`, function () {
         assert.ok(first.record.host, "the run record names no host");
         ip = first.record.host.ip;
         const secrets = state.readSecrets();
-        const keys = Object.values(secrets.keys);
         const passwords = Object.values(secrets.passwords);
-        assert.strictEqual(keys.length, 1, "one provisioning key");
+        assert.deepStrictEqual(Object.keys(secrets.keys).sort(), ["ws-hostkey", "ws-key"], "the provisioning key and the host key");
         assert.strictEqual(passwords.length, 1, "one password");
-        key = keys[0].privateKeyOpenssh;
+        key = secrets.keys["ws-key"].privateKeyOpenssh;
         password = passwords[0];
     });
 
@@ -183,6 +183,33 @@ describe(`the workstation on a local test host (${HOST})`, function () {
                 sshExec({ host: ip, user: "root", privateKey: key }, { command: "true", dialErrorLimit: 0 }),
                 /authentication methods failed/,
             );
+        });
+
+        it("lets real ssh in with StrictHostKeyChecking=yes and the exported knownHosts line, no prompt", async () => {
+            const knownHosts = plainOutputs(first).knownHosts;
+            assert.strictEqual(typeof knownHosts, "string", "no knownHosts output");
+            assert.match(String(knownHosts), new RegExp(`^${ip.replace(/\./g, "\\.")} ssh-ed25519 [A-Za-z0-9+/]+=*$`));
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-e2e-ssh-"));
+            try {
+                fs.writeFileSync(path.join(dir, "id"), key, { mode: 0o600 });
+                fs.writeFileSync(path.join(dir, "known_hosts"), `${String(knownHosts)}\n`);
+                const out = await new Promise<string>((resolve, reject) => execFile("ssh", [
+                    "-i", path.join(dir, "id"), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+                    "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${path.join(dir, "known_hosts")}`,
+                    "-o", "GlobalKnownHostsFile=/dev/null", `dev@${ip}`, "echo in",
+                ], { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))));
+                assert.strictEqual(out, "in\n");
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
+
+        it("closes the metadata service to the user after harden, and keeps it open to root", async () => {
+            const fetch = `curl -sS --max-time 5 -o /dev/null -w '%{http_code}' ${METADATA_USER_DATA_URL}`;
+            const asUser = await sshExec({ host: ip, user: "dev", privateKey: key }, { command: `${fetch} 2>&1 || echo " exit $?"`, dialErrorLimit: 3 });
+            // Refused at once (curl exit 7, "could not connect"), not left to time out (exit 28).
+            assert.match(asUser.stdout, /^curl: \(7\) Failed to connect to 169\.254\.169\.254 port 80 after \d+ ms: .*\n000 exit 7\n$/);
+            assert.strictEqual((await onHost(fetch)).trim(), "200");
         });
 
         it("lets the workstation user sudo", async () => {

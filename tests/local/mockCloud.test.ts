@@ -42,7 +42,7 @@ describe("local/mockCloud dispatch", () => {
         assert.deepStrictEqual(r.state.result, { [SECRET_SIG_KEY]: SECRET_SIG_VALUE, value: "pw" });
     });
 
-    it("runs a command's create with its stdin over the connection it was given, secrets unwrapped", async () => {
+    it("runs a command's create with its stdin over the connection it was given, host key included, secrets unwrapped", async () => {
         const seen: unknown[] = [];
         const cloud = new MockCloud({
             sizes: {},
@@ -55,14 +55,14 @@ describe("local/mockCloud dispatch", () => {
         });
         const wrap = (value: unknown) => ({ [SECRET_SIG_KEY]: SECRET_SIG_VALUE, value });
         const r = await cloud.newResource(args("command:remote:Command", "ws-x", {
-            connection: wrap({ host: "10.213.5.2", user: "dev", privateKey: "KEY", dialErrorLimit: -1, perDialTimeout: 15 }),
+            connection: wrap({ host: "10.213.5.2", user: "dev", privateKey: "KEY", hostKey: "ssh-ed25519 AAAAHOST", dialErrorLimit: -1, perDialTimeout: 15 }),
             create: "sudo -n bash -s",
             stdin: wrap("echo hi"),
             logging: "none",
             addPreviousOutputInEnv: false,
         }));
         assert.deepStrictEqual(seen, [{
-            target: { host: "10.213.5.2", port: 22, user: "dev", privateKey: "KEY", password: undefined },
+            target: { host: "10.213.5.2", port: 22, user: "dev", privateKey: "KEY", password: undefined, hostKey: "ssh-ed25519 AAAAHOST", label: "ws-x" },
             command: "sudo -n bash -s",
             stdin: "echo hi",
             limit: -1,

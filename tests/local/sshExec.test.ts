@@ -1,12 +1,23 @@
 // sshExec against an in-process ssh2 server on 127.0.0.1: exec with stdin, exit codes,
 // dial retries when the server comes late, and the dial limit.
 import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
 import * as net from "net";
+import * as os from "os";
+import * as path from "path";
 import { Server, utils } from "ssh2";
-import { dialBackoffMs, DialError, RemoteCommandError, shortCommand, sshExec, tail, tryPasswordLogin } from "../../local/sshExec";
+import {
+    dialBackoffMs, DialError, HostKeyMismatchError, RemoteCommandError, shortCommand, sshExec, tail, tryPasswordLogin,
+} from "../../local/sshExec";
 import { generateEd25519 } from "../../local/keys";
 
-const hostKey = utils.generateKeyPairSync("ed25519").private;
+const hostKeyPair = utils.generateKeyPairSync("ed25519");
+const hostKey = hostKeyPair.private;
+/** What the server answers with, as an authorized_keys line (connection.hostKey's form). */
+const hostPublicLine = hostKeyPair.public.trim();
+/** What the server saw: authentication attempts and commands run. */
+const seen = { auths: 0, execs: 0 };
 const client = generateEd25519();
 const clientPub = utils.parseKey(client.publicKeyOpenssh);
 
@@ -14,6 +25,7 @@ const clientPub = utils.parseKey(client.publicKeyOpenssh);
 function startServer(port = 0): Promise<{ server: Server; port: number }> {
     const server = new Server({ hostKeys: [hostKey] }, (conn) => {
         conn.on("authentication", (ctx) => {
+            seen.auths++;
             const pub = Array.isArray(clientPub) ? clientPub[0] : clientPub;
             if (ctx.method === "publickey" && ctx.username === "dev" && !(pub instanceof Error) && ctx.key.data.equals(pub.getPublicSSH())) {
                 ctx.accept();
@@ -27,6 +39,7 @@ function startServer(port = 0): Promise<{ server: Server; port: number }> {
             conn.on("session", (accept) => {
                 const session = accept();
                 session.on("exec", (acceptExec, _reject, info) => {
+                    seen.execs++;
                     const stream = acceptExec();
                     let input = "";
                     stream.on("data", (d: Buffer) => (input += d.toString()));
@@ -143,6 +156,68 @@ describe("local/sshExec", () => {
         } finally {
             server.close();
         }
+    });
+
+    it("accepts the pinned host key (an authorized_keys line, comment and all) and runs the command", async () => {
+        const { server, port } = await startServer();
+        try {
+            const res = await sshExec({ host: "127.0.0.1", port, user: "dev", privateKey: client.privateKeyOpenssh, hostKey: `${hostPublicLine} some comment` }, { command: "true" });
+            assert.strictEqual(res.code, 0);
+        } finally {
+            server.close();
+        }
+    });
+
+    it("refuses a host answering with another key before authenticating or running anything, naming both fingerprints as ssh-keygen prints them", async () => {
+        const { server, port } = await startServer();
+        const pinned = generateEd25519().publicKeyOpenssh.trim();
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hostkey-"));
+        try {
+            // ssh-keygen's own fingerprints of both keys, for the message to be compared against.
+            fs.writeFileSync(path.join(dir, "pinned.pub"), `${pinned}\n`);
+            fs.writeFileSync(path.join(dir, "presented.pub"), `${hostPublicLine}\n`);
+            const fp = (f: string) => execFileSync("ssh-keygen", ["-lf", path.join(dir, f)], { encoding: "utf8" }).split(" ")[1];
+            const before = { ...seen };
+            const failures: number[] = [];
+            await assert.rejects(
+                sshExec({ host: "127.0.0.1", port, user: "dev", privateKey: client.privateKeyOpenssh, hostKey: pinned, label: "ws-wait-ready" }, {
+                    command: "true", dialErrorLimit: -1, totalDialTimeoutMs: 20000, onDialError: (n) => failures.push(n),
+                }),
+                (err: unknown) => {
+                    assert.ok(err instanceof HostKeyMismatchError, String(err));
+                    assert.strictEqual(err.message,
+                        `host key mismatch: ws-wait-ready: dev@127.0.0.1:${port} presented ${fp("presented.pub")}, expected ${fp("pinned.pub")} (connection.hostKey); refused before authentication, no command ran`);
+                    return true;
+                },
+            );
+            assert.deepStrictEqual(failures, [1], "a mismatch is not dialed again");
+            assert.deepStrictEqual(seen, before, "the server saw an authentication attempt or a command");
+        } finally {
+            server.close();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("offers the server only the pinned key's type, as the provider's HostKeyAlgorithms does", async () => {
+        // A server with only an RSA key cannot agree on an ed25519-only host key algorithm.
+        const rsa = utils.generateKeyPairSync("rsa", { bits: 2048 });
+        const server = new Server({ hostKeys: [rsa.private] }, (conn) => conn.on("error", () => undefined));
+        const port = await new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port)));
+        try {
+            await assert.rejects(
+                sshExec({ host: "127.0.0.1", port, user: "dev", privateKey: client.privateKeyOpenssh, hostKey: hostPublicLine }, { command: "true", dialErrorLimit: 0 }),
+                (err: unknown) => err instanceof DialError && /: Handshake failed: no matching host key format$/.test(err.message),
+            );
+        } finally {
+            server.close();
+        }
+    });
+
+    it("fails an unparseable hostKey before dialing, as the provider does", async () => {
+        await assert.rejects(
+            sshExec({ host: "127.0.0.1", port: 1, user: "dev", hostKey: "ssh-ed25519 bm90LWEta2V5" }, { command: "true" }),
+            /^Error: failed to parse host key: "ssh-ed25519 bm90LWEta2V5" is not an OpenSSH public key line$/,
+        );
     });
 
     it("tells an accepted password login from a refused one", async () => {

@@ -56,6 +56,8 @@ describe("bad config is refused before anything is created", () => {
         ["ides that are not a list", { ides: "vscode" }, `workstation:ides: "vscode" is not allowed; expected a list of distinct IDEs`],
         ["a CIDR with too many bits", { allowedSshCidrs: ["10.0.0.0/33"] }, `workstation:allowedSshCidrs: "10.0.0.0/33" is not allowed: an IPv4 prefix length is at most 32; expected IPv4 or IPv6 CIDRs`],
         ["an address that is no CIDR", { allowedSshCidrs: ["my-office"] }, `workstation:allowedSshCidrs: "my-office" is not allowed`],
+        ["a never-ban entry that is an address without a prefix", { sshNeverBanCidrs: ["203.0.113.7"] }, `workstation:sshNeverBanCidrs: "203.0.113.7" is not allowed: it has no prefix length; for this one address write 203.0.113.7/32; expected IPv4 or IPv6 CIDRs such as 203.0.113.0/24 or 2001:db8::/32, host bits zero`],
+        ["a never-ban IPv6 CIDR with too many bits", { sshNeverBanCidrs: ["2001:db8::/129"] }, `workstation:sshNeverBanCidrs: "2001:db8::/129" is not allowed`],
         ["no SSH source at all", { allowedSshCidrs: [] }, `workstation:allowedSshCidrs: [] is not allowed; expected at least one of IPv4 or IPv6 CIDRs`],
         ["root as the user", { username: "root" }, `workstation:username: "root" is reserved by the system; choose another name (default dev)`],
         ["an empty user name", { username: "" }, `workstation:username: "" is not allowed; expected a Linux user name`],

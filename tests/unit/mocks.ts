@@ -20,6 +20,10 @@ export interface Registration {
 export const registrations: Registration[] = [];
 
 export const MOCK_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockMockMockMockMockMockMockMockMockMockMo workstation";
+/** What the host-key PrivateKey (`…-hostkey`) returns: another key, so a test can tell the two apart. */
+export const MOCK_HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostHostHostHostHostHostHostHostHostHostHo";
+export const MOCK_HOST_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nbW9jay1ob3N0LWtleS1mb3ItdW5pdC10ZXN0cw==\n-----END OPENSSH PRIVATE KEY-----\n";
+export const MOCK_HOST_FINGERPRINT = "SHA256:mockHostKeyFingerprintForUnitTests0000000000";
 export const MOCK_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nbW9jay1wcml2YXRlLWtleS1mb3ItdW5pdC10ZXN0cw==\n-----END OPENSSH PRIVATE KEY-----\n";
 export const MOCK_PASSWORD = "MockPassw0rdForUnitTests";
 export const MOCK_IP = "203.0.113.10";
@@ -85,14 +89,17 @@ export function isSecretInput(value: unknown): boolean {
 }
 
 const COMPONENT_TYPES = new Set([
-    "workstation:index:Workstation", "workstation:index:SshKeyPair", "workstation:index:Host",
+    "workstation:index:Workstation", "workstation:index:SshKeyPair", "workstation:index:HostKey", "workstation:index:Host",
     "workstation:index:ProvisioningStage",
 ]);
 
 function outputsFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
     switch (type) {
         case "tls:index/privateKey:PrivateKey":
-            return { ...inputs, publicKeyOpenssh: `${MOCK_PUBLIC_KEY}\n`, privateKeyOpenssh: MOCK_PRIVATE_KEY };
+            if (inputs.algorithm !== "ED25519") throw new Error(`mocks: ${name}: the program makes ED25519 keys only, got ${String(inputs.algorithm)}`);
+            return name.endsWith("-hostkey")
+                ? { ...inputs, publicKeyOpenssh: `${MOCK_HOST_PUBLIC_KEY}\n`, privateKeyOpenssh: MOCK_HOST_PRIVATE_KEY, publicKeyFingerprintSha256: MOCK_HOST_FINGERPRINT }
+                : { ...inputs, publicKeyOpenssh: `${MOCK_PUBLIC_KEY}\n`, privateKeyOpenssh: MOCK_PRIVATE_KEY };
         case "random:index/randomPassword:RandomPassword":
             return { ...inputs, result: MOCK_PASSWORD };
         case "digitalocean:index/sshKey:SshKey":

@@ -4,8 +4,9 @@ import { parseConfig } from "../../components/config";
 import { Workstation } from "../../components/workstation";
 import { stageCommand } from "../../components/stageCommand";
 import { STAGE_TIMEOUT_SECONDS, StageName } from "../../components/stages";
+import { knownHostsLine } from "../../components/hostKey";
 import {
-    MOCK_IP, MOCK_PASSWORD, MOCK_PRIVATE_KEY, Registration, isSecretInput, registrations, settle, unwrap, valueOf,
+    MOCK_HOST_PRIVATE_KEY, MOCK_HOST_PUBLIC_KEY, MOCK_IP, MOCK_PASSWORD, MOCK_PRIVATE_KEY, Registration, isSecretInput, registrations, settle, unwrap, valueOf,
 } from "./mocks";
 import { runProgram, stackValues } from "./program";
 
@@ -23,6 +24,8 @@ function expectedFor(stages: StageName[], alerts: number): string[] {
         "workstation:index:SshKeyPair ws",
         "tls:index/privateKey:PrivateKey ws-key",
         "digitalocean:index/sshKey:SshKey ws-sshkey",
+        "workstation:index:HostKey ws",
+        "tls:index/privateKey:PrivateKey ws-hostkey",
         "random:index/randomPassword:RandomPassword ws-password",
         "workstation:index:Host ws",
         "digitalocean:index/droplet:Droplet ws-droplet",
@@ -43,7 +46,7 @@ describe("the program on the dev stack", () => {
         outputs = await runProgram(stackValues("dev"));
     });
 
-    it("registers exactly the key, password, droplet, firewall, project and ten stages", () => {
+    it("registers exactly the key, host key, password, droplet, firewall, project and ten stages", () => {
         assert.deepStrictEqual(summary(registrations), expectedFor(ALL_STAGES, 0));
     });
 
@@ -51,6 +54,8 @@ describe("the program on the dev stack", () => {
         const parent = (name: string, type: string) => registrations.find((r) => r.name === name && r.type === type)!.parentType;
         assert.strictEqual(parent("ws-key", "tls:index/privateKey:PrivateKey"), "workstation:index:SshKeyPair");
         assert.strictEqual(parent("ws-sshkey", "digitalocean:index/sshKey:SshKey"), "workstation:index:SshKeyPair");
+        assert.strictEqual(parent("ws-hostkey", "tls:index/privateKey:PrivateKey"), "workstation:index:HostKey");
+        assert.strictEqual(parent("ws", "workstation:index:HostKey"), "workstation:index:Workstation");
         assert.strictEqual(parent("ws-droplet", "digitalocean:index/droplet:Droplet"), "workstation:index:Host");
         assert.strictEqual(parent("ws-firewall", "digitalocean:index/firewall:Firewall"), "workstation:index:Host");
         assert.strictEqual(parent("ws-password", "random:index/randomPassword:RandomPassword"), "workstation:index:Workstation");
@@ -80,6 +85,41 @@ describe("the program on the dev stack", () => {
         }
     });
 
+    it("pins the host key on every stage's connection, in the authorized_keys form @pulumi/command parses", () => {
+        assert.strictEqual(commands().size, ALL_STAGES.length);
+        for (const [stage, cmd] of commands()) {
+            const conn = unwrap(cmd.inputs.connection) as Record<string, unknown>;
+            assert.strictEqual(conn.hostKey, MOCK_HOST_PUBLIC_KEY, stage);
+        }
+    });
+
+    it("hands the host key to cloud-init as the only one, in user data that is secret", () => {
+        const droplet = registrations.find((r) => r.type === "digitalocean:index/droplet:Droplet")!;
+        assert.ok(isSecretInput(droplet.inputs.userData), "the droplet's user data is not secret");
+        const userData = String(unwrap(droplet.inputs.userData));
+        const privateBody = MOCK_HOST_PRIVATE_KEY.trim().split("\n").map((l) => `    ${l}`).join("\n");
+        assert.ok(userData.endsWith([
+            "ssh_deletekeys: true",
+            "ssh_genkeytypes: []",
+            "ssh_keys:",
+            "  ed25519_private: |",
+            privateBody,
+            `  ed25519_public: ${MOCK_HOST_PUBLIC_KEY}`,
+            "",
+        ].join("\n")), userData);
+        // The login key is not the host key.
+        assert.notStrictEqual(MOCK_HOST_PUBLIC_KEY, String(unwrap(droplet.inputs.userData)).match(/- (ssh-ed25519 \S+)/)![1]);
+    });
+
+    it("exports the known_hosts line for the droplet, and no output carries the host's private key", async () => {
+        assert.strictEqual(await valueOf(outputs.knownHosts), `${MOCK_IP} ${MOCK_HOST_PUBLIC_KEY}`);
+        assert.strictEqual(await pulumi.isSecret(outputs.knownHosts), false, "a public key needs no secrecy");
+        for (const [name, output] of Object.entries(outputs)) {
+            const value = JSON.stringify(await valueOf(pulumi.output(output))) ?? "";
+            assert.ok(!value.includes("bW9jay1ob3N0LWtleS"), `output ${name} carries the host's private key`);
+        }
+    });
+
     it("sends the password only to system-prep, as a secret, with logging off", () => {
         for (const [stage, cmd] of commands()) {
             const stdin = String(unwrap(cmd.inputs.stdin));
@@ -103,14 +143,15 @@ describe("the program on the dev stack", () => {
     });
 
     it("exports connection commands for the user and the droplet", async () => {
-        assert.strictEqual(await valueOf(outputs.sshCommand), `ssh -i ~/.ssh/workstation-dev dev@${MOCK_IP}`);
-        assert.strictEqual(await valueOf(outputs.rdpTunnelCommand), `ssh -i ~/.ssh/workstation-dev -N -L 3389:127.0.0.1:3389 dev@${MOCK_IP}`);
+        const check = "-o StrictHostKeyChecking=yes -o UserKnownHostsFile=~/.ssh/workstation-dev.known_hosts";
+        assert.strictEqual(await valueOf(outputs.sshCommand), `ssh -i ~/.ssh/workstation-dev ${check} dev@${MOCK_IP}`);
+        assert.strictEqual(await valueOf(outputs.rdpTunnelCommand), `ssh -i ~/.ssh/workstation-dev ${check} -N -L 3389:127.0.0.1:3389 dev@${MOCK_IP}`);
         assert.strictEqual(await valueOf(outputs.priceMonthly), 24);
     });
 
     it("creates the user through cloud-init with the generated key", () => {
         const droplet = registrations.find((r) => r.type === "digitalocean:index/droplet:Droplet")!;
-        const userData = String(droplet.inputs.userData);
+        const userData = String(unwrap(droplet.inputs.userData));
         assert.match(userData, /^#cloud-config\nusers:\n {2}- name: dev\n/);
         assert.match(userData, /sudo: "ALL=\(ALL\) NOPASSWD:ALL"/);
         assert.match(userData, /- ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMock/);
@@ -150,6 +191,7 @@ describe("the program with one IDE and no desktop", () => {
         await runProgram(stackValues("dev", {
             ides: ["vscode"], desktop: false, alertEmails: ["ops@example.com"],
             existingSshKeyFingerprints: ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:aa"],
+            sshNeverBanCidrs: ["198.51.100.0/24", "2001:db8::/48"],
         }));
     });
 
@@ -164,10 +206,22 @@ describe("the program with one IDE and no desktop", () => {
         assert.match(String(unwrap(commands().get("system-prep")!.inputs.stdin)), /^WS_COPY_ROOT_KEYS='true'$/m);
     });
 
+    it("hands sshNeverBanCidrs to harden as fail2ban's never-banned sources", () => {
+        assert.match(String(unwrap(commands().get("harden")!.inputs.stdin)), /^WS_SSH_NEVER_BAN='198\.51\.100\.0\/24 2001:db8::\/48'$/m);
+    });
+
     it("tells verify which binaries to expect and that there is no desktop", () => {
         const verify = String(unwrap(commands().get("verify")!.inputs.stdin));
         assert.match(verify, /^WS_DESKTOP='false'$/m);
         assert.match(verify, /^WS_IDE_BINARIES='vscode=code'$/m);
+    });
+});
+
+describe("knownHostsLine", () => {
+    it("writes the host alone for port 22 and [host]:port otherwise, as ssh's known_hosts format has it", () => {
+        assert.strictEqual(knownHostsLine("203.0.113.10", 22, "ssh-ed25519 AAAAC3Nz comment\n"), "203.0.113.10 ssh-ed25519 AAAAC3Nz");
+        assert.strictEqual(knownHostsLine("203.0.113.10", 2222, "ssh-ed25519 AAAAC3Nz"), "[203.0.113.10]:2222 ssh-ed25519 AAAAC3Nz");
+        assert.throws(() => knownHostsLine("203.0.113.10", 22, "AAAAC3Nz"), /is not an OpenSSH public key/);
     });
 });
 
