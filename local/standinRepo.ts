@@ -19,7 +19,7 @@ import * as path from "path";
 import { IdeName, IdeSource as ProgramIdeSource } from "../components/ideSources";
 
 /** One IDE's apt source: the part of the program's IDE source that the stand-in repository decides. */
-export type IdeSource = Pick<ProgramIdeSource, "repoUrl" | "suite" | "components" | "keyUrl" | "package">;
+export type IdeSource = Pick<ProgramIdeSource, "repoUrl" | "suite" | "components" | "keyUrl">;
 export type { IdeName };
 
 export interface StandinRepo {
@@ -53,9 +53,9 @@ export function sourcesFor(gatewayIp: string, port: number = standinPort()): Rec
     const base = `http://${gatewayIp}:${port}`;
     const keyUrl = `${base}/key.asc`;
     return {
-        vscode: { repoUrl: `${base}/code`, suite: "stable", components: "main", keyUrl, package: "code" },
-        cursor: { repoUrl: `${base}/cursor`, suite: "stable", components: "main", keyUrl, package: "cursor" },
-        antigravity: { repoUrl: `${base}/antigravity`, suite: "antigravity-debian", components: "main", keyUrl, package: "antigravity" },
+        vscode: { repoUrl: `${base}/code`, suite: "stable", components: "main", keyUrl },
+        cursor: { repoUrl: `${base}/cursor`, suite: "stable", components: "main", keyUrl },
+        antigravity: { repoUrl: `${base}/antigravity`, suite: "antigravity-debian", components: "main", keyUrl },
     };
 }
 
