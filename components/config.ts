@@ -66,7 +66,7 @@ export const CONFIG_KEYS = [
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 /** Default values as Pulumi.yaml states them (a test keeps the two in step). */
-export function configDefaults(stack: string): Omit<WorkstationConfig, "ideSources"> {
+export function configDefaults(stack: string): WorkstationConfig {
     return {
         region: "nyc3",
         size: "s-2vcpu-4gb",
@@ -82,6 +82,7 @@ export function configDefaults(stack: string): Omit<WorkstationConfig, "ideSourc
         alertEmails: [],
         stageEstimates: { ...DEFAULT_STAGE_ESTIMATES },
         baseline: {},
+        ideSources: structuredClone(DEFAULT_IDE_SOURCES),
         projectName: `workstation-${stack}`,
         provisioningRun: "",
     };

@@ -163,10 +163,17 @@ describe("the program with one IDE and no desktop", () => {
         assert.match(String(unwrap(commands().get("system-prep")!.inputs.stdin)), /^WS_COPY_ROOT_KEYS='true'$/m);
     });
 
-    it("tells verify which binaries to expect and that there is no desktop", () => {
+    it("tells verify which IDEs to expect and that there is no desktop", () => {
         const verify = String(unwrap(commands().get("verify")!.inputs.stdin));
         assert.match(verify, /^WS_DESKTOP='false'$/m);
-        assert.match(verify, /^WS_IDE_BINARIES='vscode=code'$/m);
+        assert.match(verify, /^WS_IDES='vscode'$/m);
+    });
+
+    it("gives the IDE stage its source and its candidate packages in order", () => {
+        const ide = String(unwrap(commands().get("ide-vscode")!.inputs.stdin));
+        assert.match(ide, /^WS_IDE_CANDIDATES='code=code'$/m);
+        assert.match(ide, /^WS_IDE_SOURCE_NAME='vscode.sources'$/m);
+        assert.match(ide, /^WS_IDE_KEYRING='\/usr\/share\/keyrings\/microsoft.gpg'$/m);
     });
 });
 
