@@ -168,9 +168,44 @@ describe(`the workstation on a local test host (${HOST})`, function () {
             assert.strictEqual(res.stdout, "dev\n0\n");
         });
 
-        it("has each IDE's command installed", async () => {
-            const found = (await onHost("for b in code cursor antigravity; do command -v \"$b\"; done")).trim().split("\n");
-            assert.deepStrictEqual(found.map((p) => path.basename(p)), ["code", "cursor", "antigravity"]);
+        it("has each IDE's command installed, the Antigravity IDE under its new name and not the agent manager", async () => {
+            const found = (await onHost("for b in code cursor antigravity-ide; do command -v \"$b\"; done")).trim().split("\n");
+            assert.deepStrictEqual(found.map((p) => path.basename(p)), ["code", "cursor", "antigravity-ide"]);
+            // The stand-in repository offers both, as Google's does since the rename.
+            const offered = await onHost("apt-cache policy antigravity antigravity-ide | awk '$1 == \"Candidate:\" { print $2 }'");
+            assert.deepStrictEqual(offered.trim().split("\n"), ["2.0.0-1", "1.20.0-1"]);
+            assert.strictEqual((await onHost("dpkg-query -W -f='${db:Status-Abbrev}' antigravity 2>/dev/null || echo none")).trim(), "none");
+        });
+
+        it("keeps the apt sources the vendor postinsts rewrote, and apt-get update passes", async () => {
+            // The stand-in code and cursor packages rewrite their source on install, as the
+            // vendors' do; the IDE stage wrote the same file with the same Signed-By first.
+            for (const [file, keyring, repo] of [["vscode.sources", "/usr/share/keyrings/microsoft.gpg", "code"], ["cursor.sources", "/usr/share/keyrings/anysphere.gpg", "cursor"]]) {
+                const text = await onHost(`cat /etc/apt/sources.list.d/${file}`);
+                assert.match(text, /^### THIS FILE IS AUTOMATICALLY CONFIGURED ###$/m, `${file} was not rewritten by the package's postinst:\n${text}`);
+                assert.match(text, new RegExp(`^URIs: http://[0-9.]+:[0-9]+/${repo}$`, "m"));
+                assert.match(text, new RegExp(`^Signed-By: ${keyring}$`, "m"));
+            }
+            const files = (await onHost("ls /etc/apt/sources.list.d/")).trim().split("\n");
+            for (const f of ["vscode.sources", "cursor.sources", "antigravity.sources"]) assert.ok(files.includes(f), `${f} missing: ${files.join(" ")}`);
+            assert.deepStrictEqual(files.filter((f) => /^(vscode|cursor|antigravity)\.list$/.test(f)), []);
+            const update = await onHost("apt-get update 2>&1; echo \"rc=$?\"");
+            assert.match(update, /rc=0$/, update);
+            assert.doesNotMatch(update, /Conflicting values|^[EW]: /m, update);
+        });
+
+        it("would catch a Signed-By conflict: the same repository under another file and keyring fails apt-get update", async () => {
+            // What a stage writing its own file name and key path would leave next to the vendor's.
+            const out = await onHost([
+                "uri=$(sed -n 's/^URIs: //p' /etc/apt/sources.list.d/vscode.sources)",
+                "install -D -m 0644 /usr/share/keyrings/microsoft.gpg /etc/apt/keyrings/ws-e2e-vscode.gpg",
+                "printf 'Types: deb\\nURIs: %s\\nSuites: stable\\nComponents: main\\nSigned-By: /etc/apt/keyrings/ws-e2e-vscode.gpg\\n' \"$uri\" >/etc/apt/sources.list.d/ws-e2e-vscode.sources",
+                "rc=0; apt-get update >/tmp/ws-e2e-update.log 2>&1 || rc=$?",
+                "rm -f /etc/apt/sources.list.d/ws-e2e-vscode.sources /etc/apt/keyrings/ws-e2e-vscode.gpg",
+                "cat /tmp/ws-e2e-update.log; echo \"rc=$rc\"",
+            ].join("\n"));
+            assert.match(out, /Conflicting values set for option Signed-By/, out);
+            assert.doesNotMatch(out, /rc=0$/, out);
         });
 
         it("samples resources into resources.csv and writes performance-report.json", async () => {
@@ -190,9 +225,12 @@ describe(`the workstation on a local test host (${HOST})`, function () {
             assert.strictEqual(typeof timings.wallClockSeconds, "number");
             assert.strictEqual(typeof timings.sequentialSeconds, "number");
             assert.ok(timings.wallClockSeconds! < timings.sequentialSeconds!, `wall clock ${timings.wallClockSeconds} s is not below the sequential sum ${timings.sequentialSeconds} s`);
-            const verification = outputs.verification as { ok?: boolean; checks?: { name: string; ok: boolean }[] };
+            const verification = outputs.verification as { ok?: boolean; checks?: { name: string; ok: boolean }[]; ides?: Record<string, { package: string; command: string }> };
             assert.strictEqual(verification.ok, true, JSON.stringify(verification));
             assert.deepStrictEqual(verification.checks!.map((c) => c.name).sort(), ["ide-antigravity", "ide-cursor", "ide-vscode", "sudo", "xrdp"]);
+            // Which candidate each IDE stage chose.
+            const chosen = Object.fromEntries(Object.entries(verification.ides ?? {}).map(([ide, c]) => [ide, `${c.package}=${c.command}`]));
+            assert.deepStrictEqual(chosen, { vscode: "code=code", cursor: "cursor=cursor", antigravity: "antigravity-ide=antigravity-ide" });
         });
 
         it("marks the password and private key outputs secret", () => {
@@ -221,6 +259,12 @@ describe(`the workstation on a local test host (${HOST})`, function () {
                 if (s.stage === "verify") continue;
                 assert.strictEqual(s.timing?.status, "skipped", `${s.stage} did work again: ${JSON.stringify(s.timing)}`);
             }
+        });
+
+        it("leaves apt able to update: no Signed-By conflict after the re-run", async () => {
+            const update = await onHost("apt-get update 2>&1; echo \"rc=$?\"");
+            assert.match(update, /rc=0$/, update);
+            assert.doesNotMatch(update, /Conflicting values|^[EW]: /m, update);
         });
 
         it("takes under 10 s of stage time in all (the issue's acceptance)", () => {
