@@ -1,6 +1,7 @@
 // The stand-in IDE apt repositories of the local target. The vendors' repositories are out
 // of reach here, so the local runner points the IDE stages at these through the same config
-// overrides a user has for mirrors (repo URL, suite, components, key URL, package).
+// overrides a user has for mirrors (repo URL, suite, components, key URL); file names,
+// keyrings and candidate packages stay the program's defaults, as on a droplet.
 //
 // local/standin-repo.sh builds them (packages cached, a throwaway signing key per build);
 // this module serves the tree over HTTP with node's http module, bound only to the given
