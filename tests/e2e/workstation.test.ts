@@ -84,12 +84,20 @@ describe(`the workstation on a local test host (${HOST})`, function () {
 
     /**
      * `apt-get update` on the host with the stand-in repository served again (the runner
-     * served it only while it ran): its output and exit code.
+     * served it only while it ran): its output and exit code. Each build of the stand-in
+     * repository signs with a new throwaway key, so the served key is first put where the
+     * IDE sources' Signed-By lines point (a vendor's key stays the same between updates).
      */
     async function aptUpdate(): Promise<string> {
         const repo = await serveStandinFor(first.record.host!);
         try {
-            return await onHost("apt-get update 2>&1; echo \"rc=$?\"");
+            return await onHost([
+                `curl -fsS ${repo.sources.vscode.keyUrl} | gpg --dearmor >/tmp/ws-e2e-standin.gpg`,
+                "for f in vscode cursor antigravity; do",
+                "  install -m 0644 /tmp/ws-e2e-standin.gpg \"$(sed -n 's/^Signed-By: //p' /etc/apt/sources.list.d/$f.sources)\"",
+                "done",
+                "apt-get update 2>&1; echo \"rc=$?\"",
+            ].join("\n"));
         } finally {
             await repo.close();
         }
@@ -206,6 +214,23 @@ describe(`the workstation on a local test host (${HOST})`, function () {
             assert.match(update, /rc=0$/, update);
             // Every repository fetched: a warning (a source that failed) counts as a failure here.
             assert.doesNotMatch(update, /Conflicting values|^[EW]: /m, update);
+        });
+
+        it("has code's postinst honour debconf code/add-microsoft-repo as the real one does", async () => {
+            const repo = await serveStandinFor(first.record.host!);
+            try {
+                const reinstall = (answer: string): Promise<string> => onHost([
+                    `echo 'code code/add-microsoft-repo boolean ${answer}' | debconf-set-selections`,
+                    "sed -i '1i # ws-e2e marker' /etc/apt/sources.list.d/vscode.sources",
+                    "apt-get install --reinstall -y -q -o Dpkg::Use-Pty=0 code >/tmp/ws-e2e-reinstall.log 2>&1 || { cat /tmp/ws-e2e-reinstall.log; exit 1; }",
+                    "grep -c 'ws-e2e marker' /etc/apt/sources.list.d/vscode.sources || true",
+                ].join("\n"));
+                // false: the source is left alone (the marker stays); true: rewritten again.
+                assert.strictEqual((await reinstall("false")).trim(), "1");
+                assert.strictEqual((await reinstall("true")).trim(), "0");
+            } finally {
+                await repo.close();
+            }
         });
 
         it("would catch a Signed-By conflict: the same repository under another file and keyring fails apt-get update", async () => {
