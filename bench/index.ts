@@ -57,7 +57,7 @@ function standinProvider(ides: IdeName[]): IdeProvider {
             const over = sourcesFor(host.gatewayIp);
             return ides.map((name) => {
                 const s = { ...DEFAULT_IDE_SOURCES[name], ...over[name] };
-                return { name, package: s.package, repoUrl: s.repoUrl, suite: s.suite, components: s.components, keyUrl: s.keyUrl, keyring: s.keyring };
+                return { name, package: s.candidates[0].package, repoUrl: s.repoUrl, suite: s.suite, components: s.components, keyUrl: s.keyUrl, keyring: s.keyring };
             });
         },
         serve: (host: BenchHost) => serveStandinFor(host),
@@ -160,7 +160,7 @@ export async function main(argv: string[]): Promise<number> {
         }
         if (hostCaseNames.length > 0) {
             const shape = stackShape(opts.stack);
-            packages = packageSet(shape.ides.map((ide) => ({ ide, package: DEFAULT_IDE_SOURCES[ide].package })));
+            packages = packageSet(shape.ides.map((ide) => ({ ide, package: DEFAULT_IDE_SOURCES[ide].candidates[0].package })));
             const ctx: CaseContext = {
                 key,
                 packages,

@@ -3,7 +3,7 @@
 // registered, so a bad value fails fast with the key, the value and what is allowed.
 import * as pulumi from "@pulumi/pulumi";
 import { DotfilesConfig, parseDotfiles } from "./dotfiles";
-import { DEFAULT_IDE_SOURCES, IDE_NAMES, IdeName, IdeSource } from "./ideSources";
+import { DEFAULT_IDE_SOURCES, IDE_NAMES, IDE_SOURCE_FIELDS, IdeCandidate, IdeName, IdeSource } from "./ideSources";
 import { DEFAULT_STAGE_ESTIMATES, STAGE_NAMES, StageName } from "./stages";
 import {
     CIDR_ALLOWED, EMAIL_ALLOWED, FIREWALL_RULE_SOURCES_MAX, FINGERPRINT_ALLOWED, IMAGE_ALLOWED, PROJECT_NAME_ALLOWED, REGION_ALLOWED, Refusal, SIZE_ALLOWED,
@@ -77,7 +77,7 @@ export const CONFIG_KEYS = [
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 /** Default values as Pulumi.yaml states them (a test keeps the two in step). */
-export function configDefaults(stack: string): Omit<WorkstationConfig, "ideSources"> {
+export function configDefaults(stack: string): WorkstationConfig {
     return {
         region: "nyc3",
         size: "s-2vcpu-4gb",
@@ -94,6 +94,7 @@ export function configDefaults(stack: string): Omit<WorkstationConfig, "ideSourc
         alertEmails: [],
         stageEstimates: { ...DEFAULT_STAGE_ESTIMATES },
         baseline: {},
+        ideSources: structuredClone(DEFAULT_IDE_SOURCES),
         projectName: `workstation-${stack}`,
         provisioningRun: "",
     };
@@ -329,11 +330,12 @@ class Parser {
 
     ideSources(): Record<IdeName, IdeSource> {
         const result = structuredClone(DEFAULT_IDE_SOURCES);
-        const allowed = `an object keyed by ${IDE_NAMES.join(", ")}, each with some of ${Object.keys(SOURCE_FIELDS).join(", ")}`;
+        const fields = IDE_SOURCE_FIELDS.join(", ");
+        const allowed = `an object keyed by ${IDE_NAMES.join(", ")}, each with some of ${fields}`;
         const parsed = this.json("ideSources", allowed);
         if (!parsed.ok) return result;
         const value = parsed.value;
-        if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        if (!isPlainObject(value)) {
             this.bad("ideSources", value, allowed);
             return result;
         }
@@ -342,36 +344,97 @@ class Parser {
                 this.problems.push(`${CONFIG_NAMESPACE}:ideSources: IDE "${ide}" is unknown; IDEs are ${IDE_NAMES.join(", ")}`);
                 continue;
             }
-            if (typeof override !== "object" || override === null || Array.isArray(override)) {
-                this.bad(`ideSources.${ide}`, override, `an object with some of ${Object.keys(SOURCE_FIELDS).join(", ")}`);
+            if (!isPlainObject(override)) {
+                this.bad(`ideSources.${ide}`, override, `an object with some of ${fields}`);
                 continue;
             }
+            const source = result[ide as IdeName];
             for (const [field, fieldValue] of Object.entries(override)) {
-                const rule = SOURCE_FIELDS[field as keyof IdeSource];
                 const where = `ideSources.${ide}.${field}`;
+                if (field === "candidates") {
+                    const candidates = this.ideCandidates(where, fieldValue);
+                    if (candidates) source.candidates = candidates;
+                    continue;
+                }
+                if (field === "package" || field === "binary") {
+                    this.problems.push(`${CONFIG_NAMESPACE}:${where}: replaced by candidates, an ordered list of packages and their commands, ` +
+                        `e.g. ${JSON.stringify(DEFAULT_IDE_SOURCES[ide as IdeName].candidates)}`);
+                    continue;
+                }
+                const rule = SOURCE_FIELDS[field as keyof typeof SOURCE_FIELDS];
                 if (!rule) {
-                    this.problems.push(`${CONFIG_NAMESPACE}:${where}: unknown field; fields are ${Object.keys(SOURCE_FIELDS).join(", ")}`);
+                    this.problems.push(`${CONFIG_NAMESPACE}:${where}: unknown field; fields are ${fields}`);
                 } else if (typeof fieldValue !== "string" || !rule.pattern.test(fieldValue)) {
                     this.bad(where, fieldValue, rule.allowed);
                 } else {
-                    result[ide as IdeName][field as keyof IdeSource] = fieldValue;
+                    source[field as keyof typeof SOURCE_FIELDS] = fieldValue;
                 }
             }
         }
         return result;
     }
+
+    /** An ordered, non-empty list of distinct {package, command}; undefined (and problems) when bad. */
+    private ideCandidates(where: string, value: unknown): IdeCandidate[] | undefined {
+        const allowed = "a non-empty list of {\"package\": a Debian package name, \"command\": the command it installs}, most preferred first";
+        if (!Array.isArray(value) || value.length === 0) {
+            this.bad(where, value, allowed);
+            return undefined;
+        }
+        const out: IdeCandidate[] = [];
+        let ok = true;
+        value.forEach((item: unknown, i) => {
+            const at = `${where}[${i}]`;
+            if (!isPlainObject(item)) {
+                this.bad(at, item, allowed);
+                ok = false;
+                return;
+            }
+            for (const key of Object.keys(item)) {
+                if (key !== "package" && key !== "command") {
+                    this.problems.push(`${CONFIG_NAMESPACE}:${at}.${key}: unknown field; a candidate has package and command`);
+                    ok = false;
+                }
+            }
+            for (const key of ["package", "command"] as const) {
+                const v = item[key];
+                if (v === undefined) {
+                    this.problems.push(`${CONFIG_NAMESPACE}:${at}.${key}: missing; a candidate has package and command`);
+                    ok = false;
+                } else if (typeof v !== "string" || !CANDIDATE_FIELDS[key].pattern.test(v)) {
+                    this.bad(`${at}.${key}`, v, CANDIDATE_FIELDS[key].allowed);
+                    ok = false;
+                }
+            }
+            if (ok) out.push({ package: item.package as string, command: item.command as string });
+        });
+        if (!ok) return undefined;
+        const dups = duplicates(out.map((c) => c.package));
+        if (dups.length) {
+            this.problems.push(`${CONFIG_NAMESPACE}:${where}: package ${JSON.stringify(dups)} given more than once; list each candidate once`);
+            return undefined;
+        }
+        return out;
+    }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 const URL_PATTERN = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~%/+-]*)?$/;
-const SOURCE_FIELDS: Record<keyof IdeSource, { pattern: RegExp; allowed: string }> = {
+const SOURCE_FIELDS: Record<Exclude<keyof IdeSource, "candidates">, { pattern: RegExp; allowed: string }> = {
     repoUrl: { pattern: URL_PATTERN, allowed: "an http(s) URL of an apt repository" },
     suite: { pattern: /^[A-Za-z0-9._/-]+$/, allowed: "an apt suite such as stable" },
     components: { pattern: /^[A-Za-z0-9._-]+( [A-Za-z0-9._-]+)*$/, allowed: "space-separated apt components such as main" },
     keyUrl: { pattern: URL_PATTERN, allowed: "an http(s) URL of the repository's signing key" },
-    package: { pattern: /^[a-z0-9][a-z0-9+.-]+$/, allowed: "a Debian package name" },
     keyring: { pattern: /^\/[A-Za-z0-9._/-]+\.gpg$/, allowed: "an absolute path ending in .gpg" },
     sourceName: { pattern: /^[A-Za-z0-9_.-]+\.sources$/, allowed: "a file name ending in .sources" },
-    binary: { pattern: /^[A-Za-z0-9_.+-]+$/, allowed: "a command name" },
+};
+const CANDIDATE_FIELDS: Record<keyof IdeCandidate, { pattern: RegExp; allowed: string }> = {
+    // Debian policy 5.6.7: lower case letters, digits, + - . ; at least two characters, starting alphanumeric.
+    package: { pattern: /^[a-z0-9][a-z0-9+.-]+$/, allowed: "a Debian package name (lower case letters, digits, + - ., at least 2 characters)" },
+    command: { pattern: /^[A-Za-z0-9_.+-]+$/, allowed: "a command name (letters, digits, _ . + -), no path" },
 };
 
 /**

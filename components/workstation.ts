@@ -4,7 +4,7 @@ import { WorkstationConfig } from "./config";
 import { projectEnvironment } from "./environment";
 import { Host } from "./host";
 import { HostKey, hostKeyCloudConfig, knownHostsLine } from "./hostKey";
-import { IdeName } from "./ideSources";
+import { candidatesVariable, IdeName } from "./ideSources";
 import { ProvisioningStage } from "./provisioningStage";
 import { SshKeyPair } from "./sshKeyPair";
 import { StageVariables, assembleScript, sha256 } from "./stageScript";
@@ -170,14 +170,14 @@ export class Workstation extends pulumi.ComponentResource {
                     WS_IDE_KEY_URL: source.keyUrl,
                     WS_IDE_KEYRING: source.keyring,
                     WS_IDE_SOURCE_NAME: source.sourceName,
-                    WS_IDE_PACKAGE: source.package,
-                    WS_IDE_BINARY: source.binary,
+                    WS_IDE_CANDIDATES: candidatesVariable(source.candidates),
                 };
             }
             case "verify":
                 return {
                     WS_DESKTOP: String(config.desktop),
-                    WS_IDE_BINARIES: config.ides.map((ide) => `${ide}=${config.ideSources[ide].binary}`).join(" "),
+                    // The IDE stages record on the host which candidate each installed.
+                    WS_IDES: config.ides.join(" "),
                 };
             case "dotfiles":
                 return {

@@ -1,6 +1,7 @@
 // The stand-in IDE apt repositories of the local target. The vendors' repositories are out
 // of reach here, so the local runner points the IDE stages at these through the same config
-// overrides a user has for mirrors (repo URL, suite, components, key URL, package).
+// overrides a user has for mirrors (repo URL, suite, components, key URL); file names,
+// keyrings and candidate packages stay the program's defaults, as on a droplet.
 //
 // local/standin-repo.sh builds them (packages cached, a throwaway signing key per build);
 // this module serves the tree over HTTP with node's http module, bound only to the given
@@ -19,7 +20,7 @@ import * as path from "path";
 import { IdeName, IdeSource as ProgramIdeSource } from "../components/ideSources";
 
 /** One IDE's apt source: the part of the program's IDE source that the stand-in repository decides. */
-export type IdeSource = Pick<ProgramIdeSource, "repoUrl" | "suite" | "components" | "keyUrl" | "package">;
+export type IdeSource = Pick<ProgramIdeSource, "repoUrl" | "suite" | "components" | "keyUrl">;
 export type { IdeName };
 
 export interface StandinRepo {
@@ -53,9 +54,9 @@ export function sourcesFor(gatewayIp: string, port: number = standinPort()): Rec
     const base = `http://${gatewayIp}:${port}`;
     const keyUrl = `${base}/key.asc`;
     return {
-        vscode: { repoUrl: `${base}/code`, suite: "stable", components: "main", keyUrl, package: "code" },
-        cursor: { repoUrl: `${base}/cursor`, suite: "stable", components: "main", keyUrl, package: "cursor" },
-        antigravity: { repoUrl: `${base}/antigravity`, suite: "antigravity-debian", components: "main", keyUrl, package: "antigravity" },
+        vscode: { repoUrl: `${base}/code`, suite: "stable", components: "main", keyUrl },
+        cursor: { repoUrl: `${base}/cursor`, suite: "stable", components: "main", keyUrl },
+        antigravity: { repoUrl: `${base}/antigravity`, suite: "antigravity-debian", components: "main", keyUrl },
     };
 }
 

@@ -15,12 +15,23 @@
 #   installs queue on the dpkg lock instead of failing;
 # - the IDE's index files are then copied into /var/lib/apt/lists, so apt knows the
 #   repository at once (apt-cache policy, upgrades) without another download.
+#
+# Which package: WS_IDE_CANDIDATES lists `package=command` pairs in order of preference
+# (vendors rename packages: antigravity became antigravity-ide). After the private index
+# refresh, the first candidate the repository offers (apt-cache policy against this
+# source only) is installed; the choice is printed, recorded in $WS_VAR_DIR/ide/IDE.choice
+# (verify reads it) and printed as the stage's result.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 [[ -n "${WS_LIB_LOADED:-}" ]] || source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 WS_STAGE="${WS_STAGE:-ide-${WS_IDE:-unknown}}"
 
 ide_source_path() { printf '/etc/apt/sources.list.d/%s' "$WS_IDE_SOURCE_NAME"; }
 ide_private_dir() { printf '%s/apt/%s' "$WS_VAR_DIR" "$WS_IDE"; }
+ide_choice_path() { printf '%s/ide/%s.choice' "$WS_VAR_DIR" "$WS_IDE"; }
+
+# The chosen candidate, set by ide_choose or read back from the record.
+WS_IDE_PACKAGE=""
+WS_IDE_COMMAND=""
 
 ide_source_text() {
   printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: %s\nArchitectures: %s\nSigned-By: %s' \
@@ -51,8 +62,13 @@ ide_private_opts() {
 
 ide_check_vars() {
   local v
-  for v in WS_IDE WS_IDE_REPO_URL WS_IDE_SUITE WS_IDE_COMPONENTS WS_IDE_KEY_URL WS_IDE_KEYRING WS_IDE_SOURCE_NAME WS_IDE_PACKAGE WS_IDE_BINARY; do
+  for v in WS_IDE WS_IDE_REPO_URL WS_IDE_SUITE WS_IDE_COMPONENTS WS_IDE_KEY_URL WS_IDE_KEYRING WS_IDE_SOURCE_NAME WS_IDE_CANDIDATES; do
     [[ -n "${!v:-}" ]] || ws_fail check-config "$v must be set"
+  done
+  local pair
+  for pair in $WS_IDE_CANDIDATES; do
+    [[ "$pair" =~ ^[a-z0-9][a-z0-9+.-]+=[A-Za-z0-9_.+-]+$ ]] ||
+      ws_fail check-config "WS_IDE_CANDIDATES entry '$pair' must be package=command"
   done
   [[ "$WS_IDE" =~ ^[a-z0-9-]+$ ]] || ws_fail check-config "WS_IDE '$WS_IDE' must be lower case letters, digits and -"
   [[ "$WS_IDE_SOURCE_NAME" =~ ^[A-Za-z0-9._-]+\.sources$ ]] || ws_fail check-config "WS_IDE_SOURCE_NAME '$WS_IDE_SOURCE_NAME' must be a file name ending in .sources"
@@ -101,6 +117,68 @@ ide_lists() {
   ws_apt_get "${opts[@]}" update
 }
 
+# Is PACKAGE offered by this IDE's repository? Asked of the private lists only, with an
+# empty dpkg status so that an installed package the repository no longer offers does
+# not count.
+ide_offered() {
+  local pkg="$1" candidate
+  local -a opts
+  mapfile -t opts < <(ide_private_opts)
+  candidate="$(apt-cache "${opts[@]}" -o Dir::State::status=/dev/null policy "$pkg" 2>/dev/null |
+    awk '$1 == "Candidate:" { print $2; exit }')"
+  [[ -n "$candidate" && "$candidate" != "(none)" ]]
+}
+
+# The first candidate the repository offers; a clear error when it offers none.
+ide_choose() {
+  local pair pkg names=""
+  for pair in $WS_IDE_CANDIDATES; do names+="${names:+, }${pair%%=*}"; done
+  for pair in $WS_IDE_CANDIDATES; do
+    pkg="${pair%%=*}"
+    if ide_offered "$pkg"; then
+      WS_IDE_PACKAGE="$pkg"
+      WS_IDE_COMMAND="${pair#*=}"
+      printf '%s=%s\n' "$WS_IDE_PACKAGE" "$WS_IDE_COMMAND" >"$WS__TMP/choice"
+      echo "chosen: $WS_IDE_PACKAGE (command $WS_IDE_COMMAND), the first of [$names] that $WS_IDE_REPO_URL offers"
+      return 0
+    fi
+    echo "not offered: $pkg"
+  done
+  ws__set_cmd "apt-cache policy $names"
+  echo "IDE $WS_IDE: the repository $WS_IDE_REPO_URL ($WS_IDE_SUITE $WS_IDE_COMPONENTS) offers none of the candidates [$names]; set workstation:ideSources.$WS_IDE.candidates to a package it offers"
+  return 1
+}
+
+# Record the choice for later runs and for verify (atomic rename).
+ide_record_choice() {
+  local file
+  file="$(ide_choice_path)"
+  ws_write_file "$file" 0644 "$WS_IDE_PACKAGE=$WS_IDE_COMMAND"
+  echo "recorded: $file"
+}
+
+# The recorded choice, when it is still one of the candidates; sets WS_IDE_PACKAGE/COMMAND.
+ide_recorded_choice() {
+  local file pair recorded
+  file="$(ide_choice_path)"
+  [[ -s "$file" ]] || return 1
+  recorded="$(head -n 1 "$file")"
+  for pair in $WS_IDE_CANDIDATES; do
+    if [[ "$pair" == "$recorded" ]]; then
+      WS_IDE_PACKAGE="${pair%%=*}"
+      WS_IDE_COMMAND="${pair#*=}"
+      return 0
+    fi
+  done
+  return 1
+}
+
+ide_result() {
+  local version
+  version="$(dpkg-query -W -f='${Version}' "$WS_IDE_PACKAGE" 2>/dev/null)" || version=""
+  ws_result "{\"ide\":$(ws_json_str "$WS_IDE"),\"package\":$(ws_json_str "$WS_IDE_PACKAGE"),\"command\":$(ws_json_str "$WS_IDE_COMMAND"),\"version\":$(ws_json_str "$version")}"
+}
+
 # Download the package alone (its dependencies come from the distribution at install).
 ide_download() {
   local dir
@@ -128,9 +206,9 @@ ide_install() {
   # lists know the repository), and the dependencies land there too.
   ws_apt_get -o "Dir::Cache::Archives=$dir/debs/" install --no-install-recommends "${debs[@]}"
   rm -f "$dir/debs/"*.deb
-  if ! command -v "$WS_IDE_BINARY" >/dev/null 2>&1; then
-    ws__set_cmd "command -v $WS_IDE_BINARY"
-    echo "$WS_IDE_PACKAGE is installed but provides no '$WS_IDE_BINARY' command"
+  if ! command -v "$WS_IDE_COMMAND" >/dev/null 2>&1; then
+    ws__set_cmd "command -v $WS_IDE_COMMAND"
+    echo "$WS_IDE_PACKAGE is installed but provides no '$WS_IDE_COMMAND' command"
     return 1
   fi
   echo "installed: $(dpkg-query -W -f='${Package} ${Version}' "$WS_IDE_PACKAGE")"
@@ -150,16 +228,23 @@ ide_publish_lists() {
   done
 }
 
+# True when the recorded choice is installed with its command on PATH.
+ide_installed() {
+  local status
+  ide_recorded_choice || return 1
+  status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$WS_IDE_PACKAGE" 2>/dev/null)" || return 1
+  [[ "$status" == "ii "* ]] && command -v "$WS_IDE_COMMAND" >/dev/null 2>&1
+}
+
 ide_main() {
   ide_check_vars
 
-  local status=""
-  status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$WS_IDE_PACKAGE" 2>/dev/null)" || true
-  if [[ "$status" == "ii "* ]] && ide_source_ok && [[ -s "$WS_IDE_KEYRING" ]] && command -v "$WS_IDE_BINARY" >/dev/null 2>&1; then
-    ws_log "$WS_IDE_PACKAGE $(dpkg-query -W -f='${Version}' "$WS_IDE_PACKAGE") installed, $(ide_source_path) in place"
+  if ide_installed && ide_source_ok && [[ -s "$WS_IDE_KEYRING" ]]; then
+    ws_log "$WS_IDE_PACKAGE $(dpkg-query -W -f='${Version}' "$WS_IDE_PACKAGE") installed (command $WS_IDE_COMMAND), $(ide_source_path) in place"
     ws_skip key "$WS_IDE_KEYRING present"
     ws_skip source "$(ide_source_path) in place"
     ws_skip install "$WS_IDE_PACKAGE installed"
+    ide_result
     return 0
   fi
 
@@ -173,14 +258,21 @@ ide_main() {
   else
     ws_step source ide_source
   fi
-  if [[ "$status" == "ii "* ]] && command -v "$WS_IDE_BINARY" >/dev/null 2>&1; then
+  if ide_installed; then
     ws_skip install "$WS_IDE_PACKAGE installed"
+    ide_result
     return 0
   fi
   ws_step lists ide_lists
+  # ws_step runs in a subshell: the choice comes back through a file.
+  ws_step choose ide_choose
+  IFS='=' read -r WS_IDE_PACKAGE WS_IDE_COMMAND <"$WS__TMP/choice"
+  ws_log "installing $WS_IDE_PACKAGE (command $WS_IDE_COMMAND)"
   ws_step download ide_download
   ws_step install ide_install
+  ws_step record-choice ide_record_choice
   ws_step publish-lists ide_publish_lists
+  ide_result
 }
 
 ws_main ide_main

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# verify: xrdp on 127.0.0.1:3389 and nothing else (WS_DESKTOP=true), each selected IDE's
-# command and version (WS_IDE_BINARIES="vscode=code cursor=cursor"), the user's sudo.
+# verify: xrdp on 127.0.0.1:3389 and nothing else (WS_DESKTOP=true), each selected IDE
+# (WS_IDES="vscode cursor antigravity": the package its stage chose, recorded in
+# $WS_VAR_DIR/ide/IDE.choice, installed, and its command's version), the user's sudo.
 # Prints the result JSON, then fails when a check failed:
 #   {"ok":bool,"checks":[{"name":"xrdp"|"ide-<ide>"|"sudo","ok":bool,"detail":"..",
-#     "version"?:".."}],"versions":{"<ide>":".."}}
+#     "package"?:"..","command"?:"..","version"?:".."}],"versions":{"<ide>":".."},
+#    "ides":{"<ide>":{"package":"..","command":"..","version":".."}}}
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 [[ -n "${WS_LIB_LOADED:-}" ]] || source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 WS_STAGE="${WS_STAGE:-verify}"
 
-# vf_record NAME OK DETAIL [VERSION]: one check's JSON object, appended to checks.jsonl.
+# vf_record NAME OK DETAIL [VERSION [PACKAGE COMMAND]]: one check's JSON object, appended
+# to checks.jsonl.
 vf_record() {
-  local name="$1" ok="$2" detail="$3" version="${4-}" extra=""
-  if [[ -n "$version" ]]; then extra=",\"version\":$(ws_json_str "$version")"; fi
+  local name="$1" ok="$2" detail="$3" version="${4-}" package="${5-}" command="${6-}" extra=""
+  if [[ -n "$package" ]]; then extra+=",\"package\":$(ws_json_str "$package"),\"command\":$(ws_json_str "$command")"; fi
+  if [[ -n "$version" ]]; then extra+=",\"version\":$(ws_json_str "$version")"; fi
   printf '{"name":%s,"ok":%s,"detail":%s%s}\n' "$(ws_json_str "$name")" "$ok" "$(ws_json_str "$detail")" "$extra" >>"$WS__TMP/checks.jsonl"
   if [[ "$ok" == true ]]; then echo "ok: $name ($detail)"; else echo "FAILED: $name ($detail)"; fi
 }
@@ -27,13 +31,22 @@ vf_xrdp() {
 }
 
 vf_ides() {
-  local pair ide bin path version home
+  local ide choice pkg bin path version home status
   home="$(getent passwd "$WS_USERNAME" | cut -d: -f6)" || true
-  for pair in ${WS_IDE_BINARIES:-}; do
-    ide="${pair%%=*}"
-    bin="${pair#*=}"
+  for ide in ${WS_IDES:-}; do
+    choice="$WS_VAR_DIR/ide/$ide.choice"
+    if [[ ! -s "$choice" ]]; then
+      vf_record "ide-$ide" false "no package chosen: $choice is missing (did ide-$ide run?)"
+      continue
+    fi
+    IFS='=' read -r pkg bin <"$choice"
+    status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null)" || status=""
+    if [[ "$status" != "ii "* ]]; then
+      vf_record "ide-$ide" false "package $pkg (chosen by ide-$ide) is not installed" "" "$pkg" "$bin"
+      continue
+    fi
     if ! path="$(command -v "$bin")"; then
-      vf_record "ide-$ide" false "'$bin' not found on PATH"
+      vf_record "ide-$ide" false "'$bin' (from $pkg) not found on PATH" "" "$pkg" "$bin"
       continue
     fi
     # As the user: Electron IDEs warn or refuse when started as root.
@@ -43,9 +56,10 @@ vf_ides() {
       version="$(timeout 60 "$bin" --version 2>/dev/null | head -n 1)" || true
     fi
     if [[ -n "$version" ]]; then
-      vf_record "ide-$ide" true "$path" "$version"
+      vf_record "ide-$ide" true "$path" "$version" "$pkg" "$bin"
+      printf '%s:{"package":%s,"command":%s,"version":%s}\n' "$(ws_json_str "$ide")" "$(ws_json_str "$pkg")" "$(ws_json_str "$bin")" "$(ws_json_str "$version")" >>"$WS__TMP/ides.jsonl"
     else
-      vf_record "ide-$ide" false "$path --version printed nothing"
+      vf_record "ide-$ide" false "$path --version printed nothing" "" "$pkg" "$bin"
     fi
   done
 }
@@ -60,12 +74,14 @@ vf_sudo() {
 
 verify_main() {
   : >"$WS__TMP/checks.jsonl"
+  : >"$WS__TMP/ides.jsonl"
   if [[ "${WS_DESKTOP:-false}" == true ]]; then ws_step xrdp vf_xrdp; else ws_skip xrdp "no desktop selected"; fi
-  if [[ -n "${WS_IDE_BINARIES:-}" ]]; then ws_step ides vf_ides; else ws_skip ides "no IDE selected"; fi
+  if [[ -n "${WS_IDES:-}" ]]; then ws_step ides vf_ides; else ws_skip ides "no IDE selected"; fi
   ws_step sudo vf_sudo
 
-  local checks ok=true versions="" line name version
+  local checks ok=true versions="" ides line name version
   checks="$(paste -sd, "$WS__TMP/checks.jsonl")"
+  ides="$(paste -sd, "$WS__TMP/ides.jsonl")"
   grep -q '"ok":false' "$WS__TMP/checks.jsonl" && ok=false
   while IFS= read -r line; do
     [[ "$line" =~ ^\{\"name\":\"ide-([^\"]+)\".*\"version\":(\".*\")\}$ ]] || continue
@@ -73,7 +89,7 @@ verify_main() {
     version="${BASH_REMATCH[2]}"
     versions+="${versions:+,}$(ws_json_str "$name"):$version"
   done <"$WS__TMP/checks.jsonl"
-  ws_result "{\"ok\":$ok,\"checks\":[$checks],\"versions\":{$versions}}"
+  ws_result "{\"ok\":$ok,\"checks\":[$checks],\"versions\":{$versions},\"ides\":{$ides}}"
   if [[ "$ok" != true ]]; then
     ws_fail checks "failed checks: $(grep '"ok":false' "$WS__TMP/checks.jsonl" | paste -sd' ')"
   fi

@@ -17,7 +17,7 @@ import { HostState, PROJECT_DIR } from "../../local/runnerState";
 import { STANDIN_MARKER } from "../../local/standinDotfiles";
 import { sshExec, tryPasswordLogin } from "../../local/sshExec";
 import { lockTrouble, secretsIn } from "./checks";
-import { clearLeftoverHosts, METADATA_USER_DATA_URL, stopAllHosts, stopHost } from "../../local/testHost";
+import { clearLeftoverHosts, METADATA_USER_DATA_URL, serveStandinFor, stopAllHosts, stopHost } from "../../local/testHost";
 
 const HOST = `e2e-${String(process.pid % 10000).padStart(4, "0")}`;
 const IDE_STAGES = ["ide-vscode", "ide-cursor", "ide-antigravity"];
@@ -99,6 +99,27 @@ describe(`the workstation on a local test host (${HOST})`, function () {
     let key: string;
     let password: string;
     const state = new HostState(HOST);
+
+    /**
+     * `apt-get update` on the host with the stand-in repository served again (the runner
+     * served it only while it ran): its output and exit code. Each build of the stand-in
+     * repository signs with a new throwaway key, so the served key is first put where the
+     * IDE sources' Signed-By lines point (a vendor's key stays the same between updates).
+     */
+    async function aptUpdate(): Promise<string> {
+        const repo = await serveStandinFor(first.record.host!);
+        try {
+            return await onHost([
+                `curl -fsS ${repo.sources.vscode.keyUrl} | gpg --dearmor >/tmp/ws-e2e-standin.gpg`,
+                "for f in vscode cursor antigravity; do",
+                "  install -m 0644 /tmp/ws-e2e-standin.gpg \"$(sed -n 's/^Signed-By: //p' /etc/apt/sources.list.d/$f.sources)\"",
+                "done",
+                "apt-get update 2>&1; echo \"rc=$?\"",
+            ].join("\n"));
+        } finally {
+            await repo.close();
+        }
+    }
 
     /** A command on the host as the workstation user, through sudo. */
     async function onHost(script: string): Promise<string> {
@@ -217,9 +238,62 @@ describe(`the workstation on a local test host (${HOST})`, function () {
             assert.strictEqual(res.stdout, "dev\n0\n");
         });
 
-        it("has each IDE's command installed", async () => {
-            const found = (await onHost("for b in code cursor antigravity; do command -v \"$b\"; done")).trim().split("\n");
-            assert.deepStrictEqual(found.map((p) => path.basename(p)), ["code", "cursor", "antigravity"]);
+        it("has each IDE's command installed, the Antigravity IDE under its new name and not the agent manager", async () => {
+            const found = (await onHost("for b in code cursor antigravity-ide; do command -v \"$b\"; done")).trim().split("\n");
+            assert.deepStrictEqual(found.map((p) => path.basename(p)), ["code", "cursor", "antigravity-ide"]);
+            // The stand-in repository offers both, as Google's does since the rename.
+            const offered = await onHost("apt-cache policy antigravity antigravity-ide | awk '$1 == \"Candidate:\" { print $2 }'");
+            assert.deepStrictEqual(offered.trim().split("\n"), ["2.0.0-1", "1.20.0-1"]);
+            assert.strictEqual((await onHost("dpkg-query -W -f='${db:Status-Abbrev}' antigravity 2>/dev/null || echo none")).trim(), "none");
+        });
+
+        it("keeps the apt sources the vendor postinsts rewrote, and apt-get update passes", async () => {
+            // The stand-in code and cursor packages rewrite their source on install, as the
+            // vendors' do; the IDE stage wrote the same file with the same Signed-By first.
+            for (const [file, keyring, repo] of [["vscode.sources", "/usr/share/keyrings/microsoft.gpg", "code"], ["cursor.sources", "/usr/share/keyrings/anysphere.gpg", "cursor"]]) {
+                const text = await onHost(`cat /etc/apt/sources.list.d/${file}`);
+                assert.match(text, /^### THIS FILE IS AUTOMATICALLY CONFIGURED ###$/m, `${file} was not rewritten by the package's postinst:\n${text}`);
+                assert.match(text, new RegExp(`^URIs: http://[0-9.]+:[0-9]+/${repo}$`, "m"));
+                assert.match(text, new RegExp(`^Signed-By: ${keyring}$`, "m"));
+            }
+            const files = (await onHost("ls /etc/apt/sources.list.d/")).trim().split("\n");
+            for (const f of ["vscode.sources", "cursor.sources", "antigravity.sources"]) assert.ok(files.includes(f), `${f} missing: ${files.join(" ")}`);
+            assert.deepStrictEqual(files.filter((f) => /^(vscode|cursor|antigravity)\.list$/.test(f)), []);
+            const update = await aptUpdate();
+            assert.match(update, /rc=0$/, update);
+            // Every repository fetched: a warning (a source that failed) counts as a failure here.
+            assert.doesNotMatch(update, /Conflicting values|^[EW]: /m, update);
+        });
+
+        it("has code's postinst honour debconf code/add-microsoft-repo as the real one does", async () => {
+            const repo = await serveStandinFor(first.record.host!);
+            try {
+                const reinstall = (answer: string): Promise<string> => onHost([
+                    `echo 'code code/add-microsoft-repo boolean ${answer}' | debconf-set-selections`,
+                    "sed -i '1i # ws-e2e marker' /etc/apt/sources.list.d/vscode.sources",
+                    "apt-get install --reinstall -y -q -o Dpkg::Use-Pty=0 code >/tmp/ws-e2e-reinstall.log 2>&1 || { cat /tmp/ws-e2e-reinstall.log; exit 1; }",
+                    "grep -c 'ws-e2e marker' /etc/apt/sources.list.d/vscode.sources || true",
+                ].join("\n"));
+                // false: the source is left alone (the marker stays); true: rewritten again.
+                assert.strictEqual((await reinstall("false")).trim(), "1");
+                assert.strictEqual((await reinstall("true")).trim(), "0");
+            } finally {
+                await repo.close();
+            }
+        });
+
+        it("would catch a Signed-By conflict: the same repository under another file and keyring fails apt-get update", async () => {
+            // What a stage writing its own file name and key path would leave next to the vendor's.
+            const out = await onHost([
+                "uri=$(sed -n 's/^URIs: //p' /etc/apt/sources.list.d/vscode.sources)",
+                "install -D -m 0644 /usr/share/keyrings/microsoft.gpg /etc/apt/keyrings/ws-e2e-vscode.gpg",
+                "printf 'Types: deb\\nURIs: %s\\nSuites: stable\\nComponents: main\\nSigned-By: /etc/apt/keyrings/ws-e2e-vscode.gpg\\n' \"$uri\" >/etc/apt/sources.list.d/ws-e2e-vscode.sources",
+                "rc=0; apt-get update >/tmp/ws-e2e-update.log 2>&1 || rc=$?",
+                "rm -f /etc/apt/sources.list.d/ws-e2e-vscode.sources /etc/apt/keyrings/ws-e2e-vscode.gpg",
+                "cat /tmp/ws-e2e-update.log; echo \"rc=$rc\"",
+            ].join("\n"));
+            assert.match(out, /Conflicting values set for option Signed-By/, out);
+            assert.doesNotMatch(out, /rc=0$/, out);
         });
 
         it("samples resources into resources.csv and writes performance-report.json", async () => {
@@ -239,9 +313,12 @@ describe(`the workstation on a local test host (${HOST})`, function () {
             assert.strictEqual(typeof timings.wallClockSeconds, "number");
             assert.strictEqual(typeof timings.sequentialSeconds, "number");
             assert.ok(timings.wallClockSeconds! < timings.sequentialSeconds!, `wall clock ${timings.wallClockSeconds} s is not below the sequential sum ${timings.sequentialSeconds} s`);
-            const verification = outputs.verification as { ok?: boolean; checks?: { name: string; ok: boolean }[] };
+            const verification = outputs.verification as { ok?: boolean; checks?: { name: string; ok: boolean }[]; ides?: Record<string, { package: string; command: string }> };
             assert.strictEqual(verification.ok, true, JSON.stringify(verification));
             assert.deepStrictEqual(verification.checks!.map((c) => c.name).sort(), ["ide-antigravity", "ide-cursor", "ide-vscode", "sudo", "xrdp"]);
+            // Which candidate each IDE stage chose.
+            const chosen = Object.fromEntries(Object.entries(verification.ides ?? {}).map(([ide, c]) => [ide, `${c.package}=${c.command}`]));
+            assert.deepStrictEqual(chosen, { vscode: "code=code", cursor: "cursor=cursor", antigravity: "antigravity-ide=antigravity-ide" });
         });
 
         it("clones the dotfiles served from the runner's side and runs their install script as the user", async () => {
@@ -289,6 +366,13 @@ describe(`the workstation on a local test host (${HOST})`, function () {
                 if (s.stage === "verify") continue;
                 assert.strictEqual(s.timing?.status, "skipped", `${s.stage} did work again: ${JSON.stringify(s.timing)}`);
             }
+        });
+
+        it("leaves apt able to update: no Signed-By conflict after the re-run", async () => {
+            const update = await aptUpdate();
+            assert.match(update, /rc=0$/, update);
+            // Every repository fetched: a warning (a source that failed) counts as a failure here.
+            assert.doesNotMatch(update, /Conflicting values|^[EW]: /m, update);
         });
 
         it("takes under 10 s of stage time in all (the issue's acceptance)", () => {

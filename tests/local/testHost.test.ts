@@ -120,7 +120,7 @@ function shAsync(cmd: string, args: string[]): Promise<{ code: number; out: stri
                 + `{ apt-get install -y -q gpg >/dev/null && curl -fsS ${s.keyUrl} | gpg --dearmor > /usr/share/keyrings/microsoft.gpg; }`,
                 `printf 'Types: deb\\nURIs: %s\\nSuites: %s\\nComponents: %s\\nSigned-By: /usr/share/keyrings/microsoft.gpg\\n' ${s.repoUrl} ${s.suite} ${s.components} > /etc/apt/sources.list.d/vscode.sources`,
                 "apt-get update -q >/dev/null",
-                `DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${s.package} >/dev/null`,
+                `DEBIAN_FRONTEND=noninteractive apt-get install -y -q code >/dev/null`,
                 "code --version",
             ].join("\n");
             const r = await ssh("root", h, script);

@@ -219,14 +219,24 @@ describe("system-prep.sh: the password", () => {
 });
 
 describe("verify.sh", () => {
+    /** A var dir where each IDE stage recorded its choice (`package=command`). */
+    function choices(records: Record<string, string>): string {
+        const varDir = tempDir("verify-var");
+        fs.mkdirSync(path.join(varDir, "ide"));
+        for (const [ide, choice] of Object.entries(records)) fs.writeFileSync(path.join(varDir, "ide", `${ide}.choice`), `${choice}\n`);
+        return varDir;
+    }
+
     it("prints every check as JSON, then fails when one failed", () => {
         const logDir = tempDir("verify");
         const fakes = tempDir("verify-fakes");
         fakeCommand(fakes, "fake-ide", `echo "1.2.3"; echo "abcdef"; echo x64`);
         fakeCommand(fakes, "sudo", "exit 0");
+        fakeCommand(fakes, "dpkg-query", `printf 'ii '`);
+        const varDir = choices({ vscode: "code=fake-ide", cursor: "cursor=ws-missing-ide" });
         const res = runBash(
             assemble(
-                { WS_STAGE: "verify", WS_LOG_DIR: logDir, WS_USERNAME: "ws-no-such-user", WS_DESKTOP: "false", WS_IDE_BINARIES: "vscode=fake-ide cursor=ws-missing-ide" },
+                { WS_STAGE: "verify", WS_LOG_DIR: logDir, WS_VAR_DIR: varDir, WS_USERNAME: "ws-no-such-user", WS_DESKTOP: "false", WS_IDES: "vscode cursor antigravity" },
                 readScript("verify.sh"),
             ),
             { pathPrefix: [fakes] },
@@ -239,29 +249,128 @@ describe("verify.sh", () => {
             [
                 ["ide-vscode", true, "1.2.3"],
                 ["ide-cursor", false, undefined],
+                ["ide-antigravity", false, undefined],
                 ["sudo", true, undefined],
             ],
         );
+        assert.equal(r.checks[1].detail, "'ws-missing-ide' (from cursor) not found on PATH");
+        assert.equal(r.checks[2].detail, `no package chosen: ${varDir}/ide/antigravity.choice is missing (did ide-antigravity run?)`);
         assert.deepEqual(r.versions, { vscode: "1.2.3" });
         assert.match(res.stderr, /FAILED: stage verify, step checks/);
         assert.match(res.stderr, /ide-cursor/);
     });
 
-    it("passes when every check holds", () => {
+    it("reports the package and command each IDE stage chose", () => {
         const logDir = tempDir("verify-ok");
         const fakes = tempDir("verify-ok-fakes");
-        fakeCommand(fakes, "fake-ide", `echo "9.9.9"`);
+        fakeCommand(fakes, "antigravity-ide", `echo "2.0.1"`);
+        fakeCommand(fakes, "code", `echo "1.99.0"`);
         fakeCommand(fakes, "sudo", "exit 0");
+        fakeCommand(fakes, "dpkg-query", `printf 'ii '`);
+        const varDir = choices({ vscode: "code=code", antigravity: "antigravity-ide=antigravity-ide" });
         const res = runBash(
             assemble(
-                { WS_STAGE: "verify", WS_LOG_DIR: logDir, WS_USERNAME: "ws-no-such-user", WS_DESKTOP: "false", WS_IDE_BINARIES: "vscode=fake-ide" },
+                { WS_STAGE: "verify", WS_LOG_DIR: logDir, WS_VAR_DIR: varDir, WS_USERNAME: "ws-no-such-user", WS_DESKTOP: "false", WS_IDES: "vscode antigravity" },
                 readScript("verify.sh"),
             ),
             { pathPrefix: [fakes] },
         );
         assert.equal(res.code, 0, res.stderr);
-        assert.equal(result<{ ok: boolean }>(res.stdout).ok, true);
+        const r = result<{ ok: boolean; checks: { name: string; package?: string; command?: string }[]; ides: Record<string, unknown> }>(res.stdout);
+        assert.equal(r.ok, true);
+        assert.deepEqual(r.ides, {
+            vscode: { package: "code", command: "code", version: "1.99.0" },
+            antigravity: { package: "antigravity-ide", command: "antigravity-ide", version: "2.0.1" },
+        });
+        assert.deepEqual(r.checks.map((c) => [c.name, c.package, c.command]), [
+            ["ide-vscode", "code", "code"],
+            ["ide-antigravity", "antigravity-ide", "antigravity-ide"],
+            ["sudo", undefined, undefined],
+        ]);
         assert.equal(lastTiming(res.stdout).stage, "verify");
+    });
+
+    it("fails an IDE whose chosen package is not installed", () => {
+        const fakes = tempDir("verify-gone-fakes");
+        fakeCommand(fakes, "antigravity", `echo "1.0.0"`);
+        fakeCommand(fakes, "sudo", "exit 0");
+        fakeCommand(fakes, "dpkg-query", "exit 1");
+        const res = runBash(
+            assemble(
+                { WS_STAGE: "verify", WS_LOG_DIR: tempDir("verify-gone"), WS_VAR_DIR: choices({ antigravity: "antigravity-ide=antigravity-ide" }), WS_USERNAME: "ws-no-such-user", WS_DESKTOP: "false", WS_IDES: "antigravity" },
+                readScript("verify.sh"),
+            ),
+            { pathPrefix: [fakes] },
+        );
+        assert.equal(res.code, 1);
+        const r = result<{ checks: { name: string; ok: boolean; detail: string }[] }>(res.stdout);
+        assert.deepEqual(r.checks[0], { name: "ide-antigravity", ok: false, detail: "package antigravity-ide (chosen by ide-antigravity) is not installed", package: "antigravity-ide", command: "antigravity-ide" });
+    });
+});
+
+describe("ide.sh: choosing the package among the candidates", () => {
+    const CANDIDATES = "antigravity-ide=antigravity-ide antigravity=antigravity";
+    const REPO = "http://127.0.0.1:9/antigravity";
+
+    /** Runs the choose step with a fake apt-cache whose repository offers `offered`. */
+    function choose(offered: string[], candidates = CANDIDATES): { res: ReturnType<typeof runBash>; calls: string[] } {
+        const fakes = tempDir("ide-choose-fakes");
+        const calls = path.join(fakes, "apt-cache.calls");
+        // apt-cache policy as apt prints it: a Candidate line for a known package, nothing for an unknown one.
+        fakeCommand(fakes, "apt-cache", [
+            `printf '%s\\n' "$*" >> ${JSON.stringify(calls)}`,
+            `pkg="\${@: -1}"`,
+            `case " ${offered.join(" ")} " in *" $pkg "*) printf '%s:\\n  Installed: (none)\\n  Candidate: 1.0-1\\n  Version table:\\n' "$pkg" ;; esac`,
+        ].join("\n"));
+        const body = [
+            readScript("ide.sh"),
+            "ws_stage_begin",
+            "ide_check_vars",
+            "ws_step choose ide_choose",
+            "echo \"choice=$(cat \"$WS__TMP/choice\")\"",
+        ].join("\n");
+        const res = runBash(
+            assemble({
+                WS_NO_MAIN: "1", WS_STAGE: "ide-antigravity", WS_LOG_DIR: tempDir("ide-choose"), WS_VAR_DIR: tempDir("ide-choose-var"),
+                WS_IDE: "antigravity", WS_IDE_REPO_URL: REPO, WS_IDE_SUITE: "antigravity-debian", WS_IDE_COMPONENTS: "main",
+                WS_IDE_KEY_URL: "http://127.0.0.1:9/key.asc", WS_IDE_KEYRING: "/etc/apt/keyrings/antigravity-repo-key.gpg",
+                WS_IDE_SOURCE_NAME: "antigravity.sources", WS_IDE_CANDIDATES: candidates,
+            }, body),
+            { pathPrefix: [fakes] },
+        );
+        return { res, calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trimEnd().split("\n") : [] };
+    }
+
+    it("installs the first candidate the repository offers, asking only this IDE's source and lists", () => {
+        const { res, calls } = choose(["antigravity", "antigravity-ide"]);
+        assert.equal(res.code, 0, res.stderr);
+        assert.match(res.stdout, /^choice=antigravity-ide=antigravity-ide$/m);
+        assert.match(res.stderr, /chosen: antigravity-ide \(command antigravity-ide\), the first of \[antigravity-ide, antigravity\] that http:\/\/127\.0\.0\.1:9\/antigravity offers/);
+        assert.equal(calls.length, 1, "stops at the first offered candidate");
+        assert.match(calls[0], /-o Dir::State::Lists=\S+\/apt\/antigravity\/lists\/ /);
+        assert.match(calls[0], /-o Dir::Etc::sourcelist=\/etc\/apt\/sources\.list\.d\/antigravity\.sources -o Dir::Etc::sourceparts=- /);
+        assert.match(calls[0], /-o Dir::State::status=\/dev\/null policy antigravity-ide$/);
+    });
+
+    it("takes the old name from a repository that offers only the old name", () => {
+        const { res, calls } = choose(["antigravity"]);
+        assert.equal(res.code, 0, res.stderr);
+        assert.match(res.stdout, /^choice=antigravity=antigravity$/m);
+        assert.match(res.stderr, /not offered: antigravity-ide/);
+        assert.deepEqual(calls.map((c) => c.split(" ").pop()), ["antigravity-ide", "antigravity"]);
+    });
+
+    it("fails naming the IDE, the repository and the candidates when none is offered", () => {
+        const { res } = choose(["antigravity-agent"]);
+        assert.notEqual(res.code, 0);
+        assert.match(res.stderr, /FAILED: stage ide-antigravity, step choose/);
+        assert.match(res.stderr, /IDE antigravity: the repository http:\/\/127\.0\.0\.1:9\/antigravity \(antigravity-debian main\) offers none of the candidates \[antigravity-ide, antigravity\]; set workstation:ideSources\.antigravity\.candidates to a package it offers/);
+    });
+
+    it("refuses a candidate that is not package=command", () => {
+        const { res } = choose(["antigravity"], "antigravity-ide antigravity=antigravity");
+        assert.notEqual(res.code, 0);
+        assert.match(res.stderr, /WS_IDE_CANDIDATES entry 'antigravity-ide' must be package=command/);
     });
 });
 

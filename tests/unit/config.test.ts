@@ -43,6 +43,27 @@ describe("config validation", () => {
         }
     });
 
+    it("installs the Antigravity IDE by default: antigravity-ide first, the old name after it", () => {
+        const cfg = parseConfig(() => undefined, "dev");
+        assert.deepStrictEqual(cfg.ideSources.antigravity.candidates, [
+            { package: "antigravity-ide", command: "antigravity-ide" },
+            { package: "antigravity", command: "antigravity" },
+        ]);
+    });
+
+    it("keeps the other fields of an IDE source when a mirror overrides some, candidates included", () => {
+        const raw: Record<string, string> = {
+            ideSources: JSON.stringify({ antigravity: { repoUrl: "https://mirror.example.com/ag", candidates: [{ package: "antigravity-ide-beta", command: "agy" }] } }),
+        };
+        const cfg = parseConfig((k) => raw[k], "dev");
+        assert.deepStrictEqual(cfg.ideSources.antigravity, {
+            ...configDefaults("dev").ideSources.antigravity,
+            repoUrl: "https://mirror.example.com/ag",
+            candidates: [{ package: "antigravity-ide-beta", command: "agy" }],
+        });
+        assert.deepStrictEqual(cfg.ideSources.vscode, configDefaults("dev").ideSources.vscode);
+    });
+
     it("recognises real public keys and refuses a blob of another type", () => {
         assert.ok(isPublicKey(ED25519));
         assert.ok(!isPublicKey(ED25519.replace("ssh-ed25519", "ssh-rsa")));
@@ -75,8 +96,20 @@ describe("bad config is refused before anything is created", () => {
         ["an alert address without a domain", { alertEmails: ["ops"] }, `workstation:alertEmails: "ops" is not allowed: it has no @domain; expected email addresses`],
         ["a fingerprint of the wrong form", { existingSshKeyFingerprints: ["zz:11"] }, `workstation:existingSshKeyFingerprints: "zz:11" is not allowed; expected MD5 fingerprints`],
         ["a mirror URL that is not http(s)", { ideSources: { vscode: { repoUrl: "ftp://mirror/code" } } }, `workstation:ideSources.vscode.repoUrl: "ftp://mirror/code" is not allowed; expected an http(s) URL of an apt repository`],
-        ["a source for an unknown IDE", { ideSources: { vim: { package: "vim" } } }, `workstation:ideSources: IDE "vim" is unknown; IDEs are vscode, cursor, antigravity`],
-        ["an unknown source field", { ideSources: { cursor: { branch: "main" } } }, `workstation:ideSources.cursor.branch: unknown field; fields are repoUrl, suite, components, keyUrl, package, keyring, sourceName, binary`],
+        ["a source for an unknown IDE", { ideSources: { vim: { repoUrl: "https://mirror.example.com/vim" } } }, `workstation:ideSources: IDE "vim" is unknown; IDEs are vscode, cursor, antigravity`],
+        ["an unknown source field", { ideSources: { cursor: { branch: "main" } } }, `workstation:ideSources.cursor.branch: unknown field; fields are repoUrl, suite, components, keyUrl, keyring, sourceName, candidates`],
+        ["ideSources that are a list", { ideSources: ["vscode"] }, `workstation:ideSources: ["vscode"] is not allowed; expected an object keyed by vscode, cursor, antigravity, each with some of repoUrl, suite, components, keyUrl, keyring, sourceName, candidates`],
+        ["one IDE's source that is a string", { ideSources: { vscode: "mirror" } }, `workstation:ideSources.vscode: "mirror" is not allowed; expected an object with some of repoUrl`],
+        ["the old single package field", { ideSources: { antigravity: { package: "antigravity" } } }, `workstation:ideSources.antigravity.package: replaced by candidates, an ordered list of packages and their commands, e.g. [{"package":"antigravity-ide","command":"antigravity-ide"},{"package":"antigravity","command":"antigravity"}]`],
+        ["the old binary field", { ideSources: { vscode: { binary: "code" } } }, `workstation:ideSources.vscode.binary: replaced by candidates`],
+        ["candidates that are not a list", { ideSources: { antigravity: { candidates: "antigravity-ide" } } }, `workstation:ideSources.antigravity.candidates: "antigravity-ide" is not allowed; expected a non-empty list of {"package": a Debian package name, "command": the command it installs}, most preferred first`],
+        ["an empty candidate list", { ideSources: { antigravity: { candidates: [] } } }, `workstation:ideSources.antigravity.candidates: [] is not allowed; expected a non-empty list of`],
+        ["a candidate that is a bare name", { ideSources: { antigravity: { candidates: ["antigravity-ide"] } } }, `workstation:ideSources.antigravity.candidates[0]: "antigravity-ide" is not allowed; expected a non-empty list of`],
+        ["a candidate without its command", { ideSources: { antigravity: { candidates: [{ package: "antigravity-ide" }] } } }, `workstation:ideSources.antigravity.candidates[0].command: missing; a candidate has package and command`],
+        ["a candidate package in upper case", { ideSources: { antigravity: { candidates: [{ package: "Antigravity", command: "antigravity" }] } } }, `workstation:ideSources.antigravity.candidates[0].package: "Antigravity" is not allowed; expected a Debian package name (lower case letters, digits, + - ., at least 2 characters)`],
+        ["a candidate command with a path", { ideSources: { antigravity: { candidates: [{ package: "antigravity-ide", command: "/usr/bin/antigravity-ide" }] } } }, `workstation:ideSources.antigravity.candidates[0].command: "/usr/bin/antigravity-ide" is not allowed; expected a command name (letters, digits, _ . + -), no path`],
+        ["a candidate with an unknown field", { ideSources: { antigravity: { candidates: [{ package: "antigravity-ide", command: "antigravity-ide", version: "1" }] } } }, `workstation:ideSources.antigravity.candidates[0].version: unknown field; a candidate has package and command`],
+        ["the same candidate twice", { ideSources: { antigravity: { candidates: [{ package: "antigravity", command: "antigravity" }, { package: "antigravity", command: "agy" }] } } }, `workstation:ideSources.antigravity.candidates: package ["antigravity"] given more than once; list each candidate once`],
         ["a misspelt key", { sizee: "s-1vcpu-1gb" }, `workstation:sizee: unknown key; known keys are region, size`],
         ["a user name spread over two lines", { username: "dev\nroot" }, `workstation:username: "dev\\nroot" is not allowed: it spans several lines`],
         ["a CIDR with host bits set", { allowedSshCidrs: ["203.0.113.7/24"] }, `workstation:allowedSshCidrs: "203.0.113.7/24" is not allowed: host bits are set`],

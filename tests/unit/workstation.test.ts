@@ -210,10 +210,17 @@ describe("the program with one IDE and no desktop", () => {
         assert.match(String(unwrap(commands().get("harden")!.inputs.stdin)), /^WS_SSH_NEVER_BAN='198\.51\.100\.0\/24 2001:db8::\/48'$/m);
     });
 
-    it("tells verify which binaries to expect and that there is no desktop", () => {
+    it("tells verify which IDEs to expect and that there is no desktop", () => {
         const verify = String(unwrap(commands().get("verify")!.inputs.stdin));
         assert.match(verify, /^WS_DESKTOP='false'$/m);
-        assert.match(verify, /^WS_IDE_BINARIES='vscode=code'$/m);
+        assert.match(verify, /^WS_IDES='vscode'$/m);
+    });
+
+    it("gives the IDE stage its source and its candidate packages in order", () => {
+        const ide = String(unwrap(commands().get("ide-vscode")!.inputs.stdin));
+        assert.match(ide, /^WS_IDE_CANDIDATES='code=code'$/m);
+        assert.match(ide, /^WS_IDE_SOURCE_NAME='vscode.sources'$/m);
+        assert.match(ide, /^WS_IDE_KEYRING='\/usr\/share\/keyrings\/microsoft.gpg'$/m);
     });
 });
 
