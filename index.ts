@@ -6,23 +6,36 @@ import { Workstation } from "./components/workstation";
 const stack = pulumi.getStack();
 const config = loadConfig(stack);
 const ws = new Workstation("ws", { config, stack });
+const running = ws.provisioning;
 
 const keyFile = `~/.ssh/workstation-${stack}`;
+/** `running` or `stopped` (no droplet: only the home volume is billed). */
+export const state = ws.state;
 export const ipv4Address = ws.ipv4Address;
 export const username = ws.username;
 /** Save it first: `pulumi stack output --show-secrets privateKey > ~/.ssh/workstation-<stack> && chmod 600 …`. */
-export const sshCommand = pulumi.interpolate`ssh -i ${keyFile} ${ws.username}@${ws.ipv4Address}`;
+export const sshCommand = ws.ipv4Address && pulumi.interpolate`ssh -i ${keyFile} ${ws.username}@${ws.ipv4Address}`;
 /** Keep it open, then point an RDP client at localhost:3389 (xrdp listens on 127.0.0.1 only). */
-export const rdpTunnelCommand = config.desktop
+export const rdpTunnelCommand = config.desktop && ws.ipv4Address
     ? pulumi.interpolate`ssh -i ${keyFile} -N -L 3389:127.0.0.1:3389 ${ws.username}@${ws.ipv4Address}`
     : undefined;
 export const password = ws.password;
 export const privateKey = ws.privateKey;
+/** The droplet's price per month, while running. */
 export const priceMonthly = ws.priceMonthly;
-export const timings = ws.timings;
-export const alerts = ws.alerts;
-export const regression = ws.regression;
-export const verification = ws.verification;
-export const resources = ws.report.apply((r) => r.resources);
-export const benchmark = ws.report.apply((r) => r.benchmark);
-export const hostRegression = ws.report.apply((r) => r.regression);
+/** The home volume: its name, size and what it costs per month, running or stopped. */
+export const homeVolume = ws.homeVolume
+    ? { name: ws.homeVolume.name, sizeGb: config.homeVolumeGb, priceMonthly: ws.stoppedMonthlyCost }
+    : undefined;
+/** What the stack costs per month while stopped (the home volume), USD. */
+export const stoppedMonthlyCost = ws.stoppedMonthlyCost;
+/** How to stop paying for the droplet (the home stays on its volume), or to start again. */
+export const stopCommand = running ? "pulumi config set workstation:running false && pulumi up" : undefined;
+export const startCommand = running ? undefined : "pulumi config set workstation:running true && pulumi up";
+export const timings = running?.timings;
+export const alerts = running?.alerts;
+export const regression = running?.regression;
+export const verification = running?.verification;
+export const resources = running?.report.apply((r) => r.resources);
+export const benchmark = running?.report.apply((r) => r.benchmark);
+export const hostRegression = running?.report.apply((r) => r.regression);

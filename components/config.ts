@@ -5,6 +5,7 @@ import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_IDE_SOURCES, IDE_NAMES, IdeName, IdeSource } from "./ideSources";
 import { DEFAULT_STAGE_ESTIMATES, STAGE_NAMES, StageName } from "./stages";
+import { VOLUME_MAX_GIB, VOLUME_MIN_GIB, VOLUME_REGIONS } from "./homeVolume";
 
 export { IDE_NAMES, IdeName, IdeSource, STAGE_NAMES, StageName };
 
@@ -47,6 +48,12 @@ export interface WorkstationConfig {
     projectName: string;
     /** Any new value runs every provisioning stage again on the next `pulumi up`. */
     provisioningRun: string;
+    /** GiB of the volume that holds /home and outlives the droplet; 0: no volume. Default 20. */
+    homeVolumeGb: number;
+    /** false: no droplet (nothing billed but the volume); true: a droplet, provisioned. Default true. */
+    running: boolean;
+    /** Minutes without activity after which `deploy stop-idle` stops the stack; 0: never. Default 0. */
+    idleStopMinutes: number;
 }
 
 /** Raised for bad configuration; lists every problem found, one per line. */
@@ -61,7 +68,7 @@ export class ConfigError extends Error {
 export const CONFIG_KEYS = [
     "region", "size", "image", "username", "ides", "desktop", "allowedSshCidrs", "authorizedKeys",
     "existingSshKeyFingerprints", "tags", "backups", "alertEmails", "stageEstimates", "baseline",
-    "ideSources", "projectName", "provisioningRun",
+    "ideSources", "projectName", "provisioningRun", "homeVolumeGb", "running", "idleStopMinutes",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -84,6 +91,9 @@ export function configDefaults(stack: string): Omit<WorkstationConfig, "ideSourc
         baseline: {},
         projectName: `workstation-${stack}`,
         provisioningRun: "",
+        homeVolumeGb: 20,
+        running: true,
+        idleStopMinutes: 0,
     };
 }
 
@@ -138,13 +148,26 @@ export function parseConfig(raw: RawConfig, stack: string, present: string[] = [
         ideSources: p.ideSources(),
         projectName: p.string("projectName", d.projectName, /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,174}$/, "1 to 175 letters, digits, spaces, dots, dashes or underscores"),
         provisioningRun: p.string("provisioningRun", d.provisioningRun, /^[A-Za-z0-9_.:-]{0,64}$/, "up to 64 letters, digits, dots, colons, dashes or underscores"),
+        homeVolumeGb: p.integer("homeVolumeGb", d.homeVolumeGb, (n) => n === 0 || (n >= VOLUME_MIN_GIB && n <= VOLUME_MAX_GIB),
+            `0 (no home volume) or a whole number of GiB from ${VOLUME_MIN_GIB} to ${VOLUME_MAX_GIB}, as DigitalOcean creates volumes`),
+        running: p.boolean("running", d.running),
+        idleStopMinutes: p.integer("idleStopMinutes", d.idleStopMinutes, (n) => n === 0 || (n >= 15 && n <= 10080),
+            "0 (never stop) or whole minutes from 15 to 10080 (a week); under 15 a user would be stopped between two coffees"),
     };
+    problems.push(...homeVolumeRegionProblems(cfg));
 
     const dupTags = duplicates(cfg.tags);
     if (dupTags.length) problems.push(`${CONFIG_NAMESPACE}:tags: ${JSON.stringify(dupTags)} given more than once; list each tag once`);
 
     if (problems.length) throw new ConfigError(problems);
     return cfg;
+}
+
+/** A home volume must be in the droplet's region, and not every region offers volumes. */
+function homeVolumeRegionProblems(cfg: Pick<WorkstationConfig, "region" | "homeVolumeGb">): string[] {
+    if (cfg.homeVolumeGb === 0 || VOLUME_REGIONS.includes(cfg.region)) return [];
+    return [`${CONFIG_NAMESPACE}:region: "${cfg.region}" offers no volumes, so it cannot hold a home volume of ${cfg.homeVolumeGb} GiB; `
+        + `choose one of ${VOLUME_REGIONS.join(", ")}, or set ${CONFIG_NAMESPACE}:homeVolumeGb to 0 (the home then goes with the droplet)`];
 }
 
 function duplicates<T>(items: T[]): T[] {
@@ -206,6 +229,18 @@ class Parser {
         if (value === "true" || value === "false") return value === "true";
         this.bad(key, value, "true or false");
         return fallback;
+    }
+
+    /** A whole number, as the CLI passes a declared integer (its decimal text). */
+    integer(key: string, fallback: number, valid: (n: number) => boolean, allowed: string): number {
+        const value = this.raw(key);
+        if (value === undefined) return fallback;
+        const n = /^-?[0-9]+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+        if (!Number.isSafeInteger(n) || !valid(n)) {
+            this.bad(key, value, allowed);
+            return fallback;
+        }
+        return n;
     }
 
     list(key: string, fallback: string[], valid: (v: string) => boolean, allowed: string, opts: { nonEmpty?: boolean } = {}): string[] {

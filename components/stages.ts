@@ -4,7 +4,7 @@
 import { IdeName } from "./ideSources";
 
 export const STAGE_NAMES = [
-    "wait-ready", "system-prep", "desktop", "ide-vscode", "ide-cursor", "ide-antigravity",
+    "wait-ready", "home-volume", "system-prep", "desktop", "ide-vscode", "ide-cursor", "ide-antigravity",
     "monitor", "verify", "harden", "report",
 ] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -18,6 +18,7 @@ export type StageGraph = Partial<Record<StageName, StageName[]>>;
  */
 export const DEFAULT_STAGE_ESTIMATES: Record<StageName, number> = {
     "wait-ready": 90,
+    "home-volume": 20,
     "system-prep": 120,
     "desktop": 240,
     "ide-vscode": 90,
@@ -34,13 +35,16 @@ export function ideStage(ide: IdeName): StageName {
 }
 
 /**
- * The stage graph for a selection: wait-ready → system-prep → {desktop, IDEs,
- * monitor} in parallel → verify → harden → report. The parallel stages depend on
- * system-prep only, never on each other.
+ * The stage graph for a selection: wait-ready → (home-volume) → system-prep →
+ * {desktop, IDEs, monitor} in parallel → verify → harden → report. The parallel
+ * stages depend on system-prep only, never on each other. home-volume, present
+ * with a home volume, puts /home on it before system-prep writes the user's files.
  */
-export function stageGraph(ides: readonly IdeName[], desktop: boolean): StageGraph {
+export function stageGraph(ides: readonly IdeName[], desktop: boolean, homeVolume = false): StageGraph {
     const parallel: StageName[] = [...(desktop ? ["desktop" as const] : []), ...ides.map(ideStage), "monitor"];
-    const graph: StageGraph = { "wait-ready": [], "system-prep": ["wait-ready"] };
+    const graph: StageGraph = homeVolume
+        ? { "wait-ready": [], "home-volume": ["wait-ready"], "system-prep": ["home-volume"] }
+        : { "wait-ready": [], "system-prep": ["wait-ready"] };
     for (const stage of parallel) graph[stage] = ["system-prep"];
     graph.verify = parallel;
     graph.harden = ["verify"];

@@ -44,7 +44,7 @@ describe("npm run plan", function () {
             const cost = dropletMonthlyCost(row, config["workstation:backups"] === true);
             assert.ok(stdout.includes(`  total ${usd(cost.base + cost.backups)} a month`), stdout);
             assert.match(stdout, /└─ workstation:index:Workstation {2}ws\n/);
-            assert.match(stdout, /critical path \(ws\): wait-ready → system-prep → .* → verify → harden → report = /);
+            assert.match(stdout, /critical path \(ws\): wait-ready → home-volume → system-prep → .* → verify → harden → report = /);
             assert.match(stdout, /ok {4}mandatory {2}verify-after-install-stages \(stack\)/);
             assert.match(stdout, /ok {4}mandatory {2}remote-command-secrets-not-logged \(10 resources\)/);
             assert.match(stdout, /\nOK: no mandatory violations, \d+ advisory\.\n$/);

@@ -20,6 +20,7 @@ describe("provisioning scripts: shellcheck", () => {
         assert.deepEqual(scripts, [
             "desktop.sh",
             "harden.sh",
+            "home-volume.sh",
             "ide.sh",
             "lib.sh",
             "monitor.sh",
