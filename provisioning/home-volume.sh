@@ -44,6 +44,11 @@ hv_fstype() {
 }
 
 hv_format() {
+  # Cloud images carry e2fsprogs; a minimal Debian (the local test host) may not.
+  if ! command -v mkfs.ext4 >/dev/null 2>&1; then
+    ws_apt_update_if_stale 3600
+    ws_apt_install e2fsprogs
+  fi
   ws_run mkfs.ext4 -q -m 0 -L ws-home "$(hv_device)"
 }
 
