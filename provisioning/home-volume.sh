@@ -73,7 +73,7 @@ hv_owner() {
 # Is /home mounted from this device already?
 hv_home_on_volume() {
   local src dev
-  src="$(findmnt -n -o SOURCE --target /home --mountpoint /home 2>/dev/null)" || return 1
+  src="$(findmnt -n -o SOURCE --mountpoint /home 2>/dev/null)" || return 1
   dev="$(readlink -f "$(hv_device)")"
   [[ -n "$src" && "$(readlink -f "$src")" == "$dev" ]]
 }
