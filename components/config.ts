@@ -11,6 +11,7 @@ import {
     imageProblem, projectNameProblem, publicKeyProblem, quote, regionProblem, sameCidr, sameEmail, samePublicKey, sameTag, sizeProblem,
     stackNameProblem, tagProblem, textProblem, usernameProblem,
 } from "./validate";
+import { VOLUME_MAX_GIB, VOLUME_MIN_GIB, VOLUME_REGIONS } from "./homeVolume";
 
 export { IDE_NAMES, IdeName, IdeSource, STAGE_NAMES, StageName };
 export { isCidr, isPublicKey } from "./validate";
@@ -58,6 +59,12 @@ export interface WorkstationConfig {
     provisioningRun: string;
     /** A dotfiles repository installed into the user's home (components/dotfiles.ts). Default none. */
     dotfiles?: DotfilesConfig;
+    /** GiB of the volume that holds /home and outlives the droplet; 0: no volume. Default 20. */
+    homeVolumeGb: number;
+    /** false: no droplet (nothing billed but the volume); true: a droplet, provisioned. Default true. */
+    running: boolean;
+    /** Minutes without activity after which `deploy stop-idle` stops the stack; 0: never. Default 0. */
+    idleStopMinutes: number;
 }
 
 /** Raised for bad configuration; lists every problem found, one per line. */
@@ -72,7 +79,7 @@ export class ConfigError extends Error {
 export const CONFIG_KEYS = [
     "region", "size", "image", "username", "ides", "desktop", "allowedSshCidrs", "sshNeverBanCidrs", "authorizedKeys",
     "existingSshKeyFingerprints", "tags", "backups", "alertEmails", "stageEstimates", "baseline",
-    "ideSources", "projectName", "provisioningRun", "dotfiles",
+    "ideSources", "projectName", "provisioningRun", "dotfiles", "homeVolumeGb", "running", "idleStopMinutes",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -97,6 +104,9 @@ export function configDefaults(stack: string): WorkstationConfig {
         ideSources: structuredClone(DEFAULT_IDE_SOURCES),
         projectName: `workstation-${stack}`,
         provisioningRun: "",
+        homeVolumeGb: 20,
+        running: true,
+        idleStopMinutes: 0,
     };
 }
 
@@ -159,13 +169,26 @@ export function parseConfig(raw: RawConfig, stack: string, present: string[] = [
         projectName: p.string("projectName", d.projectName, projectNameProblem, PROJECT_NAME_ALLOWED),
         provisioningRun: p.string("provisioningRun", d.provisioningRun, /^[A-Za-z0-9_.:-]{0,64}$/,
             "up to 64 letters, digits, dots, colons, dashes or underscores", { allowEmpty: true }),
+        homeVolumeGb: p.integer("homeVolumeGb", d.homeVolumeGb, (n) => n === 0 || (n >= VOLUME_MIN_GIB && n <= VOLUME_MAX_GIB),
+            `0 (no home volume) or a whole number of GiB from ${VOLUME_MIN_GIB} to ${VOLUME_MAX_GIB}, as DigitalOcean creates volumes`),
+        running: p.boolean("running", d.running),
+        idleStopMinutes: p.integer("idleStopMinutes", d.idleStopMinutes, (n) => n === 0 || (n >= 15 && n <= 10080),
+            "0 (never stop) or whole minutes from 15 to 10080 (a week); under 15 a user would be stopped between two coffees"),
     };
+    problems.push(...homeVolumeRegionProblems(cfg));
 
     const dotfiles = parseDotfiles(raw("dotfiles"), problems, CONFIG_NAMESPACE);
     if (dotfiles) cfg.dotfiles = dotfiles;
 
     if (problems.length) throw new ConfigError(problems);
     return cfg;
+}
+
+/** A home volume must be in the droplet's region, and not every region offers volumes. */
+function homeVolumeRegionProblems(cfg: Pick<WorkstationConfig, "region" | "homeVolumeGb">): string[] {
+    if (cfg.homeVolumeGb === 0 || VOLUME_REGIONS.includes(cfg.region)) return [];
+    return [`${CONFIG_NAMESPACE}:region: "${cfg.region}" offers no volumes, so it cannot hold a home volume of ${cfg.homeVolumeGb} GiB; `
+        + `choose one of ${VOLUME_REGIONS.join(", ")}, or set ${CONFIG_NAMESPACE}:homeVolumeGb to 0 (the home then goes with the droplet)`];
 }
 
 function duplicates<T>(items: T[]): T[] {
@@ -246,6 +269,18 @@ class Parser {
         if (value === "true" || value === "false") return value === "true";
         this.bad(key, value, "true or false");
         return fallback;
+    }
+
+    /** A whole number, as the CLI passes a declared integer (its decimal text). */
+    integer(key: string, fallback: number, valid: (n: number) => boolean, allowed: string): number {
+        const value = this.raw(key);
+        if (value === undefined) return fallback;
+        const n = /^-?[0-9]+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+        if (!Number.isSafeInteger(n) || !valid(n)) {
+            this.bad(key, value, allowed);
+            return fallback;
+        }
+        return n;
     }
 
     list(key: string, fallback: string[], valid: Validator | ((v: string) => boolean), allowed: string,

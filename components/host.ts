@@ -24,6 +24,13 @@ export interface HostArgs {
     projectName: pulumi.Input<string>;
     /** DigitalOcean project environment: Development, Staging or Production. */
     projectEnvironment: "Development" | "Staging" | "Production";
+    /**
+     * false: no droplet, no attachment, no alerts; the free firewall and project stay
+     * (the project then lists the volume only). Default true.
+     */
+    running?: boolean;
+    /** The home volume to attach to the droplet and list in the project. Default none. */
+    homeVolume?: digitalocean.Volume;
 }
 
 /** Alert thresholds from the original design: CPU over 95 %, memory or disk over 90 %. */
@@ -33,19 +40,24 @@ export const ALERTS = [
     { key: "disk", type: "v1/insights/droplet/disk_utilization_percent", value: 90, description: "disk over 90 % full for 5 minutes" },
 ] as const;
 
-/** The droplet and what surrounds it: firewall, project, monitoring alerts. */
+/** The droplet and what surrounds it: firewall, project, monitoring alerts, the home volume's attachment. */
 export class Host extends pulumi.ComponentResource {
-    public readonly droplet: digitalocean.Droplet;
+    /** Undefined while stopped (`running: false`). */
+    public readonly droplet: digitalocean.Droplet | undefined;
+    /** The home volume attached to the droplet; undefined while stopped or without a volume. */
+    public readonly homeAttachment: digitalocean.VolumeAttachment | undefined;
     public readonly firewall: digitalocean.Firewall;
     public readonly project: digitalocean.Project;
-    /** One per metric, or undefined when no alert emails are configured. */
+    /** One per metric, or undefined when no alert emails are configured or while stopped. */
     public readonly alerts: digitalocean.MonitorAlert[] | undefined;
-    public readonly ipv4Address: pulumi.Output<string>;
+    /** Undefined while stopped. */
+    public readonly ipv4Address: pulumi.Output<string> | undefined;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("workstation:index:Host", name, {}, opts);
+        const running = args.running ?? true;
 
-        this.droplet = new digitalocean.Droplet(`${name}-droplet`, {
+        this.droplet = !running ? undefined : new digitalocean.Droplet(`${name}-droplet`, {
             name: args.dropletName,
             region: args.region,
             size: args.size,
@@ -63,13 +75,21 @@ export class Host extends pulumi.ComponentResource {
             // The user data holds the host's private key: kept secret in the state, whatever the input.
             additionalSecretOutputs: ["userData"],
         });
-        this.ipv4Address = this.droplet.ipv4Address;
-        const dropletId = this.droplet.id.apply(Number);
+        this.ipv4Address = this.droplet?.ipv4Address;
+        const dropletId = this.droplet?.id.apply(Number);
+        const droplet = this.droplet;
+
+        // The attachment goes with the droplet; the volume itself belongs to the Workstation
+        // and stays. A new droplet gets a new attachment of the same volume.
+        this.homeAttachment = droplet && args.homeVolume && new digitalocean.VolumeAttachment(`${name}-home-attachment`, {
+            dropletId: dropletId!,
+            volumeId: args.homeVolume.id,
+        }, { parent: this });
 
         const everywhere = ["0.0.0.0/0", "::/0"];
         this.firewall = new digitalocean.Firewall(`${name}-firewall`, {
             name: pulumi.interpolate`${args.dropletName}-fw`,
-            dropletIds: [dropletId],
+            dropletIds: dropletId ? [dropletId] : [],
             // RDP is never opened: xrdp listens on 127.0.0.1 and is reached through SSH.
             inboundRules: [
                 { protocol: "tcp", portRange: "22", sourceAddresses: args.allowedSshCidrs },
@@ -87,16 +107,19 @@ export class Host extends pulumi.ComponentResource {
             description: "Cloud developer workstation managed by Pulumi",
             purpose: "Operational / Developer tooling",
             environment: args.projectEnvironment,
-            resources: [this.droplet.dropletUrn],
+            resources: [
+                ...(droplet ? [droplet.dropletUrn] : []),
+                ...(args.homeVolume ? [args.homeVolume.volumeUrn] : []),
+            ],
         }, { parent: this });
 
         const emails = args.alertEmails ?? [];
-        this.alerts = emails.length === 0 ? undefined : ALERTS.map((a) => new digitalocean.MonitorAlert(`${name}-alert-${a.key}`, {
+        this.alerts = !droplet || emails.length === 0 ? undefined : ALERTS.map((a) => new digitalocean.MonitorAlert(`${name}-alert-${a.key}`, {
             type: a.type,
             compare: "GreaterThan",
             value: a.value,
             window: "5m",
-            entities: [this.droplet.id],
+            entities: [droplet.id],
             description: pulumi.interpolate`${args.dropletName}: ${a.description}`,
             alerts: { emails },
             enabled: true,

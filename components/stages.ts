@@ -4,7 +4,7 @@
 import { IdeName } from "./ideSources";
 
 export const STAGE_NAMES = [
-    "wait-ready", "system-prep", "desktop", "ide-vscode", "ide-cursor", "ide-antigravity",
+    "wait-ready", "home-volume", "system-prep", "desktop", "ide-vscode", "ide-cursor", "ide-antigravity",
     "monitor", "verify", "harden", "report", "dotfiles",
 ] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -18,6 +18,7 @@ export type StageGraph = Partial<Record<StageName, StageName[]>>;
  */
 export const DEFAULT_STAGE_ESTIMATES: Record<StageName, number> = {
     "wait-ready": 90,
+    "home-volume": 20,
     "system-prep": 120,
     "desktop": 240,
     "ide-vscode": 90,
@@ -38,6 +39,7 @@ export const DEFAULT_STAGE_ESTIMATES: Record<StageName, number> = {
  */
 export const STAGE_TIMEOUT_SECONDS: Record<StageName, number> = {
     "wait-ready": 15 * 60,
+    "home-volume": 30 * 60,
     "system-prep": 30 * 60,
     "desktop": 30 * 60,
     "ide-vscode": 30 * 60,
@@ -58,19 +60,25 @@ export function ideStage(ide: IdeName): StageName {
 export interface OptionalStages {
     /** The dotfiles stage (config `dotfiles`). Default false. */
     dotfiles?: boolean;
+    /** The home-volume stage (config `homeVolumeGb` above 0). Default false. */
+    homeVolume?: boolean;
 }
 
 /**
- * The stage graph for a selection: wait-ready → system-prep → {desktop, IDEs,
- * monitor, dotfiles} in parallel → verify → harden → report. The parallel stages
- * depend on system-prep only, never on each other.
+ * The stage graph for a selection: wait-ready → (home-volume) → system-prep →
+ * {desktop, IDEs, monitor, dotfiles} in parallel → verify → harden → report. The
+ * parallel stages depend on system-prep only, never on each other. home-volume,
+ * present with a home volume, puts /home on it before system-prep writes the user's
+ * files (and so before dotfiles clones into the home).
  */
 export function stageGraph(ides: readonly IdeName[], desktop: boolean, optional: OptionalStages = {}): StageGraph {
     const parallel: StageName[] = [
         ...(desktop ? ["desktop" as const] : []), ...ides.map(ideStage), "monitor",
         ...(optional.dotfiles ? ["dotfiles" as const] : []),
     ];
-    const graph: StageGraph = { "wait-ready": [], "system-prep": ["wait-ready"] };
+    const graph: StageGraph = optional.homeVolume
+        ? { "wait-ready": [], "home-volume": ["wait-ready"], "system-prep": ["home-volume"] }
+        : { "wait-ready": [], "system-prep": ["wait-ready"] };
     for (const stage of parallel) graph[stage] = ["system-prep"];
     graph.verify = parallel;
     graph.harden = ["verify"];

@@ -1,9 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as digitalocean from "@pulumi/digitalocean";
 import * as random from "@pulumi/random";
 import { WorkstationConfig } from "./config";
-import { projectEnvironment } from "./environment";
+import { isProdStack, projectEnvironment } from "./environment";
 import { Host } from "./host";
 import { HostKey, hostKeyCloudConfig, knownHostsLine } from "./hostKey";
+import { WORKSTATION_GID, WORKSTATION_UID, homeVolumeName, volumeMonthlyPrice } from "./homeVolume";
 import { candidatesVariable, IdeName } from "./ideSources";
 import { ProvisioningStage } from "./provisioningStage";
 import { SshKeyPair } from "./sshKeyPair";
@@ -33,6 +35,7 @@ export interface HostReport {
 /** The provisioning scripts by stage; the three IDE stages share one script. */
 const STAGE_SCRIPTS: Record<StageName, string> = {
     "wait-ready": "wait-ready.sh",
+    "home-volume": "home-volume.sh",
     "system-prep": "system-prep.sh",
     "desktop": "desktop.sh",
     "ide-vscode": "ide.sh",
@@ -45,39 +48,59 @@ const STAGE_SCRIPTS: Record<StageName, string> = {
     "dotfiles": "dotfiles.sh",
 };
 
+/** A running workstation's provisioning: its stages and what they report. */
+export interface Provisioning {
+    /** Stage name → the stages it waits for. */
+    graph: StageGraph;
+    stages: Partial<Record<StageName, ProvisioningStage>>;
+    timings: pulumi.Output<TimingSummary>;
+    /** Stages over their estimate, then what the host's report raised. */
+    alerts: pulumi.Output<(TimingAlert | NonNullable<HostReport["alerts"]>[number])[]>;
+    /** Against the configured baseline. */
+    regression: pulumi.Output<Regression>;
+    /** verify's checks, as the host printed them. */
+    verification: pulumi.Output<unknown>;
+    /** report's findings: resource samples, benchmark, host alerts, comparison with the previous run. */
+    report: pulumi.Output<HostReport>;
+}
+
 /**
- * A provisioned developer workstation: key, droplet, firewall, project, alerts, and the
- * provisioning stages in their dependency graph, with the timing outputs they report.
+ * A developer workstation: key, password, the home volume, and while running a droplet
+ * behind its firewall with alerts and the provisioning stages in their dependency graph,
+ * with the timing outputs they report. Stopped (`running: false`), only what keeps the
+ * user's data and identity stays: key, password, volume, and the free firewall and project.
  */
 export class Workstation extends pulumi.ComponentResource {
     public readonly keyPair: SshKeyPair;
     /** The droplet's SSH host key, pinned on every stage's connection. */
     public readonly hostKey: HostKey;
     /** `<ip> ssh-ed25519 AAAA…`: add it to ~/.ssh/known_hosts and ssh never asks whom it talks to. */
-    public readonly knownHosts: pulumi.Output<string>;
+    public readonly knownHosts: pulumi.Output<string> | undefined;
     public readonly host: Host;
+    /** The volume that holds /home; undefined with `homeVolumeGb: 0`. */
+    public readonly homeVolume: digitalocean.Volume | undefined;
     public readonly password: pulumi.Output<string>;
     public readonly privateKey: pulumi.Output<string>;
     public readonly username: string;
-    public readonly ipv4Address: pulumi.Output<string>;
-    public readonly priceMonthly: pulumi.Output<number>;
-    /** Stage name → the stages it waits for. */
+    public readonly state: "running" | "stopped";
+    /** What the stack costs per month while stopped: the home volume, USD. */
+    public readonly stoppedMonthlyCost: number;
+    /** Undefined while stopped. */
+    public readonly ipv4Address: pulumi.Output<string> | undefined;
+    /** The droplet's price; undefined while stopped. */
+    public readonly priceMonthly: pulumi.Output<number> | undefined;
+    /** Stage name → the stages it waits for (empty while stopped). */
     public readonly graph: StageGraph;
+    /** Empty while stopped. */
     public readonly stages: Partial<Record<StageName, ProvisioningStage>>;
-    public readonly timings: pulumi.Output<TimingSummary>;
-    /** Stages over their estimate, then what the host's report raised. */
-    public readonly alerts: pulumi.Output<(TimingAlert | NonNullable<HostReport["alerts"]>[number])[]>;
-    /** Against the configured baseline. */
-    public readonly regression: pulumi.Output<Regression>;
-    /** verify's checks, as the host printed them. */
-    public readonly verification: pulumi.Output<unknown>;
-    /** report's findings: resource samples, benchmark, host alerts, comparison with the previous run. */
-    public readonly report: pulumi.Output<HostReport>;
+    /** Undefined while stopped. */
+    public readonly provisioning: Provisioning | undefined;
 
     constructor(name: string, args: WorkstationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("workstation:index:Workstation", name, {}, opts);
         const { config, stack } = args;
         this.username = config.username;
+        this.state = config.running ? "running" : "stopped";
         const resourceName = `workstation-${stack}`;
 
         this.keyPair = new SshKeyPair(name, {
@@ -90,6 +113,19 @@ export class Workstation extends pulumi.ComponentResource {
         // For RDP logins; letters and digits only, so it can be typed into any client.
         const password = new random.RandomPassword(`${name}-password`, { length: 24, special: false }, { parent: this });
         this.password = pulumi.secret(password.result);
+
+        // The home outlives every droplet. Its name derives from the stack alone and it is a
+        // direct child of the Workstation (never of the Host, which loses its droplet on
+        // stop), so neither a stop, a new username, size or image, nor a replaced droplet
+        // changes its URN or name. A region change is ignored rather than obeyed: obeying
+        // would replace the volume, that is delete the home. Prod protects it outright.
+        this.homeVolume = config.homeVolumeGb === 0 ? undefined : new digitalocean.Volume(`${name}-home`, {
+            name: homeVolumeName(stack),
+            region: config.region,
+            size: config.homeVolumeGb,
+            description: `/home of workstation-${stack}; kept while the workstation is stopped`,
+        }, { parent: this, protect: isProdStack(stack), ignoreChanges: ["region"] });
+        this.stoppedMonthlyCost = volumeMonthlyPrice(config.homeVolumeGb);
 
         this.host = new Host(name, {
             dropletName: resourceName,
@@ -106,50 +142,76 @@ export class Workstation extends pulumi.ComponentResource {
             alertEmails: config.alertEmails,
             projectName: config.projectName,
             projectEnvironment: projectEnvironment(stack),
+            running: config.running,
+            homeVolume: this.homeVolume,
         }, { parent: this });
         this.ipv4Address = this.host.ipv4Address;
-        this.knownHosts = pulumi.all([this.ipv4Address, this.hostKey.publicKey]).apply(([ip, key]) => knownHostsLine(ip, 22, key));
-        this.priceMonthly = this.host.droplet.priceMonthly;
+        this.knownHosts = this.ipv4Address && pulumi.all([this.ipv4Address, this.hostKey.publicKey]).apply(([ip, key]) => knownHostsLine(ip, 22, key));
+        this.priceMonthly = this.host.droplet?.priceMonthly;
 
-        this.graph = stageGraph(config.ides, config.desktop, { dotfiles: config.dotfiles !== undefined });
         this.stages = {};
+        const droplet = this.host.droplet;
+        if (!droplet || !this.ipv4Address) {
+            this.graph = {};
+            this.provisioning = undefined;
+            this.registerOutputs({ state: this.state });
+            return;
+        }
+        const ipv4Address = this.ipv4Address;
+        this.graph = stageGraph(config.ides, config.desktop, { homeVolume: this.homeVolume !== undefined, dotfiles: config.dotfiles !== undefined });
         for (const stage of topologicalOrder(this.graph)) {
-            const variables = { WS_STAGE: stage, WS_USERNAME: config.username, ...this.stageVariables(stage, config) };
+            const variables = { WS_STAGE: stage, WS_USERNAME: config.username, ...this.stageVariables(stage, config, stack) };
             const script = assembleScript(STAGE_SCRIPTS[stage], variables);
             this.stages[stage] = new ProvisioningStage(`${name}-${stage}`, {
                 stage,
-                connection: { host: this.ipv4Address, user: config.username, privateKey: this.privateKey, hostKey: this.hostKey.publicKey },
+                connection: { host: ipv4Address, user: config.username, privateKey: this.privateKey, hostKey: this.hostKey.publicKey },
                 script,
                 // A new droplet, an edited script or a new provisioningRun runs the stage again.
-                triggers: [script.apply(sha256), this.host.droplet.id, config.provisioningRun],
+                triggers: [script.apply(sha256), droplet.id, config.provisioningRun],
                 // Ordering comes from the graph only; a stage's own droplet dependency comes
-                // through its connection's host.
-                dependsOn: (this.graph[stage] ?? []).map((dep) => this.stages[dep]!.command),
+                // through its connection's host, and home-volume also waits for the attachment.
+                dependsOn: [
+                    ...(this.graph[stage] ?? []).map((dep) => this.stages[dep]!.command),
+                    ...(stage === "home-volume" && this.host.homeAttachment ? [this.host.homeAttachment] : []),
+                ],
                 handlesSecrets: stage === "system-prep",
                 waitForHost: stage === "wait-ready",
             }, { parent: this });
         }
 
-        const ran = topologicalOrder(this.graph).map((stage) => this.stages[stage]!);
+        const graph = this.graph;
+        const ran = topologicalOrder(graph).map((stage) => this.stages[stage]!);
         const timings: pulumi.Output<StageTiming[]> = pulumi.all(ran.map((s) => s.timing));
-        this.timings = timings.apply((t) => summarize(t, this.graph));
-        this.regression = timings.apply((t) => regressionAgainst(t, config.baseline));
-        this.verification = this.stages.verify!.result;
-        this.report = this.stages.report!.result.apply((r) => (r ?? {}) as HostReport);
+        const report = this.stages.report!.result.apply((r) => (r ?? {}) as HostReport);
         const dotfilesResult: pulumi.Output<unknown> = this.stages.dotfiles?.result ?? pulumi.output(undefined);
-        this.alerts = pulumi.all([timings, this.report, dotfilesResult]).apply(([t, report, dotfiles]) => [
-            ...stageAlerts(t, config.stageEstimates),
-            ...(report.alerts ?? []).filter((a) => a.kind !== "stage"),
-            ...dotfilesAlerts(dotfiles),
-        ]);
+        this.provisioning = {
+            graph,
+            stages: this.stages,
+            timings: timings.apply((t) => summarize(t, graph)),
+            regression: timings.apply((t) => regressionAgainst(t, config.baseline)),
+            verification: this.stages.verify!.result,
+            report,
+            alerts: pulumi.all([timings, report, dotfilesResult]).apply(([t, r, dotfiles]) => [
+                ...stageAlerts(t, config.stageEstimates),
+                ...(r.alerts ?? []).filter((a) => a.kind !== "stage"),
+                ...dotfilesAlerts(dotfiles),
+            ]),
+        };
 
         this.registerOutputs({
-            ipv4Address: this.ipv4Address, knownHosts: this.knownHosts, timings: this.timings, alerts: this.alerts, regression: this.regression,
+            state: this.state, ipv4Address: this.ipv4Address, knownHosts: this.knownHosts, timings: this.provisioning.timings,
+            alerts: this.provisioning.alerts, regression: this.provisioning.regression,
         });
     }
 
-    private stageVariables(stage: StageName, config: WorkstationConfig): StageVariables {
+    private stageVariables(stage: StageName, config: WorkstationConfig, stack: string): StageVariables {
         switch (stage) {
+            case "home-volume":
+                return {
+                    WS_HOME_VOLUME_NAME: homeVolumeName(stack),
+                    WS_UID: String(WORKSTATION_UID),
+                    WS_GID: String(WORKSTATION_GID),
+                };
             case "system-prep":
                 return {
                     WS_PASSWORD: this.password,
@@ -228,6 +290,9 @@ export function cloudConfig(username: string, publicKey: string, hostKey: { priv
         "#cloud-config",
         "users:",
         `  - name: ${username}`,
+        // The same UID on every droplet, so the home volume's files keep their owner;
+        // useradd gives the user's own group the same number (home-volume checks both).
+        `    uid: ${WORKSTATION_UID}`,
         "    shell: /bin/bash",
         "    groups: [sudo]",
         "    sudo: \"ALL=(ALL) NOPASSWD:ALL\"",

@@ -12,6 +12,22 @@ import { SIZE_TABLE_NAME, sizes, usd } from "../policies/shared";
 import { estimateMonthlyCost } from "../policies/stack";
 import { Schedule, duration, schedule } from "./schedule";
 import { StackConfig, StackFileError, loadStackConfig } from "./stackConfig";
+import { isProdStack } from "../components/environment";
+import { volumeMonthlyPrice } from "../components/homeVolume";
+
+/** Running or stopped, what a stop would save, and an advisory for a running stack that never stops by itself. */
+function lifecycleLines(config: { running: boolean; homeVolumeGb: number; idleStopMinutes: number }, stack: string, total: number): string[] {
+    if (!config.running) {
+        return [`Lifecycle: stopped (no droplet): ${usd(total)} a month, the home volume; start with workstation:running true`];
+    }
+    const lines = [`Lifecycle: running; stopped it would cost ${usd(volumeMonthlyPrice(config.homeVolumeGb))} a month (the home volume)`
+        + (config.idleStopMinutes > 0 ? `; stop-idle stops it after ${config.idleStopMinutes} idle minutes` : "")];
+    if (config.idleStopMinutes === 0 && !isProdStack(stack)) {
+        lines.push(`  advisory: stack ${stack} is not prod and never stops by itself: set workstation:idleStopMinutes `
+            + "(e.g. 120) so that npm run deploy -- stop-idle stops it when nobody works");
+    }
+    return lines;
+}
 
 const ROOT = path.join(__dirname, "..");
 const PROGRAM = path.join(ROOT, "index.ts");
@@ -168,13 +184,15 @@ async function main(argv: string[]): Promise<number> {
 
     const table = sizes();
     const droplets = resources.filter((r) => r.type === "digitalocean:index/droplet:Droplet");
-    const cost = estimateMonthlyCost(droplets);
+    const volumes = resources.filter((r) => r.type === "digitalocean:index/volume:Volume");
+    const cost = estimateMonthlyCost(droplets, volumes);
     out.push(`Estimated monthly cost (${SIZE_TABLE_NAME}, recorded ${table.recorded})`);
     for (const l of cost.lines) {
         out.push(`  ${l.name}  ${l.size}  ${usd(l.base)}${l.backups > 0 ? ` + backups ${usd(l.backups)}` : ""}`);
     }
     for (const u of cost.unknown) out.push(`  ${u.name}  ${u.size}  not in the table`);
     out.push(`  total ${usd(cost.total)} a month`, "");
+    out.push(...lifecycleLines(loadConfig(stack.stack), stack.stack, cost.total), "");
 
     const verdicts = await evaluatePolicies(policies, resources, { config: policyConfig.config });
     const policyRel = policyConfig.file ? path.relative(process.cwd(), policyConfig.file) : "none";

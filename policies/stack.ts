@@ -3,6 +3,7 @@ import * as command from "@pulumi/command";
 import * as digitalocean from "@pulumi/digitalocean";
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { SIZE_TABLE_NAME, dropletMonthlyCost, sizeOf, usd, withDefaults } from "./shared";
+import { volumeMonthlyPrice } from "../components/homeVolume";
 
 export interface CostBudgetConfig {
     monthlyBudgetUsd: number;
@@ -17,8 +18,14 @@ export interface CostLine {
     backups: number;
 }
 
-/** The estimate for a set of droplets, from the size table; unknown slugs are listed apart. */
-export function estimateMonthlyCost(droplets: ReadonlyArray<{ name: string; props: Record<string, unknown> }>): {
+/**
+ * The estimate for a set of droplets, from the size table, and volumes, billed per GiB
+ * whether attached or not (a stopped stack costs its volumes); unknown slugs are listed apart.
+ */
+export function estimateMonthlyCost(
+    droplets: ReadonlyArray<{ name: string; props: Record<string, unknown> }>,
+    volumes: ReadonlyArray<{ name: string; props: Record<string, unknown> }> = [],
+): {
     total: number;
     lines: CostLine[];
     unknown: Array<{ name: string; size: string }>;
@@ -34,6 +41,10 @@ export function estimateMonthlyCost(droplets: ReadonlyArray<{ name: string; prop
         }
         lines.push({ name: d.name, size: slug, ...dropletMonthlyCost(size, d.props.backups === true) });
     }
+    for (const v of volumes) {
+        const gib = Number(v.props.size);
+        lines.push({ name: v.name, size: `volume ${gib} GiB`, base: volumeMonthlyPrice(gib), backups: 0 });
+    }
     return { total: lines.reduce((sum, l) => sum + l.base + l.backups, 0), lines, unknown };
 }
 
@@ -41,7 +52,8 @@ export const monthlyCostBudget: StackValidationPolicy = {
     name: "monthly-cost-budget",
     description:
         `The stack's estimated monthly cost (every droplet's price from ${SIZE_TABLE_NAME}, plus the backups ` +
-        "surcharge) stays under the budget (monthlyBudgetUsd, 100 by default). Powered-off droplets are still billed.",
+        "surcharge, plus every volume per GiB) stays under the budget (monthlyBudgetUsd, 100 by default). " +
+        "Powered-off droplets are still billed; a stopped workstation (running: false) costs its home volume.",
     enforcementLevel: "advisory",
     severity: "low",
     configSchema: {
@@ -52,8 +64,9 @@ export const monthlyCostBudget: StackValidationPolicy = {
     validateStack: (args, reportViolation) => {
         const { monthlyBudgetUsd } = withDefaults(args.getConfig<Partial<CostBudgetConfig>>(), COST_BUDGET_DEFAULTS);
         const droplets = args.resources.filter((r) => r.isType(digitalocean.Droplet));
-        if (droplets.length === 0) args.notApplicable("no droplets");
-        const estimate = estimateMonthlyCost(droplets);
+        const volumes = args.resources.filter((r) => r.isType(digitalocean.Volume));
+        if (droplets.length === 0 && volumes.length === 0) args.notApplicable("no droplets and no volumes");
+        const estimate = estimateMonthlyCost(droplets, volumes);
         for (const u of estimate.unknown) {
             reportViolation(
                 `Droplet "${u.name}" size "${u.size}" is not in ${SIZE_TABLE_NAME}: its cost is left out of the estimate.`,

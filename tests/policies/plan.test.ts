@@ -42,11 +42,13 @@ describe("npm run plan", function () {
             const row = sizeOf(size);
             assert.ok(row, `${size} is in the size table`);
             const cost = dropletMonthlyCost(row, config["workstation:backups"] === true);
-            assert.ok(stdout.includes(`  total ${usd(cost.base + cost.backups)} a month`), stdout);
+            // The default 20 GiB home volume at $0.10 per GiB-month.
+            assert.ok(stdout.includes("  ws-home  volume 20 GiB  $2.00\n"), stdout);
+            assert.ok(stdout.includes(`  total ${usd(cost.base + cost.backups + 2)} a month`), stdout);
             assert.match(stdout, /└─ workstation:index:Workstation {2}ws\n/);
-            assert.match(stdout, /critical path \(ws\): wait-ready → system-prep → .* → verify → harden → report = /);
+            assert.match(stdout, /critical path \(ws\): wait-ready → home-volume → system-prep → .* → verify → harden → report = /);
             assert.match(stdout, /ok {4}mandatory {2}verify-after-install-stages \(stack\)/);
-            assert.match(stdout, /ok {4}mandatory {2}remote-command-secrets-not-logged \(10 resources\)/);
+            assert.match(stdout, /ok {4}mandatory {2}remote-command-secrets-not-logged \(11 resources\)/);
             assert.match(stdout, /\nOK: no mandatory violations, \d+ advisory\.\n$/);
         });
     }
@@ -76,6 +78,26 @@ describe("npm run plan", function () {
             ),
             stdout,
         );
+    });
+
+    it("counts a stopped stack at its volume's price, with no droplet and no stage", () => {
+        const file = stackFile("parked", "config:\n  workstation:tags: [owner:alice]\n  workstation:running: false\n  workstation:homeVolumeGb: 50\n");
+        const { status, stdout } = plan("--stack-file", file);
+        assert.strictEqual(status, 0, stdout);
+        assert.match(stdout, /digitalocean:index\/volume:Volume {2}ws-home\n/);
+        assert.ok(!stdout.includes("digitalocean:index/droplet:Droplet"), stdout);
+        assert.ok(!stdout.includes("command:remote:Command"), stdout);
+        assert.ok(stdout.includes("  ws-home  volume 50 GiB  $5.00\n  total $5.00 a month\n"), stdout);
+        assert.ok(stdout.includes("Lifecycle: stopped (no droplet): $5.00 a month, the home volume; start with workstation:running true\n"), stdout);
+    });
+
+    it("advises an idle stop for a running stack outside prod that has none, and not for prod", () => {
+        const file = stackFile("forever", "config:\n  workstation:tags: [owner:alice]\n");
+        const { stdout } = plan("--stack-file", file);
+        assert.ok(stdout.includes("  advisory: stack forever is not prod and never stops by itself: set workstation:idleStopMinutes"), stdout);
+        const prod = plan("--stack", "prod").stdout;
+        assert.ok(prod.includes("Lifecycle: running; stopped it would cost $2.00 a month (the home volume)\n"), prod);
+        assert.ok(!prod.includes("never stops by itself"), prod);
     });
 
     it("applies a policy config file: a budget made mandatory fails dev", () => {

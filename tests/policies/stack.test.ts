@@ -44,8 +44,19 @@ describe("monthly-cost-budget", () => {
         assert.deepStrictEqual(violations, ['Droplet "ws-droplet" size "s-3vcpu-5gb" is not in data/do-sizes.json: its cost is left out of the estimate.']);
         assert.deepStrictEqual(urns, [d.urn]);
     });
-    it("does not apply to a stack without droplets", async () => {
-        assert.strictEqual((await checkStack(monthlyCostBudget, [command("ws-x")])).notApplicable, "no droplets");
+    it("does not apply to a stack without droplets or volumes", async () => {
+        assert.strictEqual((await checkStack(monthlyCostBudget, [command("ws-x")])).notApplicable, "no droplets and no volumes");
+    });
+    it("counts a volume per GiB beside the droplet, and a stopped stack at its volume alone", async () => {
+        const volume = resource("digitalocean:index/volume:Volume", "ws-home", { size: 200, region: "nyc3", name: "workstation-dev-home" });
+        const config = { "monthly-cost-budget": { monthlyBudgetUsd: 15 } };
+        assert.deepStrictEqual((await checkStack(monthlyCostBudget, [droplet(), volume], config)).violations, [
+            "Estimated monthly cost $44.00 (ws-droplet s-2vcpu-4gb $24.00; ws-home volume 200 GiB $20.00) is over the budget of $15.00.",
+        ]);
+        assert.deepStrictEqual((await checkStack(monthlyCostBudget, [volume], config)).violations, [
+            "Estimated monthly cost $20.00 (ws-home volume 200 GiB $20.00) is over the budget of $15.00.",
+        ]);
+        assert.deepStrictEqual((await checkStack(monthlyCostBudget, [volume])).violations, []);
     });
 });
 

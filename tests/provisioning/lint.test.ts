@@ -21,6 +21,7 @@ describe("provisioning scripts: shellcheck", () => {
             "desktop.sh",
             "dotfiles.sh",
             "harden.sh",
+            "home-volume.sh",
             "ide.sh",
             "lib.sh",
             "monitor.sh",

@@ -88,7 +88,7 @@ describe("bad config is refused before anything is created", () => {
         ["a malformed size slug", { size: "S 2vcpu" }, `workstation:size: "S 2vcpu" is not allowed; expected a size slug such as s-2vcpu-4gb`],
         ["a malformed region slug", { region: "new-york" }, `workstation:region: "new-york" is not allowed; expected a region slug such as nyc3, fra1 or sgp1`],
         ["a negative estimate", { stageEstimates: { desktop: -5 } }, `workstation:stageEstimates.desktop: -5 is not allowed; expected positive seconds`],
-        ["an estimate for an unknown stage", { stageEstimates: { compile: 10 } }, `workstation:stageEstimates: stage "compile" is unknown; stages are wait-ready, system-prep`],
+        ["an estimate for an unknown stage", { stageEstimates: { compile: 10 } }, `workstation:stageEstimates: stage "compile" is unknown; stages are wait-ready, home-volume, system-prep`],
         ["a baseline that is not a number", { baseline: { desktop: "fast" } }, `workstation:baseline.desktop: "fast" is not allowed; expected seconds, zero or more`],
         ["desktop that is not a boolean", { desktop: "yes" }, `workstation:desktop: "yes" is not allowed; expected true or false`],
         ["a tag with a space", { tags: ["team a"] }, `workstation:tags: "team a" is not allowed; expected DigitalOcean tags`],

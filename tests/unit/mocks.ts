@@ -7,6 +7,7 @@ import { STAGE_NAMES, StageName, stageGraph, topologicalOrder } from "../../comp
 import { IDE_NAMES } from "../../components/ideSources";
 import { RESULT_MARKER, TIMING_MARKER } from "../../components/timing";
 import sizes from "../../data/do-sizes.json";
+import { VOLUME_MAX_GIB, VOLUME_MIN_GIB, VOLUME_REGIONS, isVolumeName } from "../../components/homeVolume";
 
 export interface Registration {
     type: string;
@@ -30,13 +31,13 @@ export const MOCK_IP = "203.0.113.10";
 
 /** Seconds each stage "takes" in the mocks; start times follow the full stage graph. */
 export const MOCK_STAGE_SECONDS: Record<StageName, number> = {
-    "wait-ready": 30, "system-prep": 60, "desktop": 200, "ide-vscode": 80, "ide-cursor": 120,
+    "wait-ready": 30, "home-volume": 4, "system-prep": 60, "desktop": 200, "ide-vscode": 80, "ide-cursor": 120,
     "ide-antigravity": 70, "monitor": 2, "verify": 5, "harden": 8, "report": 12, "dotfiles": 15,
 };
 const MOCK_EPOCH = 1_764_000_000;
 
 function mockSchedule(): Record<StageName, { start: number; end: number }> {
-    const graph = stageGraph(IDE_NAMES, true, { dotfiles: true });
+    const graph = stageGraph(IDE_NAMES, true, { dotfiles: true, homeVolume: true });
     const schedule = {} as Record<StageName, { start: number; end: number }>;
     for (const stage of topologicalOrder(graph)) {
         const start = Math.max(MOCK_EPOCH, ...(graph[stage] ?? []).map((d) => schedule[d].end));
@@ -93,7 +94,44 @@ const COMPONENT_TYPES = new Set([
     "workstation:index:ProvisioningStage",
 ]);
 
-function outputsFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+/** Volumes and droplets by id, so an attachment can be checked the way DigitalOcean checks it. */
+const volumesById = new Map<string, { region: string; name: string }>();
+const dropletsById = new Map<number, { region: string }>();
+/**
+ * A numeric droplet id as DigitalOcean gives it (the program turns it into a number
+ * for the firewall and the attachment), the same for the same name on every run, as
+ * an unchanged droplet keeps its id.
+ */
+function idFor(type: string, name: string): string {
+    if (type !== "digitalocean:index/droplet:Droplet") return `${name}-id`;
+    let hash = 0;
+    for (const c of name) hash = (hash * 31 + c.charCodeAt(0)) % 100_000_000;
+    return String(300_000_000 + hash);
+}
+
+/** What DigitalOcean's API refuses when a volume is created. */
+function checkVolume(name: string, inputs: Record<string, unknown>): void {
+    const volumeName = String(inputs.name);
+    if (!isVolumeName(volumeName)) throw new Error(`mocks: volume ${name}: name ${JSON.stringify(volumeName)} is not lower-case letters, digits and dashes of at most 64`);
+    if (!VOLUME_REGIONS.includes(String(inputs.region))) throw new Error(`mocks: volume ${name}: region ${String(inputs.region)} offers no volumes`);
+    const size = inputs.size;
+    if (typeof size !== "number" || !Number.isInteger(size) || size < VOLUME_MIN_GIB || size > VOLUME_MAX_GIB) {
+        throw new Error(`mocks: volume ${name}: size ${JSON.stringify(size)} is not ${VOLUME_MIN_GIB}..${VOLUME_MAX_GIB} GiB`);
+    }
+}
+
+/** An attachment needs a droplet and a volume that exist, in the same region. */
+function checkAttachment(name: string, inputs: Record<string, unknown>): void {
+    const droplet = dropletsById.get(Number(inputs.dropletId));
+    const volume = volumesById.get(String(inputs.volumeId));
+    if (!droplet) throw new Error(`mocks: attachment ${name}: no droplet ${JSON.stringify(inputs.dropletId)}`);
+    if (!volume) throw new Error(`mocks: attachment ${name}: no volume ${JSON.stringify(inputs.volumeId)}`);
+    if (droplet.region !== volume.region) {
+        throw new Error(`mocks: attachment ${name}: volume in ${volume.region}, droplet in ${droplet.region}; they must share a region`);
+    }
+}
+
+function outputsFor(type: string, name: string, id: string, inputs: Record<string, unknown>): Record<string, unknown> {
     switch (type) {
         case "tls:index/privateKey:PrivateKey":
             if (inputs.algorithm !== "ED25519") throw new Error(`mocks: ${name}: the program makes ED25519 keys only, got ${String(inputs.algorithm)}`);
@@ -106,11 +144,19 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
             return { ...inputs, fingerprint: "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa" };
         case "digitalocean:index/droplet:Droplet": {
             const size = (sizes.sizes as Record<string, { priceMonthly: number }>)[String(inputs.size)];
+            dropletsById.set(Number(id), { region: String(inputs.region) });
             return {
                 ...inputs, ipv4Address: MOCK_IP, priceMonthly: size?.priceMonthly ?? 0,
-                dropletUrn: `do:droplet:${name}`, status: "active",
+                dropletUrn: `do:droplet:${id}`, status: "active",
             };
         }
+        case "digitalocean:index/volume:Volume":
+            checkVolume(name, inputs);
+            volumesById.set(id, { region: String(inputs.region), name: String(inputs.name) });
+            return { ...inputs, volumeUrn: `do:volume:${id}`, dropletIds: [] };
+        case "digitalocean:index/volumeAttachment:VolumeAttachment":
+            checkAttachment(name, inputs);
+            return inputs;
         case "digitalocean:index/firewall:Firewall":
         case "digitalocean:index/project:Project":
         case "digitalocean:index/monitorAlert:MonitorAlert":
@@ -130,7 +176,8 @@ pulumi.runtime.setMocks({
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
         // The URN (and so the parent) is made by the mock monitor after this returns; settle() fills it in.
         registrations.push({ type: args.type, name: args.name, inputs: args.inputs, parentType: undefined, urn: "" });
-        return { id: `${args.name}-id`, state: outputsFor(args.type, args.name, args.inputs) };
+        const id = idFor(args.type, args.name);
+        return { id, state: outputsFor(args.type, args.name, id, args.inputs) };
     },
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
         throw new Error(`mocks: unexpected provider call ${args.token}`);

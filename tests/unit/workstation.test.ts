@@ -11,16 +11,17 @@ import {
 import { runProgram, stackValues } from "./program";
 
 const ALL_STAGES: StageName[] = [
-    "wait-ready", "system-prep", "desktop", "ide-vscode", "ide-cursor", "ide-antigravity", "monitor", "verify", "harden", "report",
+    "wait-ready", "home-volume", "system-prep", "desktop", "ide-vscode", "ide-cursor", "ide-antigravity", "monitor", "verify", "harden", "report",
 ];
 
 function summary(regs: Registration[]): string[] {
     return regs.map((r) => `${r.type} ${r.name}`).sort();
 }
 
-function expectedFor(stages: StageName[], alerts: number): string[] {
+function expectedFor(stages: StageName[], alerts: number, volume = true): string[] {
     return [
         "workstation:index:Workstation ws",
+        ...(volume ? ["digitalocean:index/volume:Volume ws-home", "digitalocean:index/volumeAttachment:VolumeAttachment ws-home-attachment"] : []),
         "workstation:index:SshKeyPair ws",
         "tls:index/privateKey:PrivateKey ws-key",
         "digitalocean:index/sshKey:SshKey ws-sshkey",
@@ -46,7 +47,7 @@ describe("the program on the dev stack", () => {
         outputs = await runProgram(stackValues("dev"));
     });
 
-    it("registers exactly the key, host key, password, droplet, firewall, project and ten stages", () => {
+    it("registers exactly the key, host key, password, home volume and its attachment, droplet, firewall, project and eleven stages", () => {
         assert.deepStrictEqual(summary(registrations), expectedFor(ALL_STAGES, 0));
     });
 
@@ -174,10 +175,10 @@ describe("the program on the dev stack", () => {
             criticalPath: { stages: string[]; seconds: number };
         };
         assert.deepStrictEqual(Object.keys(timings.stages).sort(), [...ALL_STAGES].sort());
-        // mocks: 30 + 60 + max(200, 80, 120, 70, 2) + 5 + 8 + 12
-        assert.strictEqual(timings.wallClockSeconds, 315);
-        assert.strictEqual(timings.sequentialSeconds, 587);
-        assert.deepStrictEqual(timings.criticalPath.stages, ["wait-ready", "system-prep", "desktop", "verify", "harden", "report"]);
+        // mocks: 30 + 4 + 60 + max(200, 80, 120, 70, 2) + 5 + 8 + 12
+        assert.strictEqual(timings.wallClockSeconds, 319);
+        assert.strictEqual(timings.sequentialSeconds, 591);
+        assert.deepStrictEqual(timings.criticalPath.stages, ["wait-ready", "home-volume", "system-prep", "desktop", "verify", "harden", "report"]);
         const verification = await valueOf(outputs.verification) as { ok: boolean };
         assert.strictEqual(verification.ok, true);
         const alerts = await valueOf(outputs.alerts) as { kind: string; stage?: string; level: string }[];
@@ -196,7 +197,7 @@ describe("the program with one IDE and no desktop", () => {
     });
 
     it("registers only the selected stages, and the three alerts", () => {
-        const stages: StageName[] = ["wait-ready", "system-prep", "ide-vscode", "monitor", "verify", "harden", "report"];
+        const stages: StageName[] = ["wait-ready", "home-volume", "system-prep", "ide-vscode", "monitor", "verify", "harden", "report"];
         assert.deepStrictEqual(summary(registrations), expectedFor(stages, 3));
     });
 
@@ -251,6 +252,7 @@ describe("stage dependencies", () => {
         await settle();
         const nameOf = new Map<pulumi.Resource, string>();
         for (const [stage, s] of Object.entries(ws.stages)) nameOf.set(s!.command, stage);
+        if (ws.host.homeAttachment) nameOf.set(ws.host.homeAttachment, "(home attachment)");
         return Object.fromEntries([...seen].map(([name, deps]) => [name.slice("deps-".length), deps.map((d) => nameOf.get(d) ?? "?").sort()]));
     }
 
@@ -260,7 +262,8 @@ describe("stage dependencies", () => {
             assert.deepStrictEqual(deps[stage], ["system-prep"], stage);
         }
         assert.deepStrictEqual(deps["wait-ready"], []);
-        assert.deepStrictEqual(deps["system-prep"], ["wait-ready"]);
+        assert.deepStrictEqual(deps["home-volume"], ["(home attachment)", "wait-ready"]);
+        assert.deepStrictEqual(deps["system-prep"], ["home-volume"]);
     });
 
     it("makes verify wait for all of them, then harden, then report", async () => {
@@ -268,6 +271,12 @@ describe("stage dependencies", () => {
         assert.deepStrictEqual(deps.verify, ["desktop", "ide-antigravity", "ide-cursor", "ide-vscode", "monitor"]);
         assert.deepStrictEqual(deps.harden, ["verify"]);
         assert.deepStrictEqual(deps.report, ["harden"]);
+    });
+
+    it("goes from wait-ready straight to system-prep without a home volume", async () => {
+        const deps = await build({ homeVolumeGb: 0 });
+        assert.deepStrictEqual(deps["system-prep"], ["wait-ready"]);
+        assert.strictEqual(deps["home-volume"], undefined);
     });
 
     it("leaves the desktop out of verify's dependencies when there is none", async () => {
