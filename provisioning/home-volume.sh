@@ -15,6 +15,8 @@ readonly HV_BY_ID=/dev/disk/by-id
 # Written on the volume once the copy of /home is complete.
 readonly HV_MARKER=.workstation-home-volume
 readonly HV_FSTAB_TAG="# workstation home volume"
+# Cloud images carry e2fsprogs; a minimal Debian (the local test host) may not.
+readonly HV_PACKAGES=(e2fsprogs)
 HV_STAGING=/mnt/workstation-home-staging
 
 hv_device() { printf '%s/scsi-0DO_Volume_%s' "$HV_BY_ID" "$WS_HOME_VOLUME_NAME"; }
@@ -44,10 +46,9 @@ hv_fstype() {
 }
 
 hv_format() {
-  # Cloud images carry e2fsprogs; a minimal Debian (the local test host) may not.
   if ! command -v mkfs.ext4 >/dev/null 2>&1; then
     ws_apt_update_if_stale 3600
-    ws_apt_install e2fsprogs
+    ws_apt_install "${HV_PACKAGES[@]}"
   fi
   ws_run mkfs.ext4 -q -m 0 -L ws-home "$(hv_device)"
 }
