@@ -352,7 +352,11 @@ describe(`the workstation on a local test host (${HOST})`, function () {
     });
 
     describe("the same host again, every trigger changed", () => {
+        /** dpkg's log and apt's lists as they were before the re-run. */
+        let aptStateBefore = "";
+        const aptState = (): Promise<string> => onHost("wc -l </var/log/dpkg.log; stat -c '%n %Y' /var/lib/apt/lists/* | sort");
         before(async () => {
+            aptStateBefore = await aptState();
             second = await provision(["--reuse", HOST, "--stack", "dev", "--standin-dotfiles"]);
         });
 
@@ -368,6 +372,12 @@ describe(`the workstation on a local test host (${HOST})`, function () {
             }
         });
 
+        // How fast the re-run is lives in the bench (case rerun, bench/thresholds.json), not in a
+        // timed assertion on a noisy machine; here: it did no package work at all.
+        it("touches neither dpkg nor apt's lists when nothing changed", async () => {
+            assert.strictEqual(await aptState(), aptStateBefore);
+        });
+
         it("leaves apt able to update: no Signed-By conflict after the re-run", async () => {
             const update = await aptUpdate();
             assert.match(update, /^rc=0$/m, update);
@@ -375,10 +385,6 @@ describe(`the workstation on a local test host (${HOST})`, function () {
             assert.doesNotMatch(update, /Conflicting values|^[EW]: /m, update);
         });
 
-        it("takes under 10 s of stage time in all (the issue's acceptance)", () => {
-            const sum = second!.record.stages.reduce((acc, s) => acc + (s.timing?.seconds ?? Infinity), 0);
-            assert.ok(sum < 10, `stages took ${sum.toFixed(1)} s together on the host`);
-        });
 
         it("prints neither the private key nor the password", () => {
             assertNoSecrets(second!.output, key, password);
