@@ -47,6 +47,7 @@ findmnt         util-linux          hosts  finds mounts left by an interrupted i
 od              coreutils           hosts  machine ids
 sha256sum       coreutils           hosts  the image cache key
 awk             mawk                hosts  parsing
+git             git                 hosts  tests clone and serve the stand-in dotfiles repository
 chromium        chromium            hosts  tests render the timeline page headless (test:tools)
 '
 

@@ -148,6 +148,8 @@ describe("a fresh machine: the host tools (tools/setup.sh)", () => {
             const [w, kind, file] = line.split("\t");
             // builtins and keywords are bash's; no path: a function of the script, not a program
             if (w === undefined || PREREQUISITES.has(w) || kind !== "file" || !file) continue;
+            // npm installs these itself (devDependencies, run from node_modules/.bin).
+            if (file.startsWith(path.join(PROJECT_DIR, "node_modules", ".bin") + path.sep)) continue;
             programs.set(w, file);
         }
         const owners = owningPackages([...programs.values()]);
