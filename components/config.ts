@@ -58,7 +58,33 @@ export interface WorkstationConfig {
     provisioningRun: string;
     /** A dotfiles repository installed into the user's home (components/dotfiles.ts). Default none. */
     dotfiles?: DotfilesConfig;
+    /**
+     * `workstation` (default) builds a workstation; `image` makes this stack an image stack:
+     * a builder with the install stages only, generalised and snapshotted (components/image.ts).
+     */
+    role: Role;
+    /**
+     * An image stack (`org/project/stack`) whose `snapshotId` output is the droplet image, so that
+     * a re-bake reaches this workstation on its next start. Default none (use `image`).
+     */
+    imageStack: string;
+    /** An image baked more than this many days ago gets its pending security updates on start. Default 14. */
+    imageMaxAgeDays: number;
+    /** Image stacks: how many snapshots of this stack to keep; older ones are pruned. Default 3. */
+    imageKeep: number;
+    /** Image stacks: this bake's id (names the snapshot `workstation-image-<stack>-<bake>`); a new id bakes anew. */
+    imageBake: string;
+    /**
+     * Image stacks: true while baking; false removes the builder droplet and keeps the snapshot
+     * (the second `up` of a bake, README "Images"). Default true.
+     */
+    imageBuilder: boolean;
 }
+
+export const ROLES = ["workstation", "image"] as const;
+export type Role = (typeof ROLES)[number];
+/** `org/project/stack` as Pulumi names a stack across projects. */
+const STACK_REFERENCE = /^$|^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
 
 /** Raised for bad configuration; lists every problem found, one per line. */
 export class ConfigError extends Error {
@@ -72,7 +98,7 @@ export class ConfigError extends Error {
 export const CONFIG_KEYS = [
     "region", "size", "image", "username", "ides", "desktop", "allowedSshCidrs", "sshNeverBanCidrs", "authorizedKeys",
     "existingSshKeyFingerprints", "tags", "backups", "alertEmails", "stageEstimates", "baseline",
-    "ideSources", "projectName", "provisioningRun", "dotfiles",
+    "ideSources", "projectName", "provisioningRun", "dotfiles", "role", "imageStack", "imageMaxAgeDays", "imageKeep", "imageBake", "imageBuilder",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -96,6 +122,12 @@ export function configDefaults(stack: string): Omit<WorkstationConfig, "ideSourc
         baseline: {},
         projectName: `workstation-${stack}`,
         provisioningRun: "",
+        role: "workstation",
+        imageStack: "",
+        imageMaxAgeDays: 14,
+        imageKeep: 3,
+        imageBake: "",
+        imageBuilder: true,
     };
 }
 
@@ -158,7 +190,23 @@ export function parseConfig(raw: RawConfig, stack: string, present: string[] = [
         projectName: p.string("projectName", d.projectName, projectNameProblem, PROJECT_NAME_ALLOWED),
         provisioningRun: p.string("provisioningRun", d.provisioningRun, /^[A-Za-z0-9_.:-]{0,64}$/,
             "up to 64 letters, digits, dots, colons, dashes or underscores", { allowEmpty: true }),
+        role: p.string("role", d.role, new RegExp(`^(${ROLES.join("|")})$`), `one of ${ROLES.join(", ")}`) as Role,
+        imageStack: p.string("imageStack", d.imageStack, STACK_REFERENCE, "an image stack as org/project/stack", { allowEmpty: true }),
+        imageMaxAgeDays: p.integer("imageMaxAgeDays", d.imageMaxAgeDays, 1, 365),
+        imageKeep: p.integer("imageKeep", d.imageKeep, 1, 50),
+        imageBake: p.string("imageBake", d.imageBake, /^$|^[a-z0-9][a-z0-9-]{0,39}$/,
+            "up to 40 lower-case letters, digits or dashes, such as 2026-12-03", { allowEmpty: true }),
+        imageBuilder: p.boolean("imageBuilder", d.imageBuilder),
     };
+    if (cfg.role === "image" && !cfg.imageBake) {
+        problems.push(`${CONFIG_NAMESPACE}:imageBake: an image stack needs a bake id, such as the date (2026-12-03); it names the snapshot`);
+    }
+    if (cfg.imageStack && raw("image") !== undefined && cfg.image !== d.image) {
+        problems.push(`${CONFIG_NAMESPACE}:imageStack: ${quote(cfg.imageStack)} and ${CONFIG_NAMESPACE}:image ${quote(cfg.image)} both name the droplet's image; set one of them`);
+    }
+    if (cfg.imageStack && cfg.role === "image") {
+        problems.push(`${CONFIG_NAMESPACE}:imageStack: an image stack bakes from a base image, not from another image stack; remove imageStack or set role to workstation`);
+    }
 
     const dotfiles = parseDotfiles(raw("dotfiles"), problems, CONFIG_NAMESPACE);
     if (dotfiles) cfg.dotfiles = dotfiles;
@@ -237,6 +285,16 @@ class Parser {
         const value = this.raw(key);
         if (value === undefined) return fallback;
         return this.check(key, value, rule, allowed, text) ? value : fallback;
+    }
+
+    /** A whole number from min to max, given as a number or as its decimal text. */
+    integer(key: string, fallback: number, min: number, max: number): number {
+        const value = this.raw(key);
+        if (value === undefined) return fallback;
+        const n = Number(value);
+        if (/^[0-9]+$/.test(value) && Number.isSafeInteger(n) && n >= min && n <= max) return n;
+        this.bad(key, value, `a whole number from ${min} to ${max}`);
+        return fallback;
     }
 
     boolean(key: string, fallback: boolean): boolean {

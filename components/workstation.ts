@@ -8,7 +8,7 @@ import { IdeName } from "./ideSources";
 import { ProvisioningStage } from "./provisioningStage";
 import { SshKeyPair } from "./sshKeyPair";
 import { StageVariables, assembleScript, sha256 } from "./stageScript";
-import { StageGraph, StageName, stageGraph, topologicalOrder } from "./stages";
+import { StageGraph, StageName, installGraph, stageGraph, topologicalOrder } from "./stages";
 import {
     Regression, StageTiming, TimingAlert, TimingSummary, regressionAgainst, stageAlerts, summarize,
 } from "./timing";
@@ -18,6 +18,14 @@ export interface WorkstationArgs {
     config: WorkstationConfig;
     /** The stack name; names the droplet, key and project and tags `environment:<stack>`. */
     stack: string;
+    /**
+     * The droplet's image when it comes from an image stack (components/image.ts), with the
+     * bake's time in epoch seconds: system-prep applies pending security updates to an image
+     * older than `imageMaxAgeDays`. Absent: `config.image`, a base image.
+     */
+    fromImage?: { image: pulumi.Input<string>; bakedAt: pulumi.Input<number> };
+    /** Only the install stages (an image builder, components/image.ts). Default false. */
+    installOnly?: boolean;
 }
 
 /** What the report stage prints (provisioning/report.sh). Fields the host could not measure are absent. */
@@ -95,7 +103,7 @@ export class Workstation extends pulumi.ComponentResource {
             dropletName: resourceName,
             region: config.region,
             size: config.size,
-            image: config.image,
+            image: args.fromImage?.image ?? config.image,
             sshKeys: this.keyPair.fingerprints,
             // Secret as a whole: it carries the host's private key.
             userData: pulumi.secret(pulumi.all([this.keyPair.publicKey, this.hostKey.privateKey, this.hostKey.publicKey])
@@ -111,10 +119,12 @@ export class Workstation extends pulumi.ComponentResource {
         this.knownHosts = pulumi.all([this.ipv4Address, this.hostKey.publicKey]).apply(([ip, key]) => knownHostsLine(ip, 22, key));
         this.priceMonthly = this.host.droplet.priceMonthly;
 
-        this.graph = stageGraph(config.ides, config.desktop, { dotfiles: config.dotfiles !== undefined });
+        this.graph = args.installOnly
+            ? installGraph(config.ides, config.desktop)
+            : stageGraph(config.ides, config.desktop, { dotfiles: config.dotfiles !== undefined });
         this.stages = {};
         for (const stage of topologicalOrder(this.graph)) {
-            const variables = { WS_STAGE: stage, WS_USERNAME: config.username, ...this.stageVariables(stage, config) };
+            const variables = { WS_STAGE: stage, WS_USERNAME: config.username, ...this.stageVariables(stage, config, args.fromImage) };
             const script = assembleScript(STAGE_SCRIPTS[stage], variables);
             this.stages[stage] = new ProvisioningStage(`${name}-${stage}`, {
                 stage,
@@ -134,8 +144,9 @@ export class Workstation extends pulumi.ComponentResource {
         const timings: pulumi.Output<StageTiming[]> = pulumi.all(ran.map((s) => s.timing));
         this.timings = timings.apply((t) => summarize(t, this.graph));
         this.regression = timings.apply((t) => regressionAgainst(t, config.baseline));
-        this.verification = this.stages.verify!.result;
-        this.report = this.stages.report!.result.apply((r) => (r ?? {}) as HostReport);
+        // An image builder has no verify or report stage.
+        this.verification = this.stages.verify?.result ?? pulumi.output(undefined);
+        this.report = (this.stages.report?.result ?? pulumi.output(undefined)).apply((r) => (r ?? {}) as HostReport);
         const dotfilesResult: pulumi.Output<unknown> = this.stages.dotfiles?.result ?? pulumi.output(undefined);
         this.alerts = pulumi.all([timings, this.report, dotfilesResult]).apply(([t, report, dotfiles]) => [
             ...stageAlerts(t, config.stageEstimates),
@@ -148,10 +159,14 @@ export class Workstation extends pulumi.ComponentResource {
         });
     }
 
-    private stageVariables(stage: StageName, config: WorkstationConfig): StageVariables {
+    private stageVariables(stage: StageName, config: WorkstationConfig, fromImage: WorkstationArgs["fromImage"]): StageVariables {
         switch (stage) {
             case "system-prep":
                 return {
+                    ...(fromImage ? {
+                        WS_IMAGE_BAKED_AT: pulumi.output(fromImage.bakedAt).apply(String),
+                        WS_IMAGE_MAX_AGE_DAYS: String(config.imageMaxAgeDays),
+                    } : {}),
                     WS_PASSWORD: this.password,
                     WS_AUTHORIZED_KEYS: this.keyPair.publicKey.apply((key) => [key, ...config.authorizedKeys].join("\n")),
                     // Keys registered with DigitalOcean reach root only; root login ends with harden.

@@ -12,26 +12,39 @@
 #   - cloud-init's state, seed and logs, so that it runs again as on a first boot
 #   - the stages' per-host records: timing.csv, the report, resource samples, dotfiles
 #     state, the swap-unsupported finding; the shell history; logs; apt caches and lists
-# Usage (as root, on the builder): generalise.sh [--root DIR] [--poweroff]
+# Usage (as root, on the builder): generalise.sh [--root DIR] [--poweroff] [--packages 'P...']
 #   --root DIR   work on a stopped host's root file system at DIR instead of / (the local
 #                target bakes a test host's root this way); no service is touched
 #   --poweroff   power the host off 2 s after the script returns (the cloud builder)
-# Prints `::workstation-generalised:: {...}` with what it removed.
+#   --packages   packages whose installed versions the result reports (the image's contents)
+# Prints `::workstation-generalised:: {"removed":[...],"packages":{...},"at":EPOCH}`.
 set -euo pipefail
 export LC_ALL=C
 
 GN_ROOT=/
 GN_POWEROFF=false
+GN_PACKAGES=""
 while (($# > 0)); do
   case "$1" in
     --root) GN_ROOT="${2:?--root needs a directory}"; shift ;;
     --poweroff) GN_POWEROFF=true ;;
-    *) echo "generalise.sh: unknown argument '$1'; usage: generalise.sh [--root DIR] [--poweroff]" >&2; exit 2 ;;
+    --packages) GN_PACKAGES="${2?--packages needs a list}"; shift ;;
+    *) echo "generalise.sh: unknown argument '$1'; usage: generalise.sh [--root DIR] [--poweroff] [--packages 'P...']" >&2; exit 2 ;;
   esac
   shift
 done
 GN_ROOT="${GN_ROOT%/}"
 [[ -d "$GN_ROOT/etc" ]] || { echo "generalise.sh: $GN_ROOT/etc is missing: not a root file system" >&2; exit 2; }
+
+# Versions first: dpkg's database stays, but read it before anything else changes.
+gn_versions="" sep=""
+for pkg in $GN_PACKAGES; do
+  [[ "$pkg" =~ ^[a-z0-9][a-z0-9+.-]+$ ]] || { echo "generalise.sh: '$pkg' is no package name" >&2; exit 2; }
+  version="$(dpkg-query --admindir="$GN_ROOT/var/lib/dpkg" -W -f '${db:Status-Status} ${Version}' "$pkg" 2>/dev/null || true)"
+  [[ "$version" == installed\ * ]] && version="${version#installed }" || version=""
+  gn_versions+="$sep\"$pkg\":\"$version\""
+  sep=","
+done
 
 gn_removed=()
 # gn_rm PATH...: remove paths under the root, recording those that existed.
@@ -105,8 +118,9 @@ gn_rm /tmp/workstation /var/tmp/workstation
 printf '::workstation-generalised:: {"removed":['
 sep=""
 for p in "${gn_removed[@]}"; do printf '%s"%s"' "$sep" "${p//\"/}"; sep=","; done
-printf ']}\n'
+printf '],"packages":{%s},"at":%s}\n' "$gn_versions" "$(date +%s)"
 
+sync
 if [[ "$GN_POWEROFF" == true && "$GN_ROOT" == "" ]]; then
   # After this script returns, so that the command reports success before the host goes.
   systemd-run --quiet --on-active=2 --unit=workstation-generalise-poweroff systemctl poweroff

@@ -4,6 +4,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { parseGeneralised } from "../../components/image";
 import { tempDir } from "./helpers";
 
 const SCRIPT = path.join(__dirname, "..", "..", "provisioning", "generalise.sh");
@@ -47,6 +48,9 @@ function provisionedRoot(): string {
     write(root, "usr/local/lib/workstation/sample-resources", "#!/bin/bash\n", 0o755);
     write(root, "etc/systemd/system/workstation-monitor.service", "[Unit]\n");
     write(root, "etc/xrdp/xrdp.ini", "port=tcp://127.0.0.1:3389\n");
+    write(root, "var/lib/dpkg/status", "Package: xrdp\nStatus: install ok installed\nArchitecture: amd64\nVersion: 0.10.1-1\n\n"
+        + "Package: code\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1.95.0-1\n\n");
+    fs.mkdirSync(path.join(root, "var/lib/dpkg/updates"), { recursive: true });
     return root;
 }
 
@@ -60,7 +64,7 @@ describe("generalise.sh on a provisioned root", function () {
     let stdout: string;
     before(() => {
         root = provisionedRoot();
-        const res = spawnSync("bash", [SCRIPT, "--root", root], { encoding: "utf8" });
+        const res = spawnSync("bash", [SCRIPT, "--root", root, "--packages", "xrdp code cursor"], { encoding: "utf8" });
         assert.equal(res.status, 0, res.stderr);
         stdout = res.stdout;
     });
@@ -110,10 +114,17 @@ describe("generalise.sh on a provisioned root", function () {
         }
     });
 
-    it("prints what it removed on its result line", () => {
-        const line = stdout.split("\n").find((l) => l.startsWith("::workstation-generalised:: "))!;
-        const removed = (JSON.parse(line.slice("::workstation-generalised:: ".length)) as { removed: string[] }).removed;
-        for (const r of ["user:dev", "/root/.ssh/authorized_keys", "/etc/ssh/ssh_host_ed25519_key", "/etc/machine-id"]) assert.ok(removed.includes(r), r);
+    it("prints what it removed and the installed versions on its result line (parseGeneralised reads it)", () => {
+        const g = parseGeneralised(stdout);
+        for (const r of ["user:dev", "/root/.ssh/authorized_keys", "/etc/ssh/ssh_host_ed25519_key", "/etc/machine-id"]) assert.ok(g.removed.includes(r), r);
+        assert.deepEqual(g.packages, { xrdp: "0.10.1-1", code: "", cursor: "" }, "removed-but-configured and unknown packages are not installed");
+        assert.ok(Math.abs(g.at - Date.now() / 1000) < 60, `at ${g.at} is now`);
+    });
+
+    it("refuses a package list with something that is no package name", () => {
+        const res = spawnSync("bash", [SCRIPT, "--root", provisionedRoot(), "--packages", "xrdp;reboot"], { encoding: "utf8" });
+        assert.equal(res.status, 2);
+        assert.match(res.stderr, /'xrdp;reboot' is no package name/);
     });
 
     it("refuses a directory that is no root file system, naming it", () => {
