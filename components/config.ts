@@ -65,7 +65,33 @@ export interface WorkstationConfig {
     running: boolean;
     /** Minutes without activity after which `deploy stop-idle` stops the stack; 0: never. Default 0. */
     idleStopMinutes: number;
+    /**
+     * `workstation` (default) builds a workstation; `image` makes this stack an image stack:
+     * a builder with the install stages only, generalised and snapshotted (components/image.ts).
+     */
+    role: Role;
+    /**
+     * An image stack (`org/project/stack`) whose `snapshotId` output is the droplet image, so that
+     * a re-bake reaches this workstation on its next start. Default none (use `image`).
+     */
+    imageStack: string;
+    /** An image baked more than this many days ago gets its pending security updates on start. Default 14. */
+    imageMaxAgeDays: number;
+    /** Image stacks: how many snapshots of this stack to keep; older ones are pruned. Default 3. */
+    imageKeep: number;
+    /** Image stacks: this bake's id (names the snapshot `workstation-image-<stack>-<bake>`); a new id bakes anew. */
+    imageBake: string;
+    /**
+     * Image stacks: true while baking; false removes the builder droplet and keeps the snapshot
+     * (the second `up` of a bake, README "Images"). Default true.
+     */
+    imageBuilder: boolean;
 }
+
+export const ROLES = ["workstation", "image"] as const;
+export type Role = (typeof ROLES)[number];
+/** `org/project/stack` as Pulumi names a stack across projects. */
+const STACK_REFERENCE = /^$|^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
 
 /** Raised for bad configuration; lists every problem found, one per line. */
 export class ConfigError extends Error {
@@ -80,6 +106,7 @@ export const CONFIG_KEYS = [
     "region", "size", "image", "username", "ides", "desktop", "allowedSshCidrs", "sshNeverBanCidrs", "authorizedKeys",
     "existingSshKeyFingerprints", "tags", "backups", "alertEmails", "stageEstimates", "baseline",
     "ideSources", "projectName", "provisioningRun", "dotfiles", "homeVolumeGb", "running", "idleStopMinutes",
+    "role", "imageStack", "imageMaxAgeDays", "imageKeep", "imageBake", "imageBuilder",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -107,6 +134,12 @@ export function configDefaults(stack: string): WorkstationConfig {
         homeVolumeGb: 20,
         running: true,
         idleStopMinutes: 0,
+        role: "workstation",
+        imageStack: "",
+        imageMaxAgeDays: 14,
+        imageKeep: 3,
+        imageBake: "",
+        imageBuilder: true,
     };
 }
 
@@ -174,8 +207,24 @@ export function parseConfig(raw: RawConfig, stack: string, present: string[] = [
         running: p.boolean("running", d.running),
         idleStopMinutes: p.integer("idleStopMinutes", d.idleStopMinutes, (n) => n === 0 || (n >= 15 && n <= 10080),
             "0 (never stop) or whole minutes from 15 to 10080 (a week); under 15 a user would be stopped between two coffees"),
+        role: p.string("role", d.role, new RegExp(`^(${ROLES.join("|")})$`), `one of ${ROLES.join(", ")}`) as Role,
+        imageStack: p.string("imageStack", d.imageStack, STACK_REFERENCE, "an image stack as org/project/stack", { allowEmpty: true }),
+        imageMaxAgeDays: p.integer("imageMaxAgeDays", d.imageMaxAgeDays, (n) => n >= 1 && n <= 365, "a whole number from 1 to 365"),
+        imageKeep: p.integer("imageKeep", d.imageKeep, (n) => n >= 1 && n <= 50, "a whole number from 1 to 50"),
+        imageBake: p.string("imageBake", d.imageBake, /^$|^[a-z0-9][a-z0-9-]{0,39}$/,
+            "up to 40 lower-case letters, digits or dashes, such as 2026-12-03", { allowEmpty: true }),
+        imageBuilder: p.boolean("imageBuilder", d.imageBuilder),
     };
     problems.push(...homeVolumeRegionProblems(cfg));
+    if (cfg.role === "image" && !cfg.imageBake) {
+        problems.push(`${CONFIG_NAMESPACE}:imageBake: an image stack needs a bake id, such as the date (2026-12-03); it names the snapshot`);
+    }
+    if (cfg.imageStack && raw("image") !== undefined && cfg.image !== d.image) {
+        problems.push(`${CONFIG_NAMESPACE}:imageStack: ${quote(cfg.imageStack)} and ${CONFIG_NAMESPACE}:image ${quote(cfg.image)} both name the droplet's image; set one of them`);
+    }
+    if (cfg.imageStack && cfg.role === "image") {
+        problems.push(`${CONFIG_NAMESPACE}:imageStack: an image stack bakes from a base image, not from another image stack; remove imageStack or set role to workstation`);
+    }
 
     const dotfiles = parseDotfiles(raw("dotfiles"), problems, CONFIG_NAMESPACE);
     if (dotfiles) cfg.dotfiles = dotfiles;
@@ -275,7 +324,7 @@ class Parser {
     integer(key: string, fallback: number, valid: (n: number) => boolean, allowed: string): number {
         const value = this.raw(key);
         if (value === undefined) return fallback;
-        const n = /^-?[0-9]+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+        const n = /^-?[0-9]+$/.test(value) ? Number(value) : NaN;
         if (!Number.isSafeInteger(n) || !valid(n)) {
             this.bad(key, value, allowed);
             return fallback;

@@ -86,6 +86,20 @@ export function stageGraph(ides: readonly IdeName[], desktop: boolean, optional:
     return graph;
 }
 
+/**
+ * The stages an image holds: what installs software for every workstation alike. The
+ * per-workstation stages (dotfiles, verify, harden, report) run on each workstation,
+ * and system-prep's per-user steps find nothing to skip there (generalise.sh removed them).
+ */
+export function installGraph(ides: readonly IdeName[], desktop: boolean): StageGraph {
+    const full = stageGraph(ides, desktop);
+    const graph: StageGraph = {};
+    for (const stage of INSTALL_STAGES) if (stage in full) graph[stage] = full[stage];
+    return graph;
+}
+
+export const INSTALL_STAGES: readonly StageName[] = ["wait-ready", "system-prep", "desktop", "ide-vscode", "ide-cursor", "ide-antigravity", "monitor"];
+
 /** The stages of a graph in an order where every stage follows its dependencies. */
 export function topologicalOrder(graph: StageGraph): StageName[] {
     const order: StageName[] = [];

@@ -10,7 +10,7 @@ import { candidatesVariable, IdeName } from "./ideSources";
 import { ProvisioningStage } from "./provisioningStage";
 import { SshKeyPair } from "./sshKeyPair";
 import { StageVariables, assembleScript, sha256 } from "./stageScript";
-import { StageGraph, StageName, stageGraph, topologicalOrder } from "./stages";
+import { StageGraph, StageName, installGraph, stageGraph, topologicalOrder } from "./stages";
 import {
     Regression, StageTiming, TimingAlert, TimingSummary, regressionAgainst, stageAlerts, summarize,
 } from "./timing";
@@ -20,6 +20,14 @@ export interface WorkstationArgs {
     config: WorkstationConfig;
     /** The stack name; names the droplet, key and project and tags `environment:<stack>`. */
     stack: string;
+    /**
+     * The droplet's image when it comes from an image stack (components/image.ts), with the
+     * bake's time in epoch seconds: system-prep applies pending security updates to an image
+     * older than `imageMaxAgeDays`. Absent: `config.image`, a base image.
+     */
+    fromImage?: { image: pulumi.Input<string>; bakedAt: pulumi.Input<number> };
+    /** Only the install stages (an image builder, components/image.ts). Default false. */
+    installOnly?: boolean;
 }
 
 /** What the report stage prints (provisioning/report.sh). Fields the host could not measure are absent. */
@@ -100,7 +108,7 @@ export class Workstation extends pulumi.ComponentResource {
         super("workstation:index:Workstation", name, {}, opts);
         const { config, stack } = args;
         this.username = config.username;
-        this.state = config.running ? "running" : "stopped";
+        this.state = config.running || args.installOnly ? "running" : "stopped";
         const resourceName = `workstation-${stack}`;
 
         this.keyPair = new SshKeyPair(name, {
@@ -119,19 +127,20 @@ export class Workstation extends pulumi.ComponentResource {
         // stop), so neither a stop, a new username, size or image, nor a replaced droplet
         // changes its URN or name. A region change is ignored rather than obeyed: obeying
         // would replace the volume, that is delete the home. Prod protects it outright.
-        this.homeVolume = config.homeVolumeGb === 0 ? undefined : new digitalocean.Volume(`${name}-home`, {
+        // An image builder has no home of its own to keep: the image carries none.
+        this.homeVolume = config.homeVolumeGb === 0 || args.installOnly ? undefined : new digitalocean.Volume(`${name}-home`, {
             name: homeVolumeName(stack),
             region: config.region,
             size: config.homeVolumeGb,
             description: `/home of workstation-${stack}; kept while the workstation is stopped`,
         }, { parent: this, protect: isProdStack(stack), ignoreChanges: ["region"] });
-        this.stoppedMonthlyCost = volumeMonthlyPrice(config.homeVolumeGb);
+        this.stoppedMonthlyCost = this.homeVolume ? volumeMonthlyPrice(config.homeVolumeGb) : 0;
 
         this.host = new Host(name, {
             dropletName: resourceName,
             region: config.region,
             size: config.size,
-            image: config.image,
+            image: args.fromImage?.image ?? config.image,
             sshKeys: this.keyPair.fingerprints,
             // Secret as a whole: it carries the host's private key.
             userData: pulumi.secret(pulumi.all([this.keyPair.publicKey, this.hostKey.privateKey, this.hostKey.publicKey])
@@ -142,7 +151,7 @@ export class Workstation extends pulumi.ComponentResource {
             alertEmails: config.alertEmails,
             projectName: config.projectName,
             projectEnvironment: projectEnvironment(stack),
-            running: config.running,
+            running: config.running || args.installOnly === true,
             homeVolume: this.homeVolume,
         }, { parent: this });
         this.ipv4Address = this.host.ipv4Address;
@@ -158,9 +167,11 @@ export class Workstation extends pulumi.ComponentResource {
             return;
         }
         const ipv4Address = this.ipv4Address;
-        this.graph = stageGraph(config.ides, config.desktop, { homeVolume: this.homeVolume !== undefined, dotfiles: config.dotfiles !== undefined });
+        this.graph = args.installOnly
+            ? installGraph(config.ides, config.desktop)
+            : stageGraph(config.ides, config.desktop, { homeVolume: this.homeVolume !== undefined, dotfiles: config.dotfiles !== undefined });
         for (const stage of topologicalOrder(this.graph)) {
-            const variables = { WS_STAGE: stage, WS_USERNAME: config.username, ...this.stageVariables(stage, config, stack) };
+            const variables = { WS_STAGE: stage, WS_USERNAME: config.username, ...this.stageVariables(stage, config, stack, args.fromImage) };
             const script = assembleScript(STAGE_SCRIPTS[stage], variables);
             this.stages[stage] = new ProvisioningStage(`${name}-${stage}`, {
                 stage,
@@ -182,14 +193,15 @@ export class Workstation extends pulumi.ComponentResource {
         const graph = this.graph;
         const ran = topologicalOrder(graph).map((stage) => this.stages[stage]!);
         const timings: pulumi.Output<StageTiming[]> = pulumi.all(ran.map((s) => s.timing));
-        const report = this.stages.report!.result.apply((r) => (r ?? {}) as HostReport);
+        const report = (this.stages.report?.result ?? pulumi.output(undefined)).apply((r) => (r ?? {}) as HostReport);
         const dotfilesResult: pulumi.Output<unknown> = this.stages.dotfiles?.result ?? pulumi.output(undefined);
         this.provisioning = {
             graph,
             stages: this.stages,
             timings: timings.apply((t) => summarize(t, graph)),
             regression: timings.apply((t) => regressionAgainst(t, config.baseline)),
-            verification: this.stages.verify!.result,
+            // An image builder has no verify or report stage.
+            verification: this.stages.verify?.result ?? pulumi.output(undefined),
             report,
             alerts: pulumi.all([timings, report, dotfilesResult]).apply(([t, r, dotfiles]) => [
                 ...stageAlerts(t, config.stageEstimates),
@@ -204,7 +216,7 @@ export class Workstation extends pulumi.ComponentResource {
         });
     }
 
-    private stageVariables(stage: StageName, config: WorkstationConfig, stack: string): StageVariables {
+    private stageVariables(stage: StageName, config: WorkstationConfig, stack: string, fromImage: WorkstationArgs["fromImage"]): StageVariables {
         switch (stage) {
             case "home-volume":
                 return {
@@ -214,6 +226,10 @@ export class Workstation extends pulumi.ComponentResource {
                 };
             case "system-prep":
                 return {
+                    ...(fromImage ? {
+                        WS_IMAGE_BAKED_AT: pulumi.output(fromImage.bakedAt).apply(String),
+                        WS_IMAGE_MAX_AGE_DAYS: String(config.imageMaxAgeDays),
+                    } : {}),
                     WS_PASSWORD: this.password,
                     WS_AUTHORIZED_KEYS: this.keyPair.publicKey.apply((key) => [key, ...config.authorizedKeys].join("\n")),
                     // Keys registered with DigitalOcean reach root only; root login ends with harden.

@@ -135,8 +135,12 @@ async function main(): Promise<number> {
                     out(`${req.resourceName}: checking the test host image (the first build takes one to three minutes)`);
                     await testHost.ensureImage();
                     out(`${req.resourceName}: image ready in ${((Date.now() - t) / 1000).toFixed(1)} s; booting test host ${job.hostName} (${req.size}, ${req.image} stands for Debian 13 here)`);
+                    // A droplet whose image is a snapshot id the mock cloud baked boots from that image.
+                    const baked = /^[0-9]+$/.test(req.image) ? testHost.snapshotTarball(req.image) : undefined;
+                    if (baked !== undefined && !fs.existsSync(baked)) throw new Error(`${req.resourceName}: image ${req.image} is no snapshot baked here (no ${baked})`);
+                    if (baked) out(`${req.resourceName}: booting from the baked image ${baked}`);
                     try {
-                        host = await testHost.startHost({ name: job.hostName, index: job.hostIndex, authorizedKeys: req.authorizedKeys, userData: req.userData });
+                        host = await testHost.startHost({ name: job.hostName, index: job.hostIndex, authorizedKeys: req.authorizedKeys, userData: req.userData, image: baked });
                     } catch (err) {
                         // Another runner took the index between our choice and the boot.
                         if (INDEX_TAKEN.test((err as Error).message)) indexTaken = true;
@@ -158,6 +162,11 @@ async function main(): Promise<number> {
                     out(`stand-in dotfiles repository served at ${dotfiles.url}`);
                 }
                 return { hostName: host.name, ip: host.ip, bootSeconds: job.reuse ? undefined : host.bootSeconds };
+            },
+            snapshotDroplet: async (req) => {
+                const t = Date.now();
+                await testHost.bakeHost(req.hostName, testHost.snapshotTarball(req.snapshotId));
+                out(`${req.resourceName}: baked test host ${req.hostName} into snapshot ${req.snapshotId} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
             },
             exec: (target, opts, meta) => {
                 // Stream only what the program lets the engine log: `logging: none` marks a stage that handles secrets.

@@ -14,6 +14,8 @@ export interface CliOptions {
     standin: boolean;
     /** Point `workstation:dotfiles` at a stand-in repository served on the host's gateway. */
     standinDotfiles?: boolean;
+    /** `--set KEY=VALUE`: config values over the stack file's (VALUE as JSON when it parses, else text). */
+    set?: Record<string, unknown>;
 }
 
 export class UsageError extends Error {}
@@ -34,9 +36,11 @@ export const USAGE = `usage: npm run local -- [options]
   --no-standin         do not point the IDE stages at the local stand-in repository
   --standin-dotfiles   set workstation:dotfiles to a stand-in git repository (with an
                        install script) served over HTTP on the host's gateway
+  --set KEY=VALUE      set workstation:KEY over the stack file (VALUE as JSON when it
+                       parses, else text), e.g. --set role=image --set imageBake=local-1
   --help               this text`;
 
-const FLAGS_WITH_VALUE = ["--stack", "--name", "--reuse", "--down"];
+const FLAGS_WITH_VALUE = ["--stack", "--name", "--reuse", "--down", "--set"];
 const FLAGS = ["--show-secrets", "--verbose", "--no-standin", "--standin-dotfiles", "--down-all", "--list", "--help", "-h"];
 
 /** Parses argv (after `--`); every error names the flag, the value and what is allowed. */
@@ -81,6 +85,18 @@ export function parseArgs(argv: string[], stacks: string[]): CliOptions {
                     opts.mode = flag === "--reuse" ? "reuse" : "down";
                 }
                 break;
+            case "--set": {
+                const m = /^([A-Za-z][A-Za-z0-9]*)=(.*)$/s.exec(value!);
+                if (!m) throw new UsageError(`--set ${JSON.stringify(value)}: expected KEY=VALUE, such as role=image`);
+                let parsed: unknown = m[2];
+                try {
+                    parsed = JSON.parse(m[2]);
+                } catch {
+                    // plain text
+                }
+                opts.set = { ...opts.set, [m[1]]: parsed };
+                break;
+            }
             case "--show-secrets":
                 opts.showSecrets = true;
                 break;

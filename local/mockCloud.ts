@@ -78,6 +78,11 @@ export interface CloudBackend {
     passwordFor(resourceName: string, spec: PasswordSpec): string;
     /** Boots (or adopts) the host that stands in for the droplet. */
     createDroplet(req: DropletRequest): Promise<DropletHost>;
+    /**
+     * Bakes the host behind a droplet into an image (testhost.sh bake) under the snapshot id;
+     * a later droplet whose `image` is that id boots from it. Absent: snapshots are refused.
+     */
+    snapshotDroplet?(req: { resourceName: string; hostName: string; snapshotId: string; snapshotName: string }): Promise<void>;
     /** Runs one remote command; `meta.logging` is the Command's `logging` (`none`: output must not be shown). */
     exec(target: SshTarget, opts: ExecOptions, meta: { name: string; logging?: string }): Promise<ExecResult>;
 }
@@ -156,6 +161,8 @@ export class MockCloud implements pulumi.runtime.Mocks {
     private readonly sizes: Record<string, SizeInfo>;
     /** Public keys DigitalOcean knows, by fingerprint and by id. */
     private readonly sshKeys = new Map<string, string>();
+    /** Droplet id → the test host behind it, for DropletSnapshot. */
+    private readonly dropletHosts = new Map<string, string>();
     private readonly inFlight = new Set<Promise<unknown>>();
     /** additionalSecretOutputs per `type::name`, learnt from the registration request. */
     private readonly secretOutputs = new Map<string, string[]>();
@@ -261,6 +268,8 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 return this.droplet(args.name, inputs);
             case "command:remote:Command":
                 return this.command(args.name, inputs, args.inputs ?? {});
+            case "digitalocean:index/dropletSnapshot:DropletSnapshot":
+                return this.dropletSnapshot(args.name, inputs);
         }
         if (RECORDED_TYPES.has(args.type)) {
             const id = crypto.randomUUID();
@@ -319,6 +328,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
         });
         this.emit({ kind: "droplet", name, hostName: host.hostName, ip: host.ip, bootSeconds: host.bootSeconds });
         const id = String(500000000 + this.nextId++);
+        this.dropletHosts.set(id, host.hostName);
         // As the provider reports it: the size's price; backups are billed on top and not included.
         const priceMonthly = info.priceMonthly;
         return {
@@ -340,6 +350,22 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 createdAt: new Date().toISOString(),
             },
         };
+    }
+
+    /** As the provider: droplet_id and name are required, and the droplet must exist. */
+    private async dropletSnapshot(name: string, inputs: Record<string, unknown>) {
+        const dropletId = String(inputs.dropletId ?? "");
+        const snapshotName = String(inputs.name ?? "");
+        if (!dropletId) throw new Error(`local runner: ${name}: dropletId is required`);
+        if (!snapshotName) throw new Error(`local runner: ${name}: name is required`);
+        const hostName = this.dropletHosts.get(dropletId);
+        if (!hostName) throw new Error(`local runner: ${name}: droplet ${dropletId} does not exist (404 from the API)`);
+        if (!this.opts.backend.snapshotDroplet) throw new Error(`local runner: ${name}: this backend cannot take snapshots`);
+        // Numeric like DigitalOcean's, and unique across runs: a later run boots from it by id.
+        const id = String(Date.now());
+        await this.opts.backend.snapshotDroplet({ resourceName: name, hostName, snapshotId: id, snapshotName });
+        this.emit({ kind: "resource", type: "digitalocean:index/dropletSnapshot:DropletSnapshot", name, detail: `${snapshotName} = ${id} (host ${hostName} baked)` });
+        return { id, state: { ...inputs, id, createdAt: new Date().toISOString(), regions: ["local"], minDiskSize: 0, size: 0 } };
     }
 
     private async command(name: string, inputs: Record<string, unknown>, rawInputs: Record<string, unknown>) {

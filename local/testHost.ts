@@ -36,6 +36,8 @@ export interface StartHostOptions {
     authorizedKeys: string[];
     /** cloud-config user data, applied by cloud-init at first boot (the droplet's `userData`). */
     userData?: string;
+    /** A baked image (bakeHost's tarball) to boot instead of the base image. */
+    image?: string;
 }
 
 /** The apt proxy every test host uses (already configured in its apt). WS_PROXY_IP overrides, as for testhost.sh. */
@@ -98,10 +100,25 @@ export async function startHost(opts: StartHostOptions): Promise<TestHost> {
             fs.writeFileSync(ud, opts.userData, { mode: 0o600 });
             args.push("--user-data", ud);
         }
+        if (opts.image !== undefined) args.push("--image", opts.image);
         return parseHost(lastLine(await run(args)));
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
+}
+
+/**
+ * Stops the host (unless generalise already powered it off), generalises its root as a
+ * cloud builder is (provisioning/generalise.sh), packs it into `out` and removes the host.
+ */
+export async function bakeHost(name: string, out: string): Promise<string> {
+    return lastLine(await run(["bake", name, "--out", out]));
+}
+
+/** Where baked images of the mock cloud's snapshots are kept: `<cache>/images/snapshots/<id>.tar.zst`. */
+export function snapshotTarball(id: string): string {
+    const cache = process.env.WS_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "workstation");
+    return path.join(cache, "images", "snapshots", `${id}.tar.zst`);
 }
 
 /** Stops the host, deletes its netns and veth, removes its root dir. No-op if it is not running. */

@@ -3,8 +3,12 @@
 # (systemd as PID 1) inside a network namespace of its own, reached over real SSH.
 #
 #   testhost.sh image                      build the image tarball or reuse the cached one; print its path
-#   testhost.sh up NAME --index N --authorized-keys FILE [--user-data FILE]
-#                                          boot a host; print one JSON line when it is ready
+#   testhost.sh up NAME --index N --authorized-keys FILE [--user-data FILE] [--image TARBALL]
+#                                          boot a host (from TARBALL, a baked image, instead of
+#                                          the base image); print one JSON line when it is ready
+#   testhost.sh bake NAME --out TARBALL    stop host NAME, generalise its root
+#                                          (provisioning/generalise.sh), pack it into TARBALL
+#                                          and remove the host; print TARBALL
 #   testhost.sh down NAME | --all          stop host(s), delete netns/veth, remove root dir(s)
 #   testhost.sh list                       one JSON line per running host
 #   testhost.sh names                      every host of the state dir, running or half-made
@@ -568,9 +572,10 @@ up_cleanup() {
 
 cmd_up() {
   require_root up "$@"
-  local name="" index="" keys_file="" user_data=""
+  local name="" index="" keys_file="" user_data="" from_image=""
   while [[ $# -gt 0 ]]; do
     case "$1" in
+      --image) from_image="${2:?--image needs a tarball}"; shift 2 ;;
       --index) index="${2:?--index needs a value}"; shift 2 ;;
       --authorized-keys) keys_file="${2:?--authorized-keys needs a file}"; shift 2 ;;
       --user-data) user_data="${2:?--user-data needs a file}"; shift 2 ;;
@@ -586,7 +591,11 @@ cmd_up() {
   ensure_tools
   local tarball start dir="$HOSTS_DIR/$name"
   start="$(now)"
-  tarball="$(cmd_image)"
+  if [[ -n "$from_image" ]]; then
+    tarball="$(baked_image_checked "$from_image")"
+  else
+    tarball="$(cmd_image)"
+  fi
 
   lock_state
   ensure_harness_key
@@ -650,6 +659,65 @@ cmd_up() {
   cat "$dir/host.json"
 }
 
+# ---------------------------------------------------------------------------------------
+# Baked images (issue 14): a provisioned host's root, generalised and packed like the base
+# image, so that `up --image` boots a workstation whose install stages find their work done.
+
+# baked_image_checked TARBALL: TARBALL's absolute path, once it is readable and zstd.
+baked_image_checked() {
+  local tarball="$1"
+  [[ -r "$tarball" && -s "$tarball" ]] || die "--image $tarball: no such baked image (testhost.sh bake makes one)"
+  [[ "$(head -c 4 "$tarball" | od -An -tx1 | tr -d ' \n')" == 28b52ffd ]] || die "--image $tarball: not a zstd tarball"
+  readlink -f "$tarball"
+}
+
+# bake_stop_host NAME: an orderly shutdown of the host's systemd (nspawn passes SIGTERM on
+# as SIGRTMIN+3), keeping its root dir; dies if it does not stop. A host that powered
+# itself off (generalise.sh --poweroff, as on a cloud builder) is stopped already.
+bake_stop_host() {
+  local name="$1" dir="$HOSTS_DIR/$1" pid i
+  pid="$(cat "$dir/pid" 2>/dev/null || true)"
+  if [[ -z "$pid" ]] || ! is_our_nspawn "$pid" "$dir/root"; then
+    log "bake $name: the host is stopped already"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 300; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  die "bake $name: nspawn $pid did not stop in 30 s; not baking a running root"
+}
+
+cmd_bake() {
+  require_root bake "$@"
+  local name="" out=""
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --out) out="${2:?--out needs a file}"; shift 2 ;;
+      -*) die "unknown option $1" ;;
+      *) [[ -z "$name" ]] || die "one NAME only"; name="$1"; shift ;;
+    esac
+  done
+  [[ -n "$name" && -n "$out" ]] || die "usage: bake NAME --out TARBALL"
+  validate_name "$name"
+  local dir="$HOSTS_DIR/$name" start
+  [[ -d "$dir/root" ]] || die "bake $name: no such host"
+  [[ "$out" == *.tar.zst ]] || die "bake: --out $out must end in .tar.zst"
+  start="$(now)"
+  mkdir -p "$(dirname "$out")"
+  bake_stop_host "$name"
+  # The stopped root, generalised exactly as a cloud builder is.
+  bash "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../provisioning/generalise.sh" --root "$dir/root" >"$dir/generalise.log"
+  tar --numeric-owner --xattrs --xattrs-include='*' -C "$dir/root" -cf - . | zstd -q -f -3 -T0 -o "$out.tmp"
+  mv "$out.tmp" "$out"
+  lock_state
+  down_host "$name"
+  unlock_state
+  log "baked $name in $(elapsed "$start") s: $out ($(du -h "$out" | cut -f1))"
+  readlink -f "$out"
+}
+
 cmd_list() {
   local name
   while read -r name; do
@@ -680,6 +748,7 @@ main() {
   case "$cmd" in
     image) cmd_image ;;
     up) cmd_up "$@" ;;
+    bake) cmd_bake "$@" ;;
     down) cmd_down "$@" ;;
     list) cmd_list ;;
     names) cmd_names ;;
@@ -690,7 +759,7 @@ main() {
       release_proxy force
       ;;
     -h | --help | help) usage ;;
-    *) die "unknown command $cmd (image, up, down, list, names, ssh, proxy stop)" ;;
+    *) die "unknown command $cmd (image, up, bake, down, list, names, ssh, proxy stop)" ;;
   esac
 }
 

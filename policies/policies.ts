@@ -4,6 +4,7 @@ import { Policies } from "@pulumi/policy";
 import { commandPolicies } from "./commands";
 import { dropletPolicies } from "./droplet";
 import { firewallPolicies } from "./firewall";
+import { imagePolicies } from "./image";
 import { stackPolicies } from "./stack";
 
 export const PACK_NAME = "workstation-policies";
@@ -12,4 +13,4 @@ export const PACK_DESCRIPTION =
     "Guards for the DigitalOcean developer workstation: key-only access, no remote desktop on the internet, " +
     "sizes that fit the desktop, secrets kept out of logs, a provisioning graph in order, and a cost budget.";
 
-export const policies: Policies = [...dropletPolicies, ...firewallPolicies, ...commandPolicies, ...stackPolicies];
+export const policies: Policies = [...dropletPolicies, ...firewallPolicies, ...commandPolicies, ...imagePolicies, ...stackPolicies];

@@ -178,6 +178,46 @@ sp_password() {
   fi
 }
 
+# Started from an image (WS_IMAGE_BAKED_AT, epoch seconds, set by the program when the
+# droplet's image is an image stack's snapshot): days since the bake.
+sp_image_age_days() {
+  echo "$((($(date +%s) - WS_IMAGE_BAKED_AT) / 86400))"
+}
+
+# Packages with a pending upgrade from a security suite (Debian's trixie-security,
+# Ubuntu's noble-security), as apt-get's simulation lists them.
+sp_security_upgradable() {
+  apt-get -s -q "${WS_APT_OPTS[@]}" dist-upgrade 2>/dev/null | awk '/^Inst / && /-security[ ,\/]/ { print $2 }'
+}
+
+sp_security_updates() {
+  ws_apt_get update
+  local -a pkgs
+  mapfile -t pkgs < <(sp_security_upgradable)
+  if ((${#pkgs[@]} == 0)); then
+    echo "no security update pending"
+    return 0
+  fi
+  echo "security updates: ${pkgs[*]}"
+  ws_apt_get install --only-upgrade --no-install-recommends "${pkgs[@]}"
+}
+
+sp_image_updates() {
+  local age max="${WS_IMAGE_MAX_AGE_DAYS:-14}"
+  if [[ -z "${WS_IMAGE_BAKED_AT:-}" ]]; then
+    ws_skip security-updates "not started from a baked image"
+    return 0
+  fi
+  [[ "$WS_IMAGE_BAKED_AT" =~ ^[0-9]+$ ]] || ws_fail security-updates "WS_IMAGE_BAKED_AT '$WS_IMAGE_BAKED_AT' is not epoch seconds"
+  age="$(sp_image_age_days)"
+  if ((age <= max)); then
+    ws_skip security-updates "the image was baked $age days ago (at most $max)"
+  else
+    ws_log "the image was baked $age days ago (more than $max): applying pending security updates"
+    ws_step security-updates sp_security_updates
+  fi
+}
+
 system_prep_main() {
   sp_valid_username || ws_fail user "WS_USERNAME '$WS_USERNAME' is not a valid user name (lower case, digits, _ and -; not root)"
 
@@ -193,6 +233,8 @@ system_prep_main() {
     ws_log "missing: ${missing//$'\n'/ }"
     ws_step base-packages sp_base_packages
   fi
+
+  sp_image_updates
 
   if sp_swap_active; then
     ws_skip swap "swap is active"

@@ -227,7 +227,7 @@ describe("actionlint (npm run lint)", function () {
     it("passes the repository's workflows", () => {
         const { code, output } = lint(".github/workflows/*.yml");
         assert.strictEqual(code, 0, output);
-        assert.match(output, /Checking 2 workflow file\(s\)/);
+        assert.match(output, /Checking 3 workflow file\(s\)/);
     });
 
     it("catches a wrong input to pulumi/actions in a copy of a workflow", () => {

@@ -104,3 +104,24 @@ describe("local/mockCloud dispatch", () => {
         assert.throws(() => parseGoDurationMs("15 minutes"), /customTimeouts value "15 minutes" is not a duration like 900s, 15m or 1h30m/);
     });
 });
+
+describe("local/mockCloud DropletSnapshot", () => {
+    const SIZES = { "s-1": { priceMonthly: 6, vcpus: 1, memoryMb: 1024, diskGb: 25 } };
+    const PUBLIC = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockMockMockMockMockMockMockMockMockMockMo k";
+
+    it("bakes the host behind the droplet under a numeric snapshot id, and refuses what the provider refuses", async () => {
+        const baked: { hostName: string; snapshotId: string; snapshotName: string }[] = [];
+        const cloud = new MockCloud({
+            backend: backend({ createDroplet: async () => ({ hostName: "wsimg1", ip: "10.213.5.2" }), snapshotDroplet: async (r) => { baked.push(r); } }),
+            sizes: SIZES,
+        });
+        const key = await cloud.newResource(args("digitalocean:index/sshKey:SshKey", "k", { publicKey: PUBLIC, name: "k" }));
+        const droplet = await cloud.newResource(args("digitalocean:index/droplet:Droplet", "d", { size: "s-1", sshKeys: [key.id], image: "debian-13-x64" }));
+        const snap = await cloud.newResource(args("digitalocean:index/dropletSnapshot:DropletSnapshot", "s", { dropletId: droplet.id, name: "workstation-image-dev-1" }));
+        assert.match(String(snap.id), /^[0-9]+$/);
+        assert.deepStrictEqual(baked.map((b) => [b.hostName, b.snapshotId, b.snapshotName]), [["wsimg1", snap.id, "workstation-image-dev-1"]]);
+        await assert.rejects(Promise.resolve(cloud.newResource(args("digitalocean:index/dropletSnapshot:DropletSnapshot", "s2", { dropletId: "999", name: "n" }))), /droplet 999 does not exist/);
+        await assert.rejects(Promise.resolve(cloud.newResource(args("digitalocean:index/dropletSnapshot:DropletSnapshot", "s3", { name: "n" }))), /s3: dropletId is required/);
+        await assert.rejects(Promise.resolve(cloud.newResource(args("digitalocean:index/dropletSnapshot:DropletSnapshot", "s4", { dropletId: droplet.id }))), /s4: name is required/);
+    });
+});

@@ -16,6 +16,7 @@ const NAMES_AND_LEVELS: Record<string, string> = {
     "firewall-ssh-not-world-open": "advisory",
     "firewall-ssh-not-world-open-prod": "mandatory",
     "remote-command-secrets-not-logged": "mandatory",
+    "image-not-stale": "advisory",
     "monthly-cost-budget": "advisory",
     "remote-commands-after-droplet": "mandatory",
     "verify-after-install-stages": "mandatory",

@@ -16,10 +16,11 @@ function shellcheck(args: string[], cwd: string): { code: number; output: string
 }
 
 describe("provisioning scripts: shellcheck", () => {
-    it("has the shared lib, the stage time limit and one script per stage", () => {
+    it("has the shared lib, the stage time limit, the image generalisation and one script per stage", () => {
         assert.deepEqual(scripts, [
             "desktop.sh",
             "dotfiles.sh",
+            "generalise.sh",
             "harden.sh",
             "home-volume.sh",
             "ide.sh",

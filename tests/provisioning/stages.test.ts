@@ -404,3 +404,46 @@ describe("system-prep.sh: keys for the user", () => {
         assert.deepEqual(missing("false"), []);
     });
 });
+
+describe("system-prep.sh: security updates on an old image", () => {
+    const DAY = 86_400;
+
+    /** Runs sp_image_updates with a fake apt-get that lists one security and one ordinary upgrade. */
+    function run(bakedAt: string | undefined) {
+        const fakes = tempDir("prep-image-fakes");
+        fakeCommand(fakes, "apt-get", [
+            `printf '%s\\n' "$*" >>"${fakes}/apt-get.calls"`,
+            `case " $* " in *" -s "*) printf '%s\\n' 'Inst openssl [3.5.1-1] (3.5.1-1+deb13u1 Debian-Security:13/stable-security, trixie-security [amd64])' 'Inst vim [2:9.1-1] (2:9.1-2 Debian:13.2/stable [amd64])' ;; esac`,
+        ].join("\n"));
+        const vars: Record<string, string> = { WS_STAGE: "system-prep", WS_LOG_DIR: tempDir("prep-image-log"), WS_IMAGE_MAX_AGE_DAYS: "14" };
+        if (bakedAt !== undefined) vars.WS_IMAGE_BAKED_AT = bakedAt;
+        const body = `WS_NO_MAIN=1\n${readScript("system-prep.sh")}\nws_stage_begin\nsp_image_updates\nws_stage_end`;
+        const res = runBash(assemble(vars, body), { pathPrefix: [fakes] });
+        const callsFile = path.join(fakes, "apt-get.calls");
+        return { res, calls: fs.existsSync(callsFile) ? fs.readFileSync(callsFile, "utf8").trim().split("\n") : [] };
+    }
+
+    it("upgrades only the packages with a security update when the image is older than the limit", () => {
+        const { res, calls } = run(String(Math.floor(Date.now() / 1000) - 20 * DAY));
+        assert.equal(res.code, 0, res.stderr);
+        assert.deepEqual(lastTiming(res.stdout).steps.map((s) => [s.name, s.status]), [["security-updates", "ok"]]);
+        assert.match(calls[0], / update$/);
+        assert.match(calls.at(-1)!, / install --only-upgrade --no-install-recommends openssl$/);
+        assert.match(res.stderr, /baked 20 days ago \(more than 14\)/);
+    });
+
+    it("skips on a recent image and when not started from an image", () => {
+        for (const bakedAt of [String(Math.floor(Date.now() / 1000) - 3 * DAY), undefined]) {
+            const { res, calls } = run(bakedAt);
+            assert.equal(res.code, 0, res.stderr);
+            assert.deepEqual(lastTiming(res.stdout).steps.map((s) => [s.name, s.status]), [["security-updates", "skipped"]]);
+            assert.deepEqual(calls, []);
+        }
+    });
+
+    it("refuses a bake time that is not epoch seconds, naming it", () => {
+        const { res } = run("2026-12-01");
+        assert.notEqual(res.code, 0);
+        assert.match(`${res.stdout}${res.stderr}`, /WS_IMAGE_BAKED_AT '2026-12-01' is not epoch seconds/);
+    });
+});

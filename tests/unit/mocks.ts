@@ -91,7 +91,7 @@ export function isSecretInput(value: unknown): boolean {
 
 const COMPONENT_TYPES = new Set([
     "workstation:index:Workstation", "workstation:index:SshKeyPair", "workstation:index:HostKey", "workstation:index:Host",
-    "workstation:index:ProvisioningStage",
+    "workstation:index:ProvisioningStage", "workstation:index:WorkstationImage",
 ]);
 
 /** Volumes and droplets by id, so an attachment can be checked the way DigitalOcean checks it. */
@@ -131,6 +131,17 @@ function checkAttachment(name: string, inputs: Record<string, unknown>): void {
     }
 }
 
+/** The image stack the mock backend knows, and its outputs (what components/image.ts exports). */
+export const MOCK_IMAGE_STACK = "acme/workstation/image";
+export const MOCK_IMAGE_OUTPUTS = {
+    snapshotId: "190000001", snapshotName: "workstation-image-image-2026-11-30", bakedAt: 1_764_460_800,
+    contents: { xfce4: "4.20.1", xrdp: "0.10.1-1", code: "1.95.0-1" },
+};
+/** A stack that exists but never baked (no image outputs). */
+export const MOCK_EMPTY_STACK = "acme/workstation/dev";
+/** What the mock generalise command prints (provisioning/generalise.sh's result line). */
+export const MOCK_GENERALISED = { removed: ["user:dev", "/etc/machine-id"], packages: { xfce4: "4.20.1", xrdp: "0.10.1-1", code: "1.95.0-1" }, at: 1_764_500_000 };
+
 function outputsFor(type: string, name: string, id: string, inputs: Record<string, unknown>): Record<string, unknown> {
     switch (type) {
         case "tls:index/privateKey:PrivateKey":
@@ -161,7 +172,23 @@ function outputsFor(type: string, name: string, id: string, inputs: Record<strin
         case "digitalocean:index/project:Project":
         case "digitalocean:index/monitorAlert:MonitorAlert":
             return inputs;
+        case "digitalocean:index/dropletSnapshot:DropletSnapshot": {
+            // The provider requires droplet_id (a droplet's numeric id) and name; both force a new snapshot.
+            if (typeof inputs.dropletId !== "string" || inputs.dropletId === "") {
+                throw new Error(`mocks: ${name}: dropletId is required (the droplet to snapshot), got ${JSON.stringify(inputs.dropletId)}`);
+            }
+            if (typeof inputs.name !== "string" || inputs.name === "") throw new Error(`mocks: ${name}: name is required`);
+            return { ...inputs, createdAt: "2026-12-03T09:00:00Z", minDiskSize: 80, size: 6.2, regions: ["nyc3"] };
+        }
+        case "pulumi:pulumi:StackReference": {
+            // The engine refuses a stack it cannot find.
+            const stackName = String(inputs.name);
+            if (stackName === MOCK_IMAGE_STACK) return { name: stackName, outputs: MOCK_IMAGE_OUTPUTS, secretOutputNames: [] };
+            if (stackName === MOCK_EMPTY_STACK) return { name: stackName, outputs: {}, secretOutputNames: [] };
+            throw new Error(`mocks: unknown stack ${stackName}`);
+        }
         case "command:remote:Command": {
+            if (name.endsWith("-generalise")) return { ...inputs, stdout: `[generalise] done\n::workstation-generalised:: ${JSON.stringify(MOCK_GENERALISED)}\n`, stderr: "" };
             const stage = STAGE_NAMES.find((s) => name.endsWith(`-${s}`));
             if (!stage) throw new Error(`mocks: command ${name} is not named after a stage`);
             return { ...inputs, stdout: mockStageStdout(stage), stderr: "" };
