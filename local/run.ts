@@ -104,7 +104,6 @@ async function up(opts: CliOptions): Promise<number> {
             throw new UsageError(`--start ${hostName}: it is running; --stop ${hostName} first, or --reuse ${hostName}`);
         }
         if ((await hostNames()).includes(hostName)) await stopHost(hostName);
-        releaseVolumesOf(hostName);
         index = nextFreeIndex(running);
     } else if (opts.mode === "stop") {
         // No droplet is created with running: false; the index only names the gateway in the config.
@@ -158,7 +157,7 @@ async function up(opts: CliOptions): Promise<number> {
             standinDotfiles: opts.standinDotfiles ?? false,
             verbose: opts.verbose,
         };
-        const verb = { reuse: "Re-running", stop: "Stopping with", start: "Starting with" }[opts.mode as string] ?? "Running";
+        const verb = { reuse: "Re-running", stop: "Stopping (running: false): running", start: "Starting (running: true): running" }[opts.mode as string] ?? "Running";
         process.stdout.write(`${verb} the program with stack ${opts.stack} on test host ${hostName}\n`);
         return runChild(job, path.join(state.dir, "job.json"));
     };
@@ -179,10 +178,10 @@ async function up(opts: CliOptions): Promise<number> {
     }
     const outputs = decodeResolved(run.outputs) as Record<string, Resolved>;
     // Stopped (running: false): the program has no droplet, so the test host that stood for
-    // it goes, and its volume's loop device is released; keys, password and volume stay.
+    // it goes; the volume stays, still behind its loop device (a volume exists without a
+    // droplet), and keys and password stay. Only --down and --destroy release the loop device.
     if (run.ok && outputs.state === "stopped") {
         if ((await hostNames()).includes(hostName)) await stopHost(hostName);
-        releaseVolumesOf(hostName);
         run.host = undefined;
     }
     if (run.ok && (opts.mode === "stop" || opts.mode === "start")) {
