@@ -149,6 +149,17 @@ describe(`stop and start on a local test host (${HOST})`, function () {
         assert.strictEqual(attempt.outcome, "refused", "harden refuses password logins over SSH, as on the first host");
     });
 
+    it("records activity for stop-idle on the new host, this session included", async () => {
+        const { parseActivity } = await import("../../automation/idle");
+        const out = await asUser(started.record.host!.ip, "systemctl is-active workstation-activity.timer; sudo -n /usr/local/lib/workstation/record-activity; cat /var/lib/workstation/activity.json; date +%s");
+        const [timer, json, now] = out.trim().split("\n");
+        assert.strictEqual(timer, "active");
+        const activity = parseActivity(json);
+        assert.ok(Math.abs(activity.updatedAt - Number(now)) <= 5, json);
+        assert.strictEqual(activity.sessions.ssh + activity.sessions.xrdp >= 0, true);
+        assert.ok(Number(now) - activity.lastActiveAt < 15 * 60, `the host was provisioned minutes ago, yet idle since ${activity.lastActiveAt}: ${json}`);
+    });
+
     it("passes every check the first host passed", () => {
         const names = (r: Run) => r.record.stages.filter((s) => s.ok).map((s) => s.stage).sort();
         assert.deepStrictEqual(names(started), names(first), "the same stages succeed");
