@@ -156,7 +156,6 @@ describe(`stop and start on a local test host (${HOST})`, function () {
         assert.strictEqual(timer, "active");
         const activity = parseActivity(json);
         assert.ok(Math.abs(activity.updatedAt - Number(now)) <= 5, json);
-        assert.strictEqual(activity.sessions.ssh + activity.sessions.xrdp >= 0, true);
         assert.ok(Number(now) - activity.lastActiveAt < 15 * 60, `the host was provisioned minutes ago, yet idle since ${activity.lastActiveAt}: ${json}`);
     });
 
