@@ -101,6 +101,9 @@ proc="${WS_PROC_DIR:-/proc}"
 threshold="${WS_CPU_THRESHOLD:-25}"
 out="$dir/activity.json"
 mkdir -p "$dir"
+# One run at a time (the timer and a start by hand): cpu.prev and the record are shared.
+exec 9>"$dir/.lock"
+flock 9
 now="$(date +%s)"
 last=0
 reason=none
@@ -156,8 +159,8 @@ if [[ -s "$dir/idle-warned" ]]; then
   fi
 fi
 printf "{\"updatedAt\":%d,\"lastActiveAt\":%d,\"reason\":\"%s\",\"sessions\":{\"ssh\":%d,\"xrdp\":%d},\"cpuPercent\":%d,\"warnedAt\":%s}\n" \
-  "$now" "$last" "$reason" "$ssh" "$xrdp" "$cpu" "$warned" >"$out.tmp"
-mv -f "$out.tmp" "$out"'
+  "$now" "$last" "$reason" "$ssh" "$xrdp" "$cpu" "$warned" >"$out.$$"
+mv -f "$out.$$" "$out"'
 
 mn_activity_service_text() {
   printf '%s\n' \
@@ -191,8 +194,9 @@ mn_recorder() {
   ws_write_file "$MN_ACTIVITY_TIMER_UNIT" 0644 "$(mn_activity_timer_text)"
   ws_run systemctl daemon-reload
   ws_run systemctl enable --now "$MN_ACTIVITY_TIMER"
-  # The first record now, so that stop-idle finds one as soon as the host is ready.
-  ws_run "$MN_RECORDER"
+  # The first record now, so that stop-idle finds one as soon as the host is ready: through
+  # the unit (a oneshot start waits for its run), which the timer may be starting as well.
+  ws_run systemctl start workstation-activity.service
   echo "activity: $(cat /var/lib/workstation/activity.json)"
 }
 
