@@ -9,7 +9,8 @@ export type Action = "up" | "preview" | "destroy";
 export type DeployArgs =
     | { kind: "help" }
     | { kind: "single"; env: Environment; action: Action }
-    | { kind: "fleet"; fleetFile: string; action: Action; concurrency?: number };
+    | { kind: "fleet"; fleetFile: string; action: Action; concurrency?: number }
+    | { kind: "stop-idle"; idleMinutes?: number; stack?: string; fleetFile?: string };
 
 /** Bad input from the person running the driver: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {
@@ -27,7 +28,17 @@ export const USAGE = `usage: npm run deploy -- (--env <${ENVIRONMENTS.join("|")}
   --preview           preview instead of up (nothing changes)
   --destroy           destroy the stack(s) instead of up
   --concurrency <n>   fleet only: at most n deployments at once (1 to the DigitalOcean-derived cap)
-  --help              this text`;
+  --help              this text
+
+       npm run deploy -- stop-idle [--idle-minutes <n>] [--stack <name> | --fleet <file>]
+
+  stop-idle           read each stack's host activity over SSH (the stack's own key and pinned
+                      host key) and stop (running: false, then up) each one idle longer than
+                      its idleStopMinutes; a logged-in user is warned first, on the run before;
+                      an unreachable host is reported, never stopped. Default: the env stacks
+  --idle-minutes <n>  the idle limit for every stack, instead of each one's idleStopMinutes
+  --stack <name>      only this stack
+  --fleet <file>      the fleet's stacks`;
 
 const VALUE_FLAGS = ["--env", "--fleet", "--concurrency"] as const;
 const BOOLEAN_FLAGS = ["--preview", "--destroy", "--help"] as const;
@@ -42,6 +53,7 @@ export function isEnvironment(value: string): value is Environment {
  * DigitalOcean's limits (see limits.ts): `--concurrency` may lower it, never raise it.
  */
 export function parseArgs(argv: readonly string[], maxConcurrency: number): DeployArgs {
+    if (argv[0] === "stop-idle") return parseStopIdleArgs(argv.slice(1));
     const values = new Map<string, string>();
     const seen = new Set<string>();
     for (let i = 0; i < argv.length; i++) {
@@ -114,4 +126,45 @@ function describeValue(flag: string): string {
         case "--fleet": return "a .json, .yaml or .yml file";
         default: return "a whole number";
     }
+}
+
+const STOP_IDLE_FLAGS = ["--idle-minutes", "--stack", "--fleet"];
+/** Pulumi stack names: letters, digits, '-', '_' and '.'. */
+const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
+/** `stop-idle`'s flags, all with a value, in the same style as the deploy flags. */
+function parseStopIdleArgs(argv: readonly string[]): DeployArgs {
+    const values = new Map<string, string>();
+    for (let i = 0; i < argv.length; i++) {
+        const token = argv[i];
+        const eq = token.indexOf("=");
+        const flag = eq === -1 ? token : token.slice(0, eq);
+        if (!STOP_IDLE_FLAGS.includes(flag)) {
+            throw new UsageError(`stop-idle: unknown argument ${JSON.stringify(token)}: allowed flags are ${STOP_IDLE_FLAGS.join(", ")}`);
+        }
+        if (values.has(flag)) throw new UsageError(`${flag} is given more than once: give it once`);
+        let value: string | undefined;
+        if (eq !== -1) value = token.slice(eq + 1);
+        else if (i + 1 < argv.length && !argv[i + 1].startsWith("--")) value = argv[++i];
+        if (value === undefined || value === "") {
+            throw new UsageError(`${flag} needs a value (${flag === "--idle-minutes" ? "a whole number of minutes, 1 or more" : flag === "--stack" ? "a stack name" : "a .json, .yaml or .yml file"})`);
+        }
+        values.set(flag, value);
+    }
+    if (values.has("--stack") && values.has("--fleet")) {
+        throw new UsageError("--stack and --fleet exclude each other: give one stack or a fleet file");
+    }
+    const minutesText = values.get("--idle-minutes");
+    let idleMinutes: number | undefined;
+    if (minutesText !== undefined) {
+        idleMinutes = Number(minutesText);
+        if (!/^\d+$/.test(minutesText) || idleMinutes < 1) {
+            throw new UsageError(`--idle-minutes ${JSON.stringify(minutesText)} is not allowed: a whole number of minutes, 1 or more`);
+        }
+    }
+    const stack = values.get("--stack");
+    if (stack !== undefined && !STACK_NAME.test(stack)) {
+        throw new UsageError(`--stack ${JSON.stringify(stack)} is not a stack name: letters, digits, '-', '_' and '.'`);
+    }
+    return { kind: "stop-idle", idleMinutes, stack, fleetFile: values.get("--fleet") };
 }

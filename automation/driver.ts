@@ -3,7 +3,8 @@
 // drive it with a fake StackProvider.
 import * as path from "path";
 import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
-import { Action, DeployArgs, Environment, USAGE, UsageError, parseArgs } from "./args";
+import { Action, DeployArgs, ENVIRONMENTS, Environment, USAGE, UsageError, parseArgs } from "./args";
+import { IdleHosts, decide, parseActivity, targetFromOutputs, warningMessage } from "./idle";
 import { FleetMember, fleetStackConfig, parseFleet, readStackFileConfig } from "./fleet";
 import { CONCURRENCY_CAP, hourlyBudgetWarning, runPool, serialized } from "./limits";
 import { OperationOptions, StackConfigValue, StackHandle, StackProvider } from "./stacks";
@@ -22,6 +23,8 @@ export interface DriverDeps {
     stream(text: string): void;
     /** Defaults to the cap derived from DigitalOcean's limits. */
     concurrencyCap?: number;
+    /** The hosts' activity over SSH, for stop-idle. */
+    idleHosts?: IdleHosts;
 }
 
 export const POLICY_PACK_DIR = "policies";
@@ -45,7 +48,9 @@ export async function main(argv: readonly string[], deps: DriverDeps): Promise<n
             deps.out(USAGE);
             return 0;
         }
-        plan = args.kind === "single" ? prepareSingle(args.env, args.action, deps) : prepareFleet(args, cap, deps);
+        plan = args.kind === "single" ? prepareSingle(args.env, args.action, deps)
+            : args.kind === "stop-idle" ? prepareStopIdle(args, deps)
+            : prepareFleet(args, cap, deps);
     } catch (err) {
         if (err instanceof UsageError) {
             deps.out(`error: ${err.message}`);
@@ -134,6 +139,132 @@ function prepareFleet(args: Extract<DeployArgs, { kind: "fleet" }>, cap: number,
         const results = await runFleet(members, configs, args.action, concurrency, deps);
         return reportFleet(results, args.action, deps);
     };
+}
+
+/** One stack for stop-idle: its name and its idle limit in minutes (0: never). */
+export interface IdleCandidate {
+    stackName: string;
+    limitMinutes: number;
+}
+
+const IDLE_KEY = "workstation:idleStopMinutes";
+const RUNNING_KEY = "workstation:running";
+
+/** A stack config's idleStopMinutes (Pulumi.yaml's default, 0, when unset); refuses anything but a whole number. */
+function idleLimit(config: Record<string, unknown>, where: string): number {
+    const raw = config[IDLE_KEY] ?? config.idleStopMinutes;
+    if (raw === undefined) return 0;
+    const text = String(raw);
+    if (!/^\d+$/.test(text)) throw new UsageError(`${where}: idleStopMinutes ${JSON.stringify(raw)} is not a whole number of minutes (0 turns idle stop off)`);
+    return Number(text);
+}
+
+function prepareStopIdle(args: Extract<DeployArgs, { kind: "stop-idle" }>, deps: DriverDeps): () => Promise<number> {
+    const idleHosts = deps.idleHosts;
+    if (!idleHosts) throw new Error("stop-idle needs a way to reach the hosts (DriverDeps.idleHosts)");
+    let candidates: IdleCandidate[];
+    const envConfig = (env: string): Record<string, unknown> | undefined => {
+        const file = `Pulumi.${env}.yaml`;
+        const text = deps.readFile(path.join(deps.repoRoot, file));
+        return text === undefined ? undefined : readStackFileConfig(text, file);
+    };
+    if (args.fleetFile !== undefined) {
+        const fleetPath = path.resolve(deps.repoRoot, args.fleetFile);
+        const text = deps.readFile(fleetPath);
+        if (text === undefined) throw new UsageError(`--fleet ${args.fleetFile}: no such file (${fleetPath})`);
+        const members = parseFleet(text, args.fleetFile);
+        preflight("up", [...new Set(members.map((m) => m.env))], deps);
+        candidates = members.map((m) => ({ stackName: m.stackName, limitMinutes: idleLimit(fleetStackConfig(envConfig(m.env) ?? {}, m), `${args.fleetFile}: ${m.name}`) }));
+    } else if (args.stack !== undefined) {
+        preflight("up", [], deps);
+        candidates = [{ stackName: args.stack, limitMinutes: idleLimit(envConfig(args.stack) ?? {}, `Pulumi.${args.stack}.yaml`) }];
+    } else {
+        const envs = ENVIRONMENTS.filter((env) => envConfig(env) !== undefined);
+        preflight("up", envs, deps);
+        candidates = envs.map((env) => ({ stackName: env, limitMinutes: idleLimit(envConfig(env)!, `Pulumi.${env}.yaml`) }));
+    }
+    if (args.idleMinutes !== undefined) candidates = candidates.map((c) => ({ ...c, limitMinutes: args.idleMinutes! }));
+    return async () => {
+        const results = await stopIdle(candidates, idleHosts, deps);
+        const count = (kind: IdleOutcome["kind"]): number => results.filter((r) => r.kind === kind).length;
+        deps.out("");
+        deps.out(`stop-idle: ${count("stopped")} stopped, ${count("warned")} warned, ${count("active")} active, `
+            + `${count("off")} without idle stop, ${count("stopped-already")} already stopped, ${count("unreachable")} unreachable, ${count("failed")} failed`);
+        return results.some((r) => r.kind === "unreachable" || r.kind === "failed") ? 1 : 0;
+    };
+}
+
+export type IdleOutcome = { stackName: string; kind: "stopped" | "warned" | "active" | "off" | "stopped-already" | "unreachable" | "failed"; detail: string };
+
+/**
+ * For each stack: read its host's activity over SSH and stop it (running: false, then up)
+ * when it is idle past its limit, warn a logged-in user first, leave an active one alone,
+ * and report one it cannot read (unreachable, or a stale or broken record) without stopping it.
+ */
+export async function stopIdle(candidates: readonly IdleCandidate[], idleHosts: IdleHosts, deps: DriverDeps): Promise<IdleOutcome[]> {
+    const results: IdleOutcome[] = [];
+    for (const { stackName, limitMinutes } of candidates) {
+        const report = (kind: IdleOutcome["kind"], detail: string): void => {
+            results.push({ stackName, kind, detail });
+            deps.out(`[${stackName}] ${kind}: ${detail}`);
+        };
+        if (limitMinutes === 0) {
+            report("off", "idleStopMinutes is 0");
+            continue;
+        }
+        let stack: StackHandle;
+        let target;
+        try {
+            stack = await deps.stacks.createOrSelect(stackName);
+            target = targetFromOutputs(await stack.outputs());
+        } catch (err) {
+            report("failed", errorText(err));
+            continue;
+        }
+        if (!target) {
+            report("stopped-already", "state is stopped");
+            continue;
+        }
+        let decision;
+        try {
+            const { text, now } = await idleHosts.read(target);
+            decision = decide(parseActivity(text), now, limitMinutes);
+        } catch (err) {
+            report("unreachable", `${target.user}@${target.host}: ${firstLine(errorText(err))}; not stopped`);
+            continue;
+        }
+        try {
+            switch (decision.kind) {
+                case "off":
+                    report("off", "idleStopMinutes is 0");
+                    break;
+                case "stale":
+                    report("unreachable", `the activity record is ${decision.minutes} min old (the recorder is not running); not stopped`);
+                    break;
+                case "active":
+                    report("active", `idle ${decision.idleMinutes} of ${limitMinutes} min`);
+                    break;
+                case "warn":
+                    await idleHosts.warn(target, warningMessage(decision.idleMinutes, limitMinutes));
+                    report("warned", `idle ${decision.idleMinutes} of ${limitMinutes} min with someone logged in: warned on the host; stopped on a later run if nothing happens`);
+                    break;
+                case "stop": {
+                    await stack.setConfigValue(RUNNING_KEY, "false");
+                    const result = await stack.up(operationOptions("up", deps, {
+                        onEvent: (event) => {
+                            const line = describeEvent(event);
+                            if (line) deps.out(`[${stackName}] ${line}`);
+                        },
+                    }));
+                    report("stopped", `idle ${decision.idleMinutes} min (limit ${limitMinutes}): running false, up done (state ${String(result.outputs.state ?? "?")})`);
+                    break;
+                }
+            }
+        } catch (err) {
+            report("failed", firstLine(errorText(err)));
+        }
+    }
+    return results;
 }
 
 /** Deploys each member's stack, at most `concurrency` at once; one failure never stops the others. */

@@ -88,6 +88,16 @@ class PulumiStackHandle implements StackHandle {
         if (wanted.length) await this.stack.setAllConfigJson(JSON.stringify(Object.fromEntries(wanted.map(([key, value]) => [key, configJson(value)]))));
     }
 
+    async setConfigValue(key: string, value: string): Promise<void> {
+        await this.stack.setConfig(key, { value, secret: false });
+    }
+
+    async outputs(): Promise<Record<string, unknown>> {
+        const outputs: Record<string, unknown> = {};
+        for (const [key, output] of Object.entries(await this.stack.outputs())) outputs[key] = output.value;
+        return outputs;
+    }
+
     async preview(options: OperationOptions): Promise<PreviewOutcome> {
         const result = await this.stack.preview({
             policyPacks: options.policyPacks,

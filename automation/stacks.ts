@@ -38,6 +38,10 @@ export interface StackHandle {
      * is its Pulumi.<env>.yaml, which the CLI reads itself.
      */
     replaceConfig(config: Record<string, StackConfigValue>): Promise<void>;
+    /** Sets one plain config key of the stack (for an env stack, in its Pulumi.<env>.yaml, as `pulumi config set`). */
+    setConfigValue(key: string, value: string): Promise<void>;
+    /** The stack's outputs, secrets decrypted (as `pulumi stack output --json --show-secrets`). */
+    outputs(): Promise<Record<string, unknown>>;
     preview(options: OperationOptions): Promise<PreviewOutcome>;
     up(options: OperationOptions): Promise<UpOutcome>;
     destroy(options: OperationOptions): Promise<DestroyOutcome>;

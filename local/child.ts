@@ -8,7 +8,8 @@ import * as fs from "fs";
 import { MockCloud, CloudEvent, StageRecord } from "./mockCloud";
 import { encodeResolved } from "./outputs";
 import { runProgram } from "./program";
-import { HostState } from "./runnerState";
+import { HostState, setVolumeOwner, volumeFile, volumeOwner } from "./runnerState";
+import { attachVolume, createVolumeFile } from "./volume";
 import { sshExec } from "./sshExec";
 import { DropletHost } from "./mockCloud";
 import { gatewayFor } from "./hosts";
@@ -26,8 +27,15 @@ export interface ChildJob {
     hostIndex: number;
     /** Run against the host that exists (keys from state), instead of booting one. */
     reuse: boolean;
+    /**
+     * Use the keys and passwords kept for the host, but boot a new one (a start after a
+     * stop: the stack's key and password outlive the droplet, as in Pulumi's state).
+     */
+    keepKeys?: boolean;
     /** Runner state root (.local-target/runner). */
     stateRoot: string;
+    /** Where the stacks' volumes are kept (.local-target/volumes). */
+    volumesRoot?: string;
     /** Start the stand-in IDE repository on the host's gateway once the host is up. */
     standinRepo: boolean;
     /** Stream each stage's output (except stages that handle secrets). */
@@ -52,6 +60,8 @@ export interface RunRecord {
     recorded: { type: string; name: string; id: string; inputs: Record<string, unknown> }[];
     /** What the real provider would warn about (MockCloud.warnings); absent in records of older runs. */
     warnings?: { name: string; message: string }[];
+    /** Set by the runner: seconds from the start of `up` to ready (--start), or to the host gone (--stop). */
+    lifecycle?: { startSeconds?: number; stopSeconds?: number };
 }
 
 /** testhost.sh's refusals when the index is in use: the parent retries with another. */
@@ -122,8 +132,26 @@ async function main(): Promise<number> {
     const cloud = new MockCloud({
         onEvent,
         backend: {
-            keyFor: (name) => state.keyFor(name, job.reuse),
-            passwordFor: (name, spec) => state.passwordFor(name, spec, job.reuse),
+            keyFor: (name) => state.keyFor(name, job.reuse || job.keepKeys === true),
+            passwordFor: (name, spec) => state.passwordFor(name, spec, job.reuse || job.keepKeys === true),
+            createVolume: async (req) => {
+                const file = volumeFile(job.stack, req.volumeName, job.volumesRoot);
+                const kept = fs.existsSync(file);
+                createVolumeFile(file, req.sizeGib);
+                out(`${req.resourceName}: ${kept ? "the stack's volume kept at" : "new blank volume at"} ${file}`);
+            },
+            attachVolume: async (volumeName, hostName) => {
+                if (!host || host.name !== hostName) throw new Error(`volume ${volumeName}: test host ${hostName} is not the one this run booted`);
+                const file = volumeFile(job.stack, volumeName, job.volumesRoot);
+                // One ext4 mounted by two hosts is corrupted: DigitalOcean attaches a volume to one droplet only.
+                const owner = volumeOwner(file);
+                if (owner !== undefined && owner !== hostName && (await testHost.listHosts()).some((h) => h.name === owner)) {
+                    throw new Error(`volume ${volumeName} is attached to test host ${owner}, which is running; a volume attaches to one droplet (npm run local -- --stop ${owner} or --down ${owner} first)`);
+                }
+                const loop = attachVolume(file, volumeName, host);
+                setVolumeOwner(file, hostName);
+                out(`${volumeName} attached to ${hostName} as ${loop}`);
+            },
             createDroplet: async (req): Promise<DropletHost> => {
                 if (job.reuse) {
                     const running = (await testHost.listHosts()).find((h) => h.name === job.hostName);

@@ -5,7 +5,7 @@
 export const HOST_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,9}$/;
 
 export interface CliOptions {
-    mode: "up" | "reuse" | "down" | "down-all" | "list" | "help";
+    mode: "up" | "reuse" | "stop" | "start" | "down" | "destroy" | "down-all" | "list" | "help";
     stack: string;
     name?: string;
     showSecrets: boolean;
@@ -25,8 +25,15 @@ export const USAGE = `usage: npm run local -- [options]
   (no mode)            provision a fresh test host with the stack's config and leave it running
   --reuse NAME         run the program again against the running host NAME, with the same keys;
                        every provisioning stage runs again (as when every trigger changed)
-  --down NAME          stop the test host NAME and forget its keys
-  --down-all           stop every test host
+  --stop NAME          run the program with running: false: the test host NAME is removed,
+                       its keys, password and the stack's volume are kept
+  --start NAME         run the program with running: true after a --stop: a new test host
+                       with the same keys, the stack's volume attached
+  --down NAME          stop the test host NAME, release its volume's loop device and forget
+                       its keys; the stack's volume file is kept
+  --destroy NAME       as --down, and delete the volume files of NAME's stack (the only way
+                       the runner deletes a volume, as only pulumi destroy deletes one)
+  --down-all           stop every test host and release every volume's loop device
   --list               list running test hosts
 
   --stack NAME         the stack whose Pulumi.<stack>.yaml to use (default dev)
@@ -40,7 +47,8 @@ export const USAGE = `usage: npm run local -- [options]
                        parses, else text), e.g. --set role=image --set imageBake=local-1
   --help               this text`;
 
-const FLAGS_WITH_VALUE = ["--stack", "--name", "--reuse", "--down", "--set"];
+const FLAGS_WITH_VALUE = ["--stack", "--name", "--reuse", "--stop", "--start", "--down", "--destroy", "--set"];
+const MODE_OF: Record<string, CliOptions["mode"]> = { "--reuse": "reuse", "--stop": "stop", "--start": "start", "--down": "down", "--destroy": "destroy" };
 const FLAGS = ["--show-secrets", "--verbose", "--no-standin", "--standin-dotfiles", "--down-all", "--list", "--help", "-h"];
 
 /** Parses argv (after `--`); every error names the flag, the value and what is allowed. */
@@ -74,7 +82,10 @@ export function parseArgs(argv: string[], stacks: string[]): CliOptions {
                 break;
             case "--name":
             case "--reuse":
+            case "--stop":
+            case "--start":
             case "--down":
+            case "--destroy":
                 if (!HOST_NAME_PATTERN.test(value!)) {
                     throw new UsageError(`${flag} ${JSON.stringify(value)}: a host name is 1 to 10 characters of a-z, 0-9 and '-', starting with a letter or digit`);
                 }
@@ -82,7 +93,7 @@ export function parseArgs(argv: string[], stacks: string[]): CliOptions {
                 else {
                     opts.name = value;
                     modes.push(flag);
-                    opts.mode = flag === "--reuse" ? "reuse" : "down";
+                    opts.mode = MODE_OF[flag];
                 }
                 break;
             case "--set": {
@@ -122,9 +133,9 @@ export function parseArgs(argv: string[], stacks: string[]): CliOptions {
                 opts.mode = "help";
         }
     }
-    if (modes.length > 1) throw new UsageError(`${modes.join(" and ")} cannot be combined; choose one of --reuse, --down, --down-all, --list`);
-    if (opts.mode === "reuse" && argv.some((a) => a === "--name" || a.startsWith("--name="))) {
-        throw new UsageError("--name names a new host; with --reuse NAME the host is NAME");
+    if (modes.length > 1) throw new UsageError(`${modes.join(" and ")} cannot be combined; choose one of --reuse, --stop, --start, --down, --destroy, --down-all, --list`);
+    if (Object.values(MODE_OF).includes(opts.mode) && argv.some((a) => a === "--name" || a.startsWith("--name="))) {
+        throw new UsageError(`--name names a new host; with --${opts.mode} NAME the host is NAME`);
     }
     if (opts.name === undefined && opts.mode === "up") {
         opts.name = `ws-${opts.stack}`.slice(0, 10).replace(/-+$/, "");

@@ -11,6 +11,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type * as pulumi from "@pulumi/pulumi";
+import { VOLUME_MAX_GIB, VOLUME_MIN_GIB, VOLUME_REGIONS, isVolumeName } from "../components/homeVolume";
 import { KeyMaterial, md5Fingerprint, PasswordSpec } from "./keys";
 import { ExecOptions, ExecResult, RemoteCommandError, SshTarget } from "./sshExec";
 
@@ -63,6 +64,14 @@ export interface DropletRequest {
     authorizedKeys: string[];
 }
 
+export interface VolumeRequest {
+    resourceName: string;
+    /** DigitalOcean's volume name (the by-id device is named after it). */
+    volumeName: string;
+    region: string;
+    sizeGib: number;
+}
+
 export interface DropletHost {
     /** Test host name (for stop/reuse). */
     hostName: string;
@@ -83,6 +92,10 @@ export interface CloudBackend {
      * a later droplet whose `image` is that id boots from it. Absent: snapshots are refused.
      */
     snapshotDroplet?(req: { resourceName: string; hostName: string; snapshotId: string; snapshotName: string }): Promise<void>;
+    /** Creates the volume's backing store, or finds the one kept for the stack. */
+    createVolume(req: VolumeRequest): Promise<void>;
+    /** Attaches the volume to the test host that stands in for the droplet. */
+    attachVolume(volumeName: string, hostName: string): Promise<void>;
     /** Runs one remote command; `meta.logging` is the Command's `logging` (`none`: output must not be shown). */
     exec(target: SshTarget, opts: ExecOptions, meta: { name: string; logging?: string }): Promise<ExecResult>;
 }
@@ -161,14 +174,15 @@ export class MockCloud implements pulumi.runtime.Mocks {
     private readonly sizes: Record<string, SizeInfo>;
     /** Public keys DigitalOcean knows, by fingerprint and by id. */
     private readonly sshKeys = new Map<string, string>();
-    /** Droplet id → the test host behind it, for DropletSnapshot. */
-    private readonly dropletHosts = new Map<string, string>();
     private readonly inFlight = new Set<Promise<unknown>>();
     /** additionalSecretOutputs per `type::name`, learnt from the registration request. */
     private readonly secretOutputs = new Map<string, string[]>();
     /** customTimeouts.create per `type::name` in ms, learnt from the registration request. */
     private readonly createTimeouts = new Map<string, number>();
     private nextId = 1;
+    /** Volumes and droplets by id, so that an attachment is checked as DigitalOcean checks it. */
+    private readonly volumesById = new Map<string, { region: string; name: string }>();
+    private readonly dropletsById = new Map<string, { region: string; hostName: string }>();
 
     constructor(private readonly opts: MockCloudOptions) {
         this.sizes = opts.sizes ?? loadSizes();
@@ -266,6 +280,10 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 return this.sshKey(args.name, inputs);
             case "digitalocean:index/droplet:Droplet":
                 return this.droplet(args.name, inputs);
+            case "digitalocean:index/volume:Volume":
+                return this.volume(args.name, inputs);
+            case "digitalocean:index/volumeAttachment:VolumeAttachment":
+                return this.volumeAttachment(args.name, inputs);
             case "command:remote:Command":
                 return this.command(args.name, inputs, args.inputs ?? {});
             case "digitalocean:index/dropletSnapshot:DropletSnapshot":
@@ -328,7 +346,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
         });
         this.emit({ kind: "droplet", name, hostName: host.hostName, ip: host.ip, bootSeconds: host.bootSeconds });
         const id = String(500000000 + this.nextId++);
-        this.dropletHosts.set(id, host.hostName);
+        this.dropletsById.set(id, { region: String(inputs.region ?? ""), hostName: host.hostName });
         // As the provider reports it: the size's price; backups are billed on top and not included.
         const priceMonthly = info.priceMonthly;
         return {
@@ -358,7 +376,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
         const snapshotName = String(inputs.name ?? "");
         if (!dropletId) throw new Error(`local runner: ${name}: dropletId is required`);
         if (!snapshotName) throw new Error(`local runner: ${name}: name is required`);
-        const hostName = this.dropletHosts.get(dropletId);
+        const hostName = this.dropletsById.get(dropletId)?.hostName;
         if (!hostName) throw new Error(`local runner: ${name}: droplet ${dropletId} does not exist (404 from the API)`);
         if (!this.opts.backend.snapshotDroplet) throw new Error(`local runner: ${name}: this backend cannot take snapshots`);
         // Numeric like DigitalOcean's, and unique across runs: a later run boots from it by id.
@@ -366,6 +384,41 @@ export class MockCloud implements pulumi.runtime.Mocks {
         await this.opts.backend.snapshotDroplet({ resourceName: name, hostName, snapshotId: id, snapshotName });
         this.emit({ kind: "resource", type: "digitalocean:index/dropletSnapshot:DropletSnapshot", name, detail: `${snapshotName} = ${id} (host ${hostName} baked)` });
         return { id, state: { ...inputs, id, createdAt: new Date().toISOString(), regions: ["local"], minDiskSize: 0, size: 0 } };
+    }
+
+    /** What DigitalOcean's API refuses when a volume is created, then the backing store. */
+    private async volume(name: string, inputs: Record<string, unknown>) {
+        const volumeName = String(inputs.name ?? "");
+        if (!isVolumeName(volumeName)) throw new Error(`local runner: ${name}: volume name ${JSON.stringify(volumeName)} is not lower-case letters, digits and dashes of at most 64`);
+        const region = String(inputs.region ?? "");
+        if (!VOLUME_REGIONS.includes(region)) throw new Error(`local runner: ${name}: region ${JSON.stringify(region)} offers no volumes; allowed: ${VOLUME_REGIONS.join(", ")}`);
+        const size = inputs.size;
+        if (typeof size !== "number" || !Number.isInteger(size) || size < VOLUME_MIN_GIB || size > VOLUME_MAX_GIB) {
+            throw new Error(`local runner: ${name}: size ${JSON.stringify(size)} is not a whole number of GiB in ${VOLUME_MIN_GIB}..${VOLUME_MAX_GIB}`);
+        }
+        if (inputs.initialFilesystemType !== undefined || inputs.snapshotId !== undefined) {
+            throw new Error(`local runner: ${name}: the local volume is created blank; initialFilesystemType and snapshotId are not simulated`);
+        }
+        await this.opts.backend.createVolume({ resourceName: name, volumeName, region, sizeGib: size });
+        const id = crypto.randomUUID();
+        this.volumesById.set(id, { region, name: volumeName });
+        this.emit({ kind: "resource", type: "digitalocean:index/volume:Volume", name, detail: `${volumeName} ${size} GiB in ${region}` });
+        return { id, state: { ...inputs, id, urn: `do:volume:${id}`, volumeUrn: `do:volume:${id}`, dropletIds: [] } };
+    }
+
+    /** An attachment needs a droplet and a volume that exist, in the same region. */
+    private async volumeAttachment(name: string, inputs: Record<string, unknown>) {
+        const droplet = this.dropletsById.get(String(inputs.dropletId));
+        const volume = this.volumesById.get(String(inputs.volumeId));
+        if (!droplet) throw new Error(`local runner: ${name}: no droplet ${JSON.stringify(inputs.dropletId)}`);
+        if (!volume) throw new Error(`local runner: ${name}: no volume ${JSON.stringify(inputs.volumeId)}`);
+        if (droplet.region !== volume.region) {
+            throw new Error(`local runner: ${name}: volume in ${volume.region}, droplet in ${droplet.region}; they must share a region`);
+        }
+        await this.opts.backend.attachVolume(volume.name, droplet.hostName);
+        this.emit({ kind: "resource", type: "digitalocean:index/volumeAttachment:VolumeAttachment", name, detail: `${volume.name} on ${droplet.hostName}` });
+        const id = `${inputs.dropletId}-${inputs.volumeId}`;
+        return { id, state: { ...inputs, id } };
     }
 
     private async command(name: string, inputs: Record<string, unknown>, rawInputs: Record<string, unknown>) {

@@ -13,11 +13,13 @@ import { gatewayFor, nextFreeIndex, standinIdeSources, vethExists } from "./host
 import { standinDotfilesUrl } from "./standinDotfiles";
 import { hostNames, listHosts, stopAllHosts, stopHost } from "./testHost";
 import { decodeResolved, formatStackOutputs, Resolved, toPlain } from "./outputs";
-import { HostState, knownHosts, PROJECT_DIR, RUNNER_DIR } from "./runnerState";
+import { allVolumeFiles, HostState, knownHosts, PROJECT_DIR, RUNNER_DIR, stackVolumeFiles, VOLUMES_DIR, volumeOwner } from "./runnerState";
+import { destroyVolume, releaseVolume } from "./volume";
 import { listStacks, loadStackConfig } from "./stackConfig";
 import { writeTimelinePage } from "../tools/timeline/page";
 
 function stageTable(run: RunRecord): string {
+    if (run.stages.length === 0) return `  no stages ran; whole run ${((run.endedAt - run.startedAt) / 1000).toFixed(1)} s`;
     const rows = run.stages
         .slice()
         .sort((a, b) => a.startedAt - b.startedAt)
@@ -78,12 +80,35 @@ function runChild(job: ChildJob, jobFile: string): Promise<number> {
     });
 }
 
+/** Releases the loop devices of the volumes last attached to `hostName` (its host is gone). */
+function releaseVolumesOf(hostName: string): void {
+    for (const file of allVolumeFiles()) if (volumeOwner(file) === hostName) releaseVolume(file);
+}
+
 async function up(opts: CliOptions): Promise<number> {
     const hostName = opts.name!;
     const state = new HostState(hostName);
     const running = await listHosts();
+    const t0 = Date.now();
     let index: number;
-    if (opts.mode === "reuse") {
+    // --stop and --start act on the stack the host last ran, with the keys kept for it.
+    if (opts.mode === "stop" || opts.mode === "start") {
+        const last = state.readRun<RunRecord>();
+        if (!state.exists() || !last) {
+            throw new UsageError(`--${opts.mode} ${hostName}: the runner kept no keys or run for it (${state.dir}); start one with npm run local -- --name ${hostName}`);
+        }
+        opts.stack = last.stack;
+    }
+    if (opts.mode === "start") {
+        if (running.some((h) => h.name === hostName)) {
+            throw new UsageError(`--start ${hostName}: it is running; --stop ${hostName} first, or --reuse ${hostName}`);
+        }
+        if ((await hostNames()).includes(hostName)) await stopHost(hostName);
+        index = nextFreeIndex(running);
+    } else if (opts.mode === "stop") {
+        // No droplet is created with running: false; the index only names the gateway in the config.
+        index = running.find((h) => h.name === hostName)?.index ?? nextFreeIndex(running);
+    } else if (opts.mode === "reuse") {
         const host = running.find((h) => h.name === hostName);
         if (!host) {
             throw new UsageError(`--reuse ${hostName}: no such running test host; running: ${running.map((h) => h.name).join(", ") || "none"}`);
@@ -111,9 +136,8 @@ async function up(opts: CliOptions): Promise<number> {
         if (opts.standin) overrides.ideSources = standinIdeSources(hostIndex);
         if (opts.standinDotfiles) overrides.dotfiles = { url: standinDotfilesUrl(gatewayFor(hostIndex)) };
         if (provisioningRun !== undefined) overrides.provisioningRun = provisioningRun;
-        // The mock cloud does not simulate volumes yet (issue 13, part B: a loop device
-        // attached to the test host), and refuses their types: run without a home volume.
-        overrides.homeVolumeGb = 0;
+        if (opts.mode === "stop") overrides.running = false;
+        if (opts.mode === "start") overrides.running = true;
         const config = loadStackConfig(PROJECT_DIR, opts.stack, overrides);
         for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
         fs.mkdirSync(state.dir, { recursive: true, mode: 0o700 });
@@ -126,19 +150,22 @@ async function up(opts: CliOptions): Promise<number> {
             hostName,
             hostIndex,
             reuse: opts.mode === "reuse",
+            keepKeys: opts.mode === "stop" || opts.mode === "start",
             stateRoot: RUNNER_DIR,
+            volumesRoot: VOLUMES_DIR,
             standinRepo: opts.standin,
             standinDotfiles: opts.standinDotfiles ?? false,
             verbose: opts.verbose,
         };
-        process.stdout.write(`${opts.mode === "reuse" ? "Re-running" : "Running"} the program with stack ${opts.stack} on test host ${hostName}\n`);
+        const verb = { reuse: "Re-running", stop: "Stopping (running: false): running", start: "Starting (running: true): running" }[opts.mode as string] ?? "Running";
+        process.stdout.write(`${verb} the program with stack ${opts.stack} on test host ${hostName}\n`);
         return runChild(job, path.join(state.dir, "job.json"));
     };
     let code = await runOnce(index);
     // Another runner took the index as this one booted: nothing ran, so start over on the next.
     const taken = new Set<number>();
     for (let attempt = 1; code === EXIT_INDEX_TAKEN && attempt < 3; attempt++) {
-        state.remove();
+        if (opts.mode !== "start") state.remove();
         taken.add(index);
         index = nextFreeIndex(await listHosts(), (i) => taken.has(i) || vethExists(i));
         code = await runOnce(index);
@@ -149,8 +176,21 @@ async function up(opts: CliOptions): Promise<number> {
         process.stderr.write(`the program run ended (exit ${code}) without a run record\n`);
         return code || 1;
     }
-    process.stdout.write(`\nStages (seconds on this machine; host-s as the host timed itself):\n${stageTable(run)}\n`);
     const outputs = decodeResolved(run.outputs) as Record<string, Resolved>;
+    // Stopped (running: false): the program has no droplet, so the test host that stood for
+    // it goes; the volume stays, still behind its loop device (a volume exists without a
+    // droplet), and keys and password stay. Only --down and --destroy release the loop device.
+    if (run.ok && outputs.state === "stopped") {
+        if ((await hostNames()).includes(hostName)) await stopHost(hostName);
+        run.host = undefined;
+    }
+    if (run.ok && (opts.mode === "stop" || opts.mode === "start")) {
+        const seconds = Math.round((Date.now() - t0) / 100) / 10;
+        run.lifecycle = opts.mode === "stop" ? { stopSeconds: seconds } : { startSeconds: seconds };
+        process.stdout.write(`\n${opts.mode === "stop" ? "Stopped" : "Started and ready"} in ${seconds.toFixed(1)} s\n`);
+    }
+    state.writeRun(run);
+    process.stdout.write(`\nStages (seconds on this machine; host-s as the host timed itself):\n${stageTable(run)}\n`);
     if (outputs.timings !== undefined) {
         // Beside the run record, so that the picture and the numbers stay together.
         const page = writeTimelinePage(toPlain(outputs, false), path.join(state.dir, "timeline.html"), `${opts.stack} on ${hostName}`);
@@ -192,11 +232,24 @@ export async function main(argv: string[]): Promise<number> {
         }
         case "down":
             await stopHost(opts.name!);
+            releaseVolumesOf(opts.name!);
             new HostState(opts.name!).remove();
-            process.stdout.write(`stopped ${opts.name}\n`);
+            process.stdout.write(`stopped ${opts.name}; the stack's volume is kept (--destroy deletes it)\n`);
             return 0;
+        case "destroy": {
+            const state = new HostState(opts.name!);
+            const stack = state.readRun<RunRecord>()?.stack;
+            await stopHost(opts.name!);
+            releaseVolumesOf(opts.name!);
+            const files = stack === undefined ? [] : stackVolumeFiles(stack);
+            for (const file of files) destroyVolume(file);
+            state.remove();
+            process.stdout.write(`destroyed ${opts.name}${files.length ? ` and the volumes of stack ${stack}: ${files.join(", ")}` : "; no volume was kept for it"}\n`);
+            return 0;
+        }
         case "down-all":
             await stopAllHosts();
+            for (const file of allVolumeFiles()) releaseVolume(file);
             for (const h of knownHosts()) new HostState(h).remove();
             process.stdout.write("stopped every test host\n");
             return 0;

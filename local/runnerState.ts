@@ -122,3 +122,37 @@ export function knownHosts(root = RUNNER_DIR): string[] {
     if (!fs.existsSync(root)) return [];
     return fs.readdirSync(root).filter((d) => fs.existsSync(path.join(root, d, "secrets.json"))).sort();
 }
+
+/**
+ * Volumes live per stack, not per host (.local-target/volumes/<stack>/<volume>.img), as on
+ * DigitalOcean a volume outlives every droplet it was attached to: a new test host of the
+ * same stack gets the same volume. `<file>.host` names the test host it was last attached to.
+ */
+export const VOLUMES_DIR = path.join(PROJECT_DIR, ".local-target", "volumes");
+
+export function volumeFile(stack: string, volumeName: string, root = VOLUMES_DIR): string {
+    return path.join(root, stack, `${volumeName}.img`);
+}
+
+/** The volume files kept for a stack. */
+export function stackVolumeFiles(stack: string, root = VOLUMES_DIR): string[] {
+    const dir = path.join(root, stack);
+    if (!fs.existsSync(dir)) return [];
+    return fs.readdirSync(dir).filter((f) => f.endsWith(".img")).map((f) => path.join(dir, f)).sort();
+}
+
+/** Every volume file kept, of every stack. */
+export function allVolumeFiles(root = VOLUMES_DIR): string[] {
+    if (!fs.existsSync(root)) return [];
+    return fs.readdirSync(root).flatMap((stack) => stackVolumeFiles(stack, root));
+}
+
+/** The test host the volume was last attached to, if any. */
+export function volumeOwner(file: string): string | undefined {
+    const f = `${file}.host`;
+    return fs.existsSync(f) ? fs.readFileSync(f, "utf8").trim() || undefined : undefined;
+}
+
+export function setVolumeOwner(file: string, hostName: string): void {
+    writePrivate(`${file}.host`, `${hostName}\n`);
+}

@@ -63,4 +63,5 @@ export function releaseVolume(file: string): void {
 export function destroyVolume(file: string): void {
     releaseVolume(file);
     fs.rmSync(file, { force: true });
+    fs.rmSync(`${file}.host`, { force: true });
 }

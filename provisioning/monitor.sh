@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # monitor: a systemd service that samples memory, CPU, disk, load and processes every
-# 10 s into $WS_LOG_DIR/resources.csv (the report stage reads it).
+# 10 s into $WS_LOG_DIR/resources.csv (the report stage reads it), and a timer that
+# records activity every minute into /var/lib/workstation/activity.json (what
+# `npm run deploy -- stop-idle` reads to stop an idle workstation).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 [[ -n "${WS_LIB_LOADED:-}" ]] || source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 WS_STAGE="${WS_STAGE:-monitor}"
@@ -72,6 +74,132 @@ while :; do
   sleep "$interval"
 done'
 
+readonly MN_RECORDER=/usr/local/lib/workstation/record-activity
+readonly MN_ACTIVITY_SERVICE_UNIT=/etc/systemd/system/workstation-activity.service
+readonly MN_ACTIVITY_TIMER_UNIT=/etc/systemd/system/workstation-activity.timer
+readonly MN_ACTIVITY_TIMER=workstation-activity.timer
+
+# The activity recorder installed on the host (tests/provisioning/activity.test.ts runs it
+# with fakes). Every input moves lastActiveAt forward only.
+# shellcheck disable=SC2016 # the recorder's own expansions
+readonly MN_RECORDER_TEXT='#!/bin/bash
+# workstation activity recorder (installed by provisioning/monitor.sh), run every minute by
+# workstation-activity.timer. Writes $WS_ACTIVITY_DIR/activity.json (default
+# /var/lib/workstation): {"updatedAt","lastActiveAt","reason","sessions":{"ssh","xrdp"},
+# "cpuPercent","warnedAt"}, epoch seconds. lastActiveAt is the latest of: the last input on
+# an SSH session (its terminal'"'"'s atime), the last data from an RDP client (ss lastrcv on
+# port 3389; an RDP tunnel over SSH arrives there too), CPU busier than WS_CPU_THRESHOLD %
+# (default 25) since the last run, and the mtime of a keep-alive file ~/.workstation-keepalive
+# (touch -d "+3 hours" keeps it active until then). A warning marker (idle-warned, written by
+# stop-idle) is removed once activity follows it.
+set -euo pipefail
+export LC_ALL=C
+dir="${WS_ACTIVITY_DIR:-/var/lib/workstation}"
+dev="${WS_DEV_DIR:-/dev}"
+homes="${WS_HOMES_DIR:-/home}"
+proc="${WS_PROC_DIR:-/proc}"
+threshold="${WS_CPU_THRESHOLD:-25}"
+out="$dir/activity.json"
+mkdir -p "$dir"
+# One run at a time (the timer and a start by hand): cpu.prev and the record are shared.
+exec 9>"$dir/.lock"
+flock 9
+now="$(date +%s)"
+last=0
+reason=none
+if [[ -s "$out" ]]; then
+  last="$(sed -n '"'"'s/.*"lastActiveAt":\([0-9]*\).*/\1/p'"'"' "$out")"
+  reason="$(sed -n '"'"'s/.*"reason":"\([a-z]*\)".*/\1/p'"'"' "$out")"
+  [[ -n "$last" ]] || last=0
+fi
+if ((last == 0)); then
+  # A new host counts as active from its boot.
+  read -r up _ <"$proc/uptime"
+  last=$((now - ${up%.*}))
+  reason=boot
+fi
+note() {
+  if (($1 > last)); then
+    last="$1"
+    reason="$2"
+  fi
+}
+ssh=0
+while read -r tty; do
+  [[ -e "$dev/$tty" ]] || continue
+  ssh=$((ssh + 1))
+  note "$(stat -c %X "$dev/$tty")" ssh
+done < <(who | awk '"'"'$2 ~ /^pts\// { print $2 }'"'"')
+xrdp=0
+while read -r ms; do
+  xrdp=$((xrdp + 1))
+  note $((now - ms / 1000)) xrdp
+done < <(ss -Htni state established "( sport = :3389 )" | grep -o "lastrcv:[0-9]*" | cut -d: -f2)
+read -r _cpu user nice system idle iowait irq softirq steal _rest <"$proc/stat"
+total=$((user + nice + system + idle + iowait + irq + softirq + steal))
+idle=$((idle + iowait))
+cpu=0
+if [[ -s "$dir/cpu.prev" ]]; then
+  read -r ptotal pidle <"$dir/cpu.prev"
+  if ((total > ptotal)); then
+    cpu=$((100 * ((total - ptotal) - (idle - pidle)) / (total - ptotal)))
+  fi
+fi
+printf "%s %s\n" "$total" "$idle" >"$dir/cpu.prev"
+((cpu <= threshold)) || note "$now" cpu
+for f in "$homes"/*/.workstation-keepalive; do
+  [[ -e "$f" ]] && note "$(stat -c %Y "$f")" keepalive
+done
+warned=null
+if [[ -s "$dir/idle-warned" ]]; then
+  warned="$(tr -dc 0-9 <"$dir/idle-warned")"
+  if [[ -z "$warned" ]] || ((last > warned)); then
+    rm -f "$dir/idle-warned"
+    warned=null
+  fi
+fi
+printf "{\"updatedAt\":%d,\"lastActiveAt\":%d,\"reason\":\"%s\",\"sessions\":{\"ssh\":%d,\"xrdp\":%d},\"cpuPercent\":%d,\"warnedAt\":%s}\n" \
+  "$now" "$last" "$reason" "$ssh" "$xrdp" "$cpu" "$warned" >"$out.$$"
+mv -f "$out.$$" "$out"'
+
+mn_activity_service_text() {
+  printf '%s\n' \
+    '[Unit]' \
+    'Description=workstation activity recorder (for idle auto-stop)' \
+    '' \
+    '[Service]' \
+    'Type=oneshot' \
+    "ExecStart=$MN_RECORDER" \
+    'Nice=10'
+}
+
+mn_activity_timer_text() {
+  printf '%s\n' \
+    '[Unit]' \
+    'Description=record workstation activity every minute' \
+    '' \
+    '[Timer]' \
+    'OnActiveSec=0' \
+    'OnUnitActiveSec=60s' \
+    'AccuracySec=5s' \
+    '' \
+    '[Install]' \
+    'WantedBy=timers.target'
+}
+
+mn_recorder() {
+  ws_write_file "$MN_RECORDER" 0755 "$MN_RECORDER_TEXT"
+  bash -n "$MN_RECORDER"
+  ws_write_file "$MN_ACTIVITY_SERVICE_UNIT" 0644 "$(mn_activity_service_text)"
+  ws_write_file "$MN_ACTIVITY_TIMER_UNIT" 0644 "$(mn_activity_timer_text)"
+  ws_run systemctl daemon-reload
+  ws_run systemctl enable --now "$MN_ACTIVITY_TIMER"
+  # The first record now, so that stop-idle finds one as soon as the host is ready: through
+  # the unit (a oneshot start waits for its run), which the timer may be starting as well.
+  ws_run systemctl start workstation-activity.service
+  echo "activity: $(cat /var/lib/workstation/activity.json)"
+}
+
 mn_unit_text() {
   printf '%s\n' \
     '[Unit]' \
@@ -141,6 +269,12 @@ monitor_main() {
     ws_skip service "$MN_SERVICE enabled, running, $(($(wc -l <"$WS_LOG_DIR/resources.csv") - 1)) samples"
   else
     ws_step service mn_service
+  fi
+  if ws_file_is "$MN_RECORDER" "$MN_RECORDER_TEXT" && ws_file_is "$MN_ACTIVITY_TIMER_UNIT" "$(mn_activity_timer_text)" &&
+    ws_file_is "$MN_ACTIVITY_SERVICE_UNIT" "$(mn_activity_service_text)" && systemctl is-active --quiet "$MN_ACTIVITY_TIMER"; then
+    ws_skip activity "$MN_ACTIVITY_TIMER active"
+  else
+    ws_step activity mn_recorder
   fi
 }
 

@@ -29,7 +29,7 @@ export async function settle(done: () => boolean = () => false, turns = 200): Pr
 
 export interface Call {
     stack: string;
-    op: "createOrSelect" | "replaceConfig" | "preview" | "up" | "destroy";
+    op: "createOrSelect" | "replaceConfig" | "setConfigValue" | "outputs" | "preview" | "up" | "destroy";
     /** What the driver asked to store: strings are plain values, anything else an object value. */
     config?: Record<string, unknown>;
     options?: OperationOptions;
@@ -47,6 +47,8 @@ export class FakeStacks implements StackProvider {
     readonly stored = new Map<string, Record<string, StoredConfigValue>>();
     /** What `up` does for a stack; by default it returns outputs with the given timings. */
     up: (stack: string, options: OperationOptions) => Promise<UpOutcome> = async () => ({ outputs: {} });
+    /** Each stack's current outputs (what `pulumi stack output` shows); none by default. */
+    readonly outputsOf = new Map<string, Record<string, unknown>>();
 
     constructor(private readonly project: Project = readRepoProject()) {}
 
@@ -64,6 +66,14 @@ export class FakeStacks implements StackProvider {
                     typeof value === "string"
                         ? { value, object: false, secret: false }
                         : { value: JSON.stringify(value), object: true, secret: false }])));
+            },
+            async setConfigValue(key: string, value: string): Promise<void> {
+                calls.push({ stack: stackName, op: "setConfigValue", config: { [key]: value } });
+                provider.stored.set(stackName, { ...(provider.stored.get(stackName) ?? {}), [key]: { value, object: false, secret: false } });
+            },
+            async outputs(): Promise<Record<string, unknown>> {
+                calls.push({ stack: stackName, op: "outputs" });
+                return provider.outputsOf.get(stackName) ?? {};
             },
             async preview(options: OperationOptions): Promise<PreviewOutcome> {
                 calls.push({ stack: stackName, op: "preview", options });

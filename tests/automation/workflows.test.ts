@@ -163,6 +163,17 @@ describe("GitHub Actions workflows", () => {
             "the deploy workflow must not cancel running ups");
     });
 
+    it("runs stop-idle on a schedule for every env stack, in that stack's up group", () => {
+        const wf = workflows.find((w) => w.file === "stop-idle.yml");
+        assert.ok(wf, "no stop-idle.yml workflow");
+        assert.ok(wf.triggers.includes("schedule"), "stop-idle.yml runs on no schedule");
+        assert.strictEqual(wf.file, "stop-idle.yml");
+        const job = jobOf(wf, "stop-idle");
+        // The model expands the matrix: one step per stack.
+        assert.deepStrictEqual(runs(job).filter((r) => r.startsWith("npm run deploy")).sort(), envStacks.map((s) => `npm run deploy -- stop-idle --stack ${s}`));
+        assert.deepStrictEqual(job.raw.concurrency, { group: "pulumi-up-${{ matrix.stack }}", "cancel-in-progress": false });
+    });
+
     it("grants contents: read, and pull-requests: write only to the job that comments", () => {
         for (const wf of workflows) {
             assert.deepStrictEqual(wf.raw.permissions, { contents: "read" }, `${wf.file}: top-level permissions`);
@@ -227,7 +238,8 @@ describe("actionlint (npm run lint)", function () {
     it("passes the repository's workflows", () => {
         const { code, output } = lint(".github/workflows/*.yml");
         assert.strictEqual(code, 0, output);
-        assert.match(output, /Checking 3 workflow file\(s\)/);
+        const count = fs.readdirSync(path.join(REPO_ROOT, ".github", "workflows")).filter((f) => f.endsWith(".yml")).length;
+        assert.match(output, new RegExp(`Checking ${count} workflow file\\(s\\)`));
     });
 
     it("catches a wrong input to pulumi/actions in a copy of a workflow", () => {

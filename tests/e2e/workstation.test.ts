@@ -13,7 +13,8 @@ import * as path from "path";
 import type { RunRecord } from "../../local/child";
 import type { StageRecord } from "../../local/mockCloud";
 import { decodeResolved, Resolved, SecretValue, toPlain } from "../../local/outputs";
-import { HostState, PROJECT_DIR } from "../../local/runnerState";
+import { HostState, PROJECT_DIR, stackVolumeFiles, volumeOwner } from "../../local/runnerState";
+import { destroyVolume } from "../../local/volume";
 import { STANDIN_MARKER } from "../../local/standinDotfiles";
 import { sshExec, tryPasswordLogin } from "../../local/sshExec";
 import { lockTrouble, secretsIn } from "./checks";
@@ -22,7 +23,7 @@ import { clearLeftoverHosts, METADATA_USER_DATA_URL, serveStandinFor, stopAllHos
 const HOST = `e2e-${String(process.pid % 10000).padStart(4, "0")}`;
 const IDE_STAGES = ["ide-vscode", "ide-cursor", "ide-antigravity"];
 // The runner's --standin-dotfiles sets workstation:dotfiles, so the dotfiles stage runs too.
-const ALL_STAGES = ["wait-ready", "system-prep", "desktop", ...IDE_STAGES, "monitor", "dotfiles", "verify", "harden", "report"];
+const ALL_STAGES = ["wait-ready", "home-volume", "system-prep", "desktop", ...IDE_STAGES, "monitor", "dotfiles", "verify", "harden", "report"];
 interface RunnerRun {
     code: number;
     output: string;
@@ -132,6 +133,11 @@ describe(`the workstation on a local test host (${HOST})`, function () {
         // pid ending in NNNN, a crashed one's is gone. Stop only those, with their runner state.
         const left = await clearLeftoverHosts((name) => /^e2e-\d{4}$/.test(name) && name !== HOST && !e2eRunAlive(name));
         for (const name of left) new HostState(name).remove();
+        // The dev stack's volume left by such a run would hand this one an old /home.
+        for (const file of stackVolumeFiles("dev")) {
+            const owner = volumeOwner(file);
+            if (owner !== undefined && /^e2e-\d{4}$/.test(owner) && (owner === HOST || !e2eRunAlive(owner))) destroyVolume(file);
+        }
         first = await provision(["--name", HOST, "--stack", "dev", "--standin-dotfiles"]);
         assert.ok(first.record.host, "the run record names no host");
         ip = first.record.host.ip;
@@ -147,6 +153,7 @@ describe(`the workstation on a local test host (${HOST})`, function () {
         // A runner still going (a timeout) is stopped with its program child before its host.
         if (active?.pid !== undefined && active.exitCode === null) process.kill(-active.pid, "SIGTERM");
         await stopHost(HOST);
+        for (const file of stackVolumeFiles("dev")) if (volumeOwner(file) === HOST) destroyVolume(file);
         state.remove();
         // In CI the machine is ours: leave no host of any run behind.
         if (process.env.CI) await stopAllHosts();

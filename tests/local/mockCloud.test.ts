@@ -9,6 +9,8 @@ function backend(overrides: Partial<CloudBackend> = {}): CloudBackend {
         keyFor: () => generateEd25519(),
         passwordFor: () => "pw",
         createDroplet: async () => ({ hostName: "h", ip: "10.213.5.2" }),
+        createVolume: async () => undefined,
+        attachVolume: async () => undefined,
         exec: async () => ({ code: 0, signal: null, stdout: "", stderr: "", dials: 1 }),
         ...overrides,
     };
@@ -33,6 +35,37 @@ describe("local/mockCloud dispatch", () => {
         const cloud = new MockCloud({ backend: backend(), sizes: { "s-1": { priceMonthly: 6, vcpus: 1, memoryMb: 1024, diskGb: 25 } } });
         await assert.rejects(Promise.resolve(cloud.newResource(args("digitalocean:index/droplet:Droplet", "d", { size: "s-1", sshKeys: ["aa:bb"] }))), /none of the droplet's sshKeys was registered/);
         await assert.rejects(Promise.resolve(cloud.newResource(args("digitalocean:index/droplet:Droplet", "d", { size: "s-9", sshKeys: [] }))), /size "s-9" is not in data\/do-sizes.json/);
+    });
+
+    it("creates a volume and attaches it to the droplet's test host, refusing what DigitalOcean refuses", async () => {
+        const made: unknown[] = [];
+        const attached: unknown[] = [];
+        const cloud = new MockCloud({
+            sizes: { "s-1": { priceMonthly: 6, vcpus: 1, memoryMb: 1024, diskGb: 25 } },
+            backend: backend({
+                createDroplet: async () => ({ hostName: "wslc-1", ip: "10.213.5.2" }),
+                createVolume: async (req) => { made.push(req); },
+                attachVolume: async (volume, host) => { attached.push([volume, host]); },
+            }),
+        });
+        const vol = (inputs: Record<string, unknown>) => Promise.resolve(cloud.newResource(args("digitalocean:index/volume:Volume", "v", inputs)));
+        await assert.rejects(vol({ name: "Home_1", region: "fra1", size: 20 }), /volume name "Home_1" is not lower-case letters/);
+        await assert.rejects(vol({ name: "home", region: "mars1", size: 20 }), /region "mars1" offers no volumes/);
+        await assert.rejects(vol({ name: "home", region: "fra1", size: 0 }), /size 0 is not a whole number of GiB/);
+        await assert.rejects(vol({ name: "home", region: "fra1", size: 2.5 }), /size 2.5 is not a whole number of GiB/);
+        assert.deepStrictEqual(made, [], "nothing is created for a refused volume");
+        const v = await vol({ name: "workstation-dev-home", region: "fra1", size: 20 });
+        assert.deepStrictEqual(made, [{ resourceName: "v", volumeName: "workstation-dev-home", region: "fra1", sizeGib: 20 }]);
+        const key = await cloud.newResource(args("digitalocean:index/sshKey:SshKey", "k", { publicKey: generateEd25519().publicKeyOpenssh }));
+        const d = await cloud.newResource(args("digitalocean:index/droplet:Droplet", "d", { size: "s-1", region: "fra1", sshKeys: [key.id] }));
+        const d2 = await cloud.newResource(args("digitalocean:index/droplet:Droplet", "d2", { size: "s-1", region: "nyc3", sshKeys: [key.id] }));
+        const attach = (inputs: Record<string, unknown>) => Promise.resolve(cloud.newResource(args("digitalocean:index/volumeAttachment:VolumeAttachment", "a", inputs)));
+        await assert.rejects(attach({ dropletId: 1, volumeId: v.id }), /no droplet 1/);
+        await assert.rejects(attach({ dropletId: Number(d.id), volumeId: "nope" }), /no volume "nope"/);
+        await assert.rejects(attach({ dropletId: Number(d2.id), volumeId: v.id }), /volume in fra1, droplet in nyc3; they must share a region/);
+        assert.deepStrictEqual(attached, []);
+        await attach({ dropletId: Number(d.id), volumeId: v.id });
+        assert.deepStrictEqual(attached, [["workstation-dev-home", "wslc-1"]]);
     });
 
     it("marks additionalSecretOutputs secret in the state it returns", async () => {

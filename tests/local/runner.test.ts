@@ -116,16 +116,23 @@ describe("local runner pieces", () => {
             assert.deepStrictEqual([o.stack, o.name, o.showSecrets], ["staging", "box1", true]);
             assert.deepStrictEqual(parseArgs(["--reuse", "box1"], stacks).mode, "reuse");
         });
+        it("stops, starts and destroys a named host", () => {
+            assert.deepStrictEqual(["--stop", "--start", "--destroy", "--down"].map((f) => { const o = parseArgs([f, "box1"], stacks); return [o.mode, o.name]; }),
+                [["stop", "box1"], ["start", "box1"], ["destroy", "box1"], ["down", "box1"]]);
+        });
         const bad: [string[], RegExp][] = [
             [["--stack", "qa"], /--stack "qa": no Pulumi\.qa\.yaml; allowed: dev, prod, staging/],
             [["--stack"], /--stack needs a value: one of dev, prod, staging/],
             [["--name", "Has_Caps"], /--name "Has_Caps": a host name is 1 to 10 characters of a-z, 0-9 and '-'/],
             [["--reuse", "waytoolongname"], /--reuse "waytoolongname": a host name is 1 to 10/],
-            [["--fast"], /unknown option "--fast"; allowed: --stack, --name, --reuse, --down, --set, --show-secrets/],
+            [["--fast"], /unknown option "--fast"; allowed: --stack, --name, --reuse, --stop, --start, --down, --destroy, --set, --show-secrets/],
             [["--set", "role"], /--set "role": expected KEY=VALUE, such as role=image/],
             [["--verbose=yes"], /--verbose takes no value, got "yes"/],
             [["--down", "a", "--down-all"], /--down and --down-all cannot be combined/],
             [["--reuse", "a", "--name", "b"], /--name names a new host; with --reuse NAME the host is NAME/],
+            [["--stop", "a", "--name", "b"], /--name names a new host; with --stop NAME the host is NAME/],
+            [["--stop", "a", "--start", "a"], /--stop and --start cannot be combined/],
+            [["--destroy", "Big_Name"], /--destroy "Big_Name": a host name is 1 to 10/],
         ];
         for (const [argv, message] of bad) {
             it(`refuses ${argv.join(" ")} naming the flag, the value and what is allowed`, () => {

@@ -41,14 +41,16 @@ describe("provisioning scripts: shellcheck", () => {
         });
     }
 
-    it("the resource sampler monitor.sh installs on the host is shellcheck-clean", () => {
-        const dir = tempDir("sampler");
-        const out = path.join(dir, "sample-resources");
-        const res = runBash(
-            assemble({ WS_NO_MAIN: "1" }, `${fs.readFileSync(path.join(PROVISIONING, "monitor.sh"), "utf8")}\nprintf '%s\\n' "$MN_SAMPLER_TEXT" >'${out}'`),
-        );
-        assert.equal(res.code, 0, res.stderr);
-        const { code, output } = shellcheck([out], dir);
-        assert.equal(code, 0, `shellcheck sample-resources:\n${output}`);
-    });
+    for (const [name, variable] of [["sample-resources", "MN_SAMPLER_TEXT"], ["record-activity", "MN_RECORDER_TEXT"]]) {
+        it(`the ${name} script monitor.sh installs on the host is shellcheck-clean`, () => {
+            const dir = tempDir("sampler");
+            const out = path.join(dir, name);
+            const res = runBash(
+                assemble({ WS_NO_MAIN: "1" }, `${fs.readFileSync(path.join(PROVISIONING, "monitor.sh"), "utf8")}\nprintf '%s\\n' "$${variable}" >'${out}'`),
+            );
+            assert.equal(res.code, 0, res.stderr);
+            const { code, output } = shellcheck([out], dir);
+            assert.equal(code, 0, `shellcheck ${name}:\n${output}`);
+        });
+    }
 });
