@@ -14,6 +14,8 @@ export interface CliOptions {
     standin: boolean;
     /** Point `workstation:dotfiles` at a stand-in repository served on the host's gateway. */
     standinDotfiles?: boolean;
+    /** `--config KEY=JSON`, repeatable: stack config values over the stack file's, for this run only. */
+    config: Record<string, unknown>;
 }
 
 export class UsageError extends Error {}
@@ -34,14 +36,16 @@ export const USAGE = `usage: npm run local -- [options]
   --no-standin         do not point the IDE stages at the local stand-in repository
   --standin-dotfiles   set workstation:dotfiles to a stand-in git repository (with an
                        install script) served over HTTP on the host's gateway
+  --config KEY=JSON    set workstation:KEY to the JSON value for this run, over the stack
+                       file (repeatable), e.g. --config 'ides=["vscode"]' --config desktop=false
   --help               this text`;
 
-const FLAGS_WITH_VALUE = ["--stack", "--name", "--reuse", "--down"];
+const FLAGS_WITH_VALUE = ["--stack", "--name", "--reuse", "--down", "--config"];
 const FLAGS = ["--show-secrets", "--verbose", "--no-standin", "--standin-dotfiles", "--down-all", "--list", "--help", "-h"];
 
 /** Parses argv (after `--`); every error names the flag, the value and what is allowed. */
 export function parseArgs(argv: string[], stacks: string[]): CliOptions {
-    const opts: CliOptions = { mode: "up", stack: "dev", showSecrets: false, verbose: false, standin: true };
+    const opts: CliOptions = { mode: "up", stack: "dev", showSecrets: false, verbose: false, standin: true, config: {} };
     const modes: string[] = [];
     for (let i = 0; i < argv.length; i++) {
         const raw = argv[i];
@@ -52,7 +56,7 @@ export function parseArgs(argv: string[], stacks: string[]): CliOptions {
             if (value === undefined) {
                 value = argv[i + 1];
                 if (value === undefined || value.startsWith("--")) {
-                    throw new UsageError(`${flag} needs a value: ${flag === "--stack" ? `one of ${stacks.join(", ")}` : "a host name"}`);
+                    throw new UsageError(`${flag} needs a value: ${flag === "--stack" ? `one of ${stacks.join(", ")}` : flag === "--config" ? "KEY=JSON" : "a host name"}`);
                 }
                 i++;
             }
@@ -81,6 +85,19 @@ export function parseArgs(argv: string[], stacks: string[]): CliOptions {
                     opts.mode = flag === "--reuse" ? "reuse" : "down";
                 }
                 break;
+            case "--config": {
+                const at = value!.indexOf("=");
+                const key = at > 0 ? value!.slice(0, at) : "";
+                if (!/^[A-Za-z][A-Za-z0-9]*$/.test(key)) {
+                    throw new UsageError(`--config ${JSON.stringify(value)}: expected KEY=JSON with a config key such as ides or stageTimeouts`);
+                }
+                try {
+                    opts.config[key] = JSON.parse(value!.slice(at + 1));
+                } catch (e) {
+                    throw new UsageError(`--config ${key}: ${JSON.stringify(value!.slice(at + 1))} is not JSON (${(e as Error).message}); quote strings, e.g. ${key}='"text"'`);
+                }
+                break;
+            }
             case "--show-secrets":
                 opts.showSecrets = true;
                 break;

@@ -107,7 +107,7 @@ async function up(opts: CliOptions): Promise<number> {
     // makes the triggers change as they would with `pulumi up`.
     const provisioningRun = opts.mode === "reuse" ? `local-${Date.now()}` : undefined;
     const runOnce = (hostIndex: number): Promise<number> => {
-        const overrides: Record<string, unknown> = {};
+        const overrides: Record<string, unknown> = { ...opts.config };
         if (opts.standin) overrides.ideSources = standinIdeSources(hostIndex);
         if (opts.standinDotfiles) overrides.dotfiles = { url: standinDotfilesUrl(gatewayFor(hostIndex)) };
         if (provisioningRun !== undefined) overrides.provisioningRun = provisioningRun;

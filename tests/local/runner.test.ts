@@ -109,19 +109,25 @@ describe("local runner pieces", () => {
     describe("npm run local arguments", () => {
         const stacks = ["dev", "prod", "staging"];
         it("defaults to a fresh host named after the dev stack", () => {
-            assert.deepStrictEqual(parseArgs([], stacks), { mode: "up", stack: "dev", name: "ws-dev", showSecrets: false, verbose: false, standin: true });
+            assert.deepStrictEqual(parseArgs([], stacks), { mode: "up", stack: "dev", name: "ws-dev", showSecrets: false, verbose: false, standin: true, config: {} });
         });
         it("accepts --flag value and --flag=value", () => {
             const o = parseArgs(["--stack=staging", "--name", "box1", "--show-secrets"], stacks);
             assert.deepStrictEqual([o.stack, o.name, o.showSecrets], ["staging", "box1", true]);
             assert.deepStrictEqual(parseArgs(["--reuse", "box1"], stacks).mode, "reuse");
         });
+        it("takes --config KEY=JSON overrides, repeatable", () => {
+            const o = parseArgs(["--config", `ides=["vscode"]`, "--config", "desktop=false", "--config", `stageTimeouts={"ide-vscode":5}`], stacks);
+            assert.deepStrictEqual(o.config, { ides: ["vscode"], desktop: false, stageTimeouts: { "ide-vscode": 5 } });
+        });
         const bad: [string[], RegExp][] = [
             [["--stack", "qa"], /--stack "qa": no Pulumi\.qa\.yaml; allowed: dev, prod, staging/],
             [["--stack"], /--stack needs a value: one of dev, prod, staging/],
             [["--name", "Has_Caps"], /--name "Has_Caps": a host name is 1 to 10 characters of a-z, 0-9 and '-'/],
             [["--reuse", "waytoolongname"], /--reuse "waytoolongname": a host name is 1 to 10/],
-            [["--fast"], /unknown option "--fast"; allowed: --stack, --name, --reuse, --down, --show-secrets/],
+            [["--fast"], /unknown option "--fast"; allowed: --stack, --name, --reuse, --down, --config, --show-secrets/],
+            [["--config", "ides"], /--config "ides": expected KEY=JSON with a config key/],
+            [["--config", "desktop=no"], /--config desktop: "no" is not JSON/],
             [["--verbose=yes"], /--verbose takes no value, got "yes"/],
             [["--down", "a", "--down-all"], /--down and --down-all cannot be combined/],
             [["--reuse", "a", "--name", "b"], /--name names a new host; with --reuse NAME the host is NAME/],
