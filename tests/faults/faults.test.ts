@@ -4,7 +4,9 @@
 // outcome and its seconds to converge go to tests/faults/results.json (README table).
 // Hosts are named wsflt-*; one host at a time, each stopped after its fault.
 import * as assert from "assert";
+import { execFileSync } from "child_process";
 import { HostState } from "../../local/runnerState";
+import { sshExec } from "../../local/sshExec";
 import { clearLeftoverHosts, stopHost } from "../../local/testHost";
 import { assertConverged, inContainer, onHost, recordResult, runRunner, RunnerRun, SMALL_STACK, stopActiveRunner, whenHostUp, writeMarker } from "./harness";
 
@@ -108,9 +110,56 @@ describe("faults on a local test host", function () {
                 fault: "1-dpkg-lock-held-90s",
                 stack: "dev, ides [vscode], desktop off",
                 outcome: `succeeded: system-prep waited ${Number(waited[1]).toFixed(0)} s for the lock; the next run found everything done`,
+                // It converged in the faulted run itself; the next run only confirms it.
                 secondsToConverge: Math.round(run.seconds),
                 faultedRunSeconds: Math.round(run.seconds),
-                convergingRunSeconds: Math.round(run.seconds),
+                convergingRunSeconds: Math.round(next.seconds),
+                at: new Date().toISOString(),
+            });
+        });
+    });
+
+    describe("8: fail2ban bans an address after repeated failed logins, seen from outside the host (small stack)", () => {
+        const name = `${PREFIX}-8`;
+        after(async () => {
+            stopActiveRunner();
+            await stopHost(name);
+            new HostState(name).remove();
+        });
+
+        /** The host's nftables ruleset, read from this machine in the host's network namespace. */
+        const ruleset = () => execFileSync("nsenter", [`--net=/run/netns/wsth-${name}`, "nft", "list", "ruleset"], { encoding: "utf8" });
+        const banned = (ip: string) => new RegExp(`table inet f2b-table[\\s\\S]*elements = \\{[^}]*\\b${ip.replace(/\./g, "\\.")}\\b`).test(ruleset());
+
+        it("bans the gateway after refused logins in nftables, refuses its SSH, and lets it in after an unban", async () => {
+            const run = await runRunner(name, ["--name", name, ...SMALL_STACK]);
+            assert.strictEqual(run.code, 0, `runner exit ${run.code}: ${run.record.error ?? ""}`);
+            const host = run.record.host!;
+            const key = new HostState(name).readSecrets().keys["ws-key"].privateKeyOpenssh;
+            await writeMarker(name, host.ip, "fault 8 marker");
+            assert.strictEqual(banned(host.gatewayIp), false, "the gateway is banned before any failed login");
+            const started = Date.now();
+            // root may not log in after harden: each attempt is a refused login in sshd's journal.
+            for (let i = 0; i < 6 && !banned(host.gatewayIp); i++) {
+                await assert.rejects(sshExec({ host: host.ip, user: "root", privateKey: key }, { command: "true", dialErrorLimit: 0 }));
+            }
+            while (!banned(host.gatewayIp) && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 500));
+            assert.ok(banned(host.gatewayIp), `no ban of ${host.gatewayIp} in the host's nftables after 60 s:\n${ruleset()}`);
+            const banSeconds = (Date.now() - started) / 1000;
+            // Banned: even the user's good key gets no SSH connection.
+            await assert.rejects(sshExec({ host: host.ip, user: "dev", privateKey: key }, { command: "true", dialErrorLimit: 0, perDialTimeout: 10 }));
+            const unban = inContainer(host, `fail2ban-client set sshd unbanip ${host.gatewayIp}`);
+            assert.strictEqual(await unban.exit, 0, "fail2ban-client unbanip failed");
+            assert.strictEqual(banned(host.gatewayIp), false, "still banned after the unban");
+            const next = await runRunner(name, ["--reuse", name, ...SMALL_STACK]);
+            await assertConverged(name, next, "fault 8 marker");
+            recordResult({
+                fault: "8-fail2ban-ban",
+                stack: "dev, ides [vscode], desktop off",
+                outcome: `banned ${host.gatewayIp} in nftables (f2b-table) ${banSeconds.toFixed(0)} s after the first refused login; SSH refused while banned; after unbanip the next run converged`,
+                secondsToConverge: Math.round(next.seconds),
+                faultedRunSeconds: Math.round(run.seconds),
+                convergingRunSeconds: Math.round(next.seconds),
                 at: new Date().toISOString(),
             });
         });
