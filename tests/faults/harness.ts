@@ -115,7 +115,9 @@ export function recordResult(result: FaultResult): void {
 export async function whenHostUp(name: string, timeoutMs = 10 * 60 * 1000): Promise<TestHost> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
-        const host = (await listHosts()).find((h) => h.name === name);
+        // `testhost.sh list` fails while another suite's host is half made (no host.json
+        // yet); that is no answer about this host, so ask again.
+        const host = (await listHosts().catch(() => [] as TestHost[])).find((h) => h.name === name);
         if (host) return host;
         await new Promise((r) => setTimeout(r, 250));
     }
