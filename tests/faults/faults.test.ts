@@ -164,4 +164,41 @@ describe("faults on a local test host", function () {
             });
         });
     });
+
+    describe("3: sshd answering 60 s after the host boots (small stack)", () => {
+        const name = `${PREFIX}-3`;
+        const late = 60;
+        after(async () => {
+            stopActiveRunner();
+            await stopHost(name);
+            new HostState(name).remove();
+        });
+
+        it("has wait-ready's dial retries carry the run to success", async () => {
+            const running = runRunner(name, ["--name", name, ...SMALL_STACK]);
+            const host = await whenHostUp(name);
+            // The moment the host is up, sshd goes away (and takes no new connections) for 60 s.
+            const outage = inContainer(host, `systemctl stop ssh.socket ssh.service 2>/dev/null; sleep ${late}; systemctl start ssh.service`);
+            const run = await running;
+            assert.strictEqual(await outage.exit, 0, "the sshd outage did not run as planned");
+            assert.strictEqual(run.code, 0, `runner exit ${run.code}: ${run.record.error ?? ""}`);
+            const waitReady = run.record.stages.find((s) => s.stage === "wait-ready");
+            assert.ok(waitReady && waitReady.ok, "wait-ready did not succeed");
+            // It really dialed through the outage: it took most of the 60 s.
+            assert.ok(waitReady.seconds >= late - 20, `wait-ready took ${waitReady.seconds.toFixed(0)} s: the outage missed it`);
+            await writeMarker(name, run.record.host!.ip, "fault 3 marker");
+            const next = await runRunner(name, ["--reuse", name, ...SMALL_STACK]);
+            await assertConverged(name, run, "fault 3 marker");
+            await assertConverged(name, next, "fault 3 marker");
+            recordResult({
+                fault: "3-sshd-late-60s",
+                stack: "dev, ides [vscode], desktop off",
+                outcome: `succeeded: wait-ready dialed for ${waitReady.seconds.toFixed(0)} s until sshd answered; the next run found everything done`,
+                secondsToConverge: Math.round(run.seconds),
+                faultedRunSeconds: Math.round(run.seconds),
+                convergingRunSeconds: Math.round(next.seconds),
+                at: new Date().toISOString(),
+            });
+        });
+    });
 });
