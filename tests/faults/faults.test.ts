@@ -21,7 +21,8 @@ function holdDpkgLock(seconds: number): string {
     return `exec perl -MFcntl -e '
 for my $f ("/var/lib/dpkg/lock-frontend", "/var/lib/dpkg/lock") {
     open(my $h, ">>", $f) or die "open $f: $!";
-    fcntl($h, F_SETLK, pack("s s x4 q q i x4", F_WRLCK, 0, 0, 0, 0)) or die "lock $f: $!";
+    my $lock = pack("s s x4 q q i x4", F_WRLCK, 0, 0, 0, 0);  # fcntl writes back: a variable
+    fcntl($h, F_SETLK, $lock) or die "lock $f: $!";
     push @h, $h;
 }
 print "holding the dpkg lock for ${seconds} s\n";
