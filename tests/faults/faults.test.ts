@@ -92,7 +92,7 @@ describe("faults on a local test host", function () {
 
         it("has the stages wait for the lock and succeed", async () => {
             const running = runRunner(name, ["--name", name, ...SMALL_STACK]);
-            const host = await whenHostUp(name);
+            const host = await whenHostUp(name, running);
             const holder = inContainer(host, holdDpkgLock(held));
             const heldFrom = Date.now();
             const run = await running;
@@ -177,7 +177,7 @@ describe("faults on a local test host", function () {
 
         it("has wait-ready's dial retries carry the run to success", async () => {
             const running = runRunner(name, ["--name", name, ...SMALL_STACK]);
-            const host = await whenHostUp(name);
+            const host = await whenHostUp(name, running);
             // The moment the host is up, sshd goes away (and takes no new connections) for 60 s.
             const outage = inContainer(host, `systemctl stop ssh.socket ssh.service 2>/dev/null; sleep ${late}; systemctl start ssh.service`);
             const run = await running;

@@ -111,10 +111,16 @@ export function recordResult(result: FaultResult): void {
     fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(sorted, null, 2)}\n`);
 }
 
-/** Waits until test host NAME is up (listed by testhost.sh), polling every 250 ms. */
-export async function whenHostUp(name: string, timeoutMs = 10 * 60 * 1000): Promise<TestHost> {
+/**
+ * Waits until test host NAME is up (listed by testhost.sh), polling every 250 ms; fails at
+ * once when RUNNING (the runner that boots it) ends first, e.g. because the boot failed.
+ */
+export async function whenHostUp(name: string, running: Promise<RunnerRun>, timeoutMs = 10 * 60 * 1000): Promise<TestHost> {
     const until = Date.now() + timeoutMs;
+    let ended: RunnerRun | Error | undefined;
+    running.then((r) => (ended = r), (e: Error) => (ended = e));
     while (Date.now() < until) {
+        if (ended) throw new Error(`the runner ended before ${name} was up: ${ended instanceof Error ? ended.message : ended.record.error ?? `exit ${ended.code}`}`);
         // `testhost.sh list` fails while another suite's host is half made (no host.json
         // yet); that is no answer about this host, so ask again.
         const host = (await listHosts().catch(() => [] as TestHost[])).find((h) => h.name === name);
