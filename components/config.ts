@@ -51,6 +51,11 @@ export interface WorkstationConfig {
     stageEstimates: Record<StageName, number>;
     /** Seconds per stage of a known good run; over 20 % slower is a regression. */
     baseline: Partial<Record<StageName, number>>;
+    /**
+     * Seconds each stage may run on the host before it is stopped there (provisioning/stage-bound.sh);
+     * unset stages keep STAGE_TIMEOUT_SECONDS. Raise one for a slow mirror; lower ones make a hang fail sooner.
+     */
+    stageTimeouts: Partial<Record<StageName, number>>;
     /** Where each IDE comes from; override for a mirror. */
     ideSources: Record<IdeName, IdeSource>;
     /** DigitalOcean project name. Default `workstation-<stack>`. */
@@ -105,7 +110,7 @@ export class ConfigError extends Error {
 export const CONFIG_KEYS = [
     "region", "size", "image", "username", "ides", "desktop", "allowedSshCidrs", "sshNeverBanCidrs", "authorizedKeys",
     "existingSshKeyFingerprints", "tags", "backups", "alertEmails", "stageEstimates", "baseline",
-    "ideSources", "projectName", "provisioningRun", "dotfiles", "homeVolumeGb", "running", "idleStopMinutes",
+    "stageTimeouts", "ideSources", "projectName", "provisioningRun", "dotfiles", "homeVolumeGb", "running", "idleStopMinutes",
     "role", "imageStack", "imageMaxAgeDays", "imageKeep", "imageBake", "imageBuilder",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
@@ -128,6 +133,7 @@ export function configDefaults(stack: string): WorkstationConfig {
         alertEmails: [],
         stageEstimates: { ...DEFAULT_STAGE_ESTIMATES },
         baseline: {},
+        stageTimeouts: {},
         ideSources: structuredClone(DEFAULT_IDE_SOURCES),
         projectName: `workstation-${stack}`,
         provisioningRun: "",
@@ -198,6 +204,8 @@ export function parseConfig(raw: RawConfig, stack: string, present: string[] = [
             ...p.stageSeconds("stageEstimates", (n) => n > 0 && n <= MAX_STAGE_SECONDS, `positive seconds, at most ${MAX_STAGE_SECONDS} (a day)`),
         },
         baseline: p.stageSeconds("baseline", (n) => n >= 0 && n <= MAX_STAGE_SECONDS, `seconds, zero or more, at most ${MAX_STAGE_SECONDS} (a day)`),
+        stageTimeouts: p.stageSeconds("stageTimeouts", (n) => Number.isInteger(n) && n >= 1 && n <= MAX_STAGE_SECONDS,
+            `whole seconds, 1 to ${MAX_STAGE_SECONDS} (a day)`),
         ideSources: p.ideSources(),
         projectName: p.string("projectName", d.projectName, projectNameProblem, PROJECT_NAME_ALLOWED),
         provisioningRun: p.string("provisioningRun", d.provisioningRun, /^[A-Za-z0-9_.:-]{0,64}$/,

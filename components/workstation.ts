@@ -177,6 +177,7 @@ export class Workstation extends pulumi.ComponentResource {
                 stage,
                 connection: { host: ipv4Address, user: config.username, privateKey: this.privateKey, hostKey: this.hostKey.publicKey },
                 script,
+                timeoutSeconds: config.stageTimeouts[stage],
                 // A new droplet, an edited script or a new provisioningRun runs the stage again.
                 triggers: [script.apply(sha256), droplet.id, config.provisioningRun],
                 // Ordering comes from the graph only; a stage's own droplet dependency comes

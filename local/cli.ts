@@ -64,7 +64,7 @@ export function parseArgs(argv: string[], stacks: string[]): CliOptions {
             if (value === undefined) {
                 value = argv[i + 1];
                 if (value === undefined || value.startsWith("--")) {
-                    throw new UsageError(`${flag} needs a value: ${flag === "--stack" ? `one of ${stacks.join(", ")}` : "a host name"}`);
+                    throw new UsageError(`${flag} needs a value: ${flag === "--stack" ? `one of ${stacks.join(", ")}` : flag === "--set" ? "KEY=VALUE" : "a host name"}`);
                 }
                 i++;
             }

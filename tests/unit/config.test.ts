@@ -117,6 +117,8 @@ describe("bad config is refused before anything is created", () => {
         ["an authorized key with a second one on the next line", { authorizedKeys: [`${ED25519}\n${ED25519}`] }, `workstation:authorizedKeys: "${ED25519}\\n`],
         ["a DSA key", { authorizedKeys: [keyLine("ssh-dss", [Buffer.alloc(20)])] }, "is not allowed: DSA keys are no longer accepted by OpenSSH"],
         ["a SHA256 fingerprint", { existingSshKeyFingerprints: ["SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"] }, "is not allowed: a SHA256 fingerprint"],
+        ["a fractional stage limit", { stageTimeouts: { desktop: 2.5 } }, "workstation:stageTimeouts.desktop: 2.5 is not allowed; expected whole seconds, 1 to 86400"],
+        ["a stage limit for an unknown stage", { stageTimeouts: { compile: 10 } }, `workstation:stageTimeouts: stage "compile" is unknown`],
         ["one tag in two cases", { tags: ["Owner:a", "owner:a"] }, `workstation:tags: "Owner:a" and "owner:a" are the same tag`],
         ["a tag over 255 characters", { tags: ["x".repeat(256)] }, "is not allowed: it has 256 characters"],
         ["a size not in the table", { size: "s-3vcpu-5gb" }, `workstation:size: "s-3vcpu-5gb" is not allowed: it is not in data/do-sizes.json`],

@@ -193,7 +193,15 @@ describe("the program with one IDE and no desktop", () => {
             ides: ["vscode"], desktop: false, alertEmails: ["ops@example.com"],
             existingSshKeyFingerprints: ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:aa"],
             sshNeverBanCidrs: ["198.51.100.0/24", "2001:db8::/48"],
+            stageTimeouts: { "ide-vscode": 7 },
         }));
+    });
+
+    it("gives a stage the host-side limit stageTimeouts sets, and the others their defaults", () => {
+        for (const [stage, cmd] of commands()) {
+            const limit = stage === "ide-vscode" ? 7 : STAGE_TIMEOUT_SECONDS[stage as StageName];
+            assert.strictEqual(cmd.inputs.create, stageCommand(stage as StageName, limit), stage);
+        }
     });
 
     it("registers only the selected stages, and the three alerts", () => {

@@ -1,0 +1,147 @@
+// The fault suite's pieces: the runner as the e2e drives it, commands on a test host as the
+// workstation user, the home marker, and the results file. Host names start with `wsflt`
+// so that the suite's hosts never collide with the shared suites' (see local/README.md).
+import * as assert from "assert";
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import type { RunRecord } from "../../local/child";
+import { HostState, PROJECT_DIR } from "../../local/runnerState";
+import { sshExec } from "../../local/sshExec";
+import { listHosts, TestHost } from "../../local/testHost";
+
+export const RESULTS_FILE = path.join(__dirname, "results.json");
+
+/** A smaller stack for faults that need no desktop and one IDE: a fault run costs minutes, not ten. */
+export const SMALL_STACK = ["--stack", "dev", "--set", `ides=["vscode"]`, "--set", "desktop=false"];
+
+export interface RunnerRun {
+    code: number;
+    output: string;
+    record: RunRecord;
+    seconds: number;
+}
+
+let active: ChildProcess | undefined;
+
+/** Stops a runner still going (a test timeout) with its program child. */
+export function stopActiveRunner(): void {
+    if (active?.pid !== undefined && active.exitCode === null) process.kill(-active.pid, "SIGTERM");
+}
+
+/** `npm run local -- ARGS` for host NAME, as the e2e runs it; returns its exit, output and run record. */
+export function runRunner(name: string, args: string[]): Promise<RunnerRun> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "local", "run.ts"), ...args], {
+            cwd: PROJECT_DIR,
+            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+            stdio: ["ignore", "pipe", "pipe"],
+            detached: true,
+        });
+        active = child;
+        let output = "";
+        const keep = (prefix: string) => (d: Buffer) => {
+            output += d.toString();
+            if (process.env.WS_FAULTS_VERBOSE) process.stdout.write(d.toString().replace(/^(?=.)/gm, prefix));
+        };
+        child.stdout.on("data", keep("      | "));
+        child.stderr.on("data", keep("      ! "));
+        child.on("error", reject);
+        child.on("exit", (code) => {
+            active = undefined;
+            const record = new HostState(name).readRun<RunRecord>();
+            if (!record || record.startedAt < started) {
+                reject(new Error(`the runner (exit ${code}) left no run record for ${name}:\n${output.slice(-3000)}`));
+                return;
+            }
+            resolve({ code: code ?? 1, output, record, seconds: (Date.now() - started) / 1000 });
+        });
+    });
+}
+
+/** A script on host NAME as root, through the workstation user's key and sudo (works after harden too). */
+export async function onHost(name: string, ip: string, script: string): Promise<string> {
+    const key = new HostState(name).readSecrets().keys["ws-key"].privateKeyOpenssh;
+    const res = await sshExec({ host: ip, user: "dev", privateKey: key }, { command: "sudo -n bash -s", stdin: `set -euo pipefail\n${script}\n`, dialErrorLimit: 3 });
+    return res.stdout;
+}
+
+export const MARKER = "/home/dev/fault-marker.txt";
+
+/** Puts a file of the user's in the home, to be found intact after the fault and the next run. */
+export async function writeMarker(name: string, ip: string, text: string): Promise<void> {
+    await onHost(name, ip, `printf '%s\\n' '${text}' > ${MARKER} && chown dev:dev ${MARKER}`);
+}
+
+/**
+ * The e2e's host checks that a small stack must pass: every stage ok, key-only SSH without
+ * root, sudo, the IDE's command, the report; and the marker intact.
+ */
+export async function assertConverged(name: string, run: RunnerRun, markerText: string, ides: string[] = ["code"]): Promise<void> {
+    assert.strictEqual(run.code, 0, `the next run did not converge (exit ${run.code}): ${run.record.error ?? ""}`);
+    for (const s of run.record.stages) assert.strictEqual(s.ok, true, `${s.stage}: ${s.error ?? ""}`);
+    const ip = run.record.host!.ip;
+    const settings = (await onHost(name, ip, "sshd -T | grep -E '^(passwordauthentication|permitrootlogin|kbdinteractiveauthentication) ' | sort")).trim().split("\n");
+    assert.deepStrictEqual(settings, ["kbdinteractiveauthentication no", "passwordauthentication no", "permitrootlogin no"]);
+    const found = (await onHost(name, ip, `for b in ${ides.join(" ")}; do command -v "$b"; done`)).trim().split("\n");
+    assert.deepStrictEqual(found.map((p) => path.basename(p)), ides);
+    assert.strictEqual((await onHost(name, ip, "test -s /var/log/workstation/performance-report.json && echo report")).trim(), "report");
+    assert.strictEqual((await onHost(name, ip, "dpkg --audit && echo clean")).trim(), "clean", "dpkg left packages half done");
+    assert.strictEqual(await onHost(name, ip, `cat ${MARKER}; stat -c %U ${MARKER}`), `${markerText}\ndev\n`, "the user's file in the home was lost or changed");
+}
+
+export interface FaultResult {
+    fault: string;
+    stack: string;
+    outcome: string;
+    /** Seconds from the start of the faulted run to the end of the run that converged. */
+    secondsToConverge: number;
+    faultedRunSeconds: number;
+    convergingRunSeconds: number;
+    at: string;
+}
+
+/** Records one fault's outcome in the results file (one entry per fault, the latest run's). */
+export function recordResult(result: FaultResult): void {
+    let all: Record<string, FaultResult> = {};
+    if (fs.existsSync(RESULTS_FILE)) all = JSON.parse(fs.readFileSync(RESULTS_FILE, "utf8")) as Record<string, FaultResult>;
+    all[result.fault] = result;
+    const sorted = Object.fromEntries(Object.keys(all).sort().map((k) => [k, all[k]]));
+    fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(sorted, null, 2)}\n`);
+}
+
+/**
+ * Waits until test host NAME is up (listed by testhost.sh), polling every 250 ms; fails at
+ * once when RUNNING (the runner that boots it) ends first, e.g. because the boot failed.
+ */
+export async function whenHostUp(name: string, running: Promise<RunnerRun>, timeoutMs = 10 * 60 * 1000): Promise<TestHost> {
+    const until = Date.now() + timeoutMs;
+    let ended: RunnerRun | Error | undefined;
+    running.then((r) => (ended = r), (e: Error) => (ended = e));
+    while (Date.now() < until) {
+        if (ended) throw new Error(`the runner ended before ${name} was up: ${ended instanceof Error ? ended.message : ended.record.error ?? `exit ${ended.code}`}`);
+        // `testhost.sh list` fails while another suite's host is half made (no host.json
+        // yet); that is no answer about this host, so ask again.
+        const host = (await listHosts().catch(() => [] as TestHost[])).find((h) => h.name === name);
+        if (host) return host;
+        await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`test host ${name} did not come up within ${timeoutMs / 1000} s`);
+}
+
+/** The PID (on this machine) of the host's init: the systemd-nspawn process's child. */
+export function containerInit(host: TestHost): number {
+    const children = fs.readFileSync(`/proc/${host.pid}/task/${host.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    if (children.length !== 1) throw new Error(`systemd-nspawn ${host.pid} of ${host.name} has children ${JSON.stringify(children)}, expected its init only`);
+    return children[0];
+}
+
+/**
+ * Starts SCRIPT inside the host (every namespace of its init, so its PIDs and locks are the
+ * host's own, as a process of the host's would be), detached from the suite; resolves with its exit.
+ */
+export function inContainer(host: TestHost, script: string): { exit: Promise<number>; child: ChildProcess } {
+    const child = spawn("nsenter", ["-t", String(containerInit(host)), "-a", "--", "bash", "-c", script], { stdio: ["ignore", "inherit", "inherit"] });
+    return { child, exit: new Promise((resolve) => child.on("exit", (code) => resolve(code ?? 1))) };
+}
