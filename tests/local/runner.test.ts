@@ -109,7 +109,7 @@ describe("local runner pieces", () => {
     describe("npm run local arguments", () => {
         const stacks = ["dev", "prod", "staging"];
         it("defaults to a fresh host named after the dev stack", () => {
-            assert.deepStrictEqual(parseArgs([], stacks), { mode: "up", stack: "dev", name: "ws-dev", showSecrets: false, verbose: false, standin: true, config: {} });
+            assert.deepStrictEqual(parseArgs([], stacks), { mode: "up", stack: "dev", name: "ws-dev", showSecrets: false, verbose: false, standin: true });
         });
         it("accepts --flag value and --flag=value", () => {
             const o = parseArgs(["--stack=staging", "--name", "box1", "--show-secrets"], stacks);
