@@ -50,7 +50,10 @@ describe("a workstation from a baked image on the local target (boots two hosts)
         assert.strictEqual(b.code, 0, b.output.slice(-3000));
         const outputs = toPlain(decodeResolved(bake.record.outputs), true) as Record<string, unknown>;
         snapshotId = String(outputs.snapshotId);
-        const w = await runner(["--name", WORKSTATION, "--stack", "dev", "--set", `image=${snapshotId}`]);
+        // No home volume here: that path is the lifecycle suite's. From this image it would need
+        // e2fsprogs, which the minimal test image lacks and the install stages do not add, and
+        // apt lists the generalised image no longer has (a gap noted for the image issue).
+        const w = await runner(["--name", WORKSTATION, "--stack", "dev", "--set", `image=${snapshotId}`, "--set", "homeVolumeGb=0"]);
         ws = { ...w, record: new HostState(WORKSTATION).readRun<RunRecord>()! };
         assert.strictEqual(w.code, 0, w.output.slice(-3000));
         ip = ws.record.host!.ip;
@@ -71,7 +74,8 @@ describe("a workstation from a baked image on the local target (boots two hosts)
         assert.deepStrictEqual(bake.record.stages.map((s) => s.stage).sort(),
             ["desktop", "generalise", "ide-antigravity", "ide-cursor", "ide-vscode", "monitor", "system-prep", "wait-ready"]);
         const outputs = toPlain(decodeResolved(bake.record.outputs), true) as { contents: Record<string, string> };
-        for (const pkg of ["xfce4", "xrdp", "code", "cursor", "antigravity"]) assert.match(outputs.contents[pkg], /^\S+$/, `${pkg} version`);
+        // Each IDE's first candidate the stand-in repository offers (Antigravity: the IDE, not the agent manager).
+        for (const pkg of ["xfce4", "xrdp", "code", "cursor", "antigravity-ide"]) assert.match(outputs.contents[pkg], /^\S+$/, `${pkg} version`);
         assert.ok(fs.existsSync(snapshotTarball(snapshotId)), "the baked image is there");
     });
 
@@ -108,8 +112,8 @@ describe("a workstation from a baked image on the local target (boots two hosts)
     it("lets the workstation user sudo and has each IDE's command", async () => {
         const res = await sshExec({ host: ip, user: "dev", privateKey: key }, { command: "id -un && sudo -n id -u", dialErrorLimit: 3 });
         assert.strictEqual(res.stdout, "dev\n0\n");
-        const found = (await onHost("for b in code cursor antigravity; do command -v \"$b\"; done")).trim().split("\n");
-        assert.deepStrictEqual(found.map((p) => path.basename(p)), ["code", "cursor", "antigravity"]);
+        const found = (await onHost("for b in code cursor antigravity-ide; do command -v \"$b\"; done")).trim().split("\n");
+        assert.deepStrictEqual(found.map((p) => path.basename(p)), ["code", "cursor", "antigravity-ide"]);
     });
 
     it("trips over no lock and prints neither the private key nor the password", () => {
