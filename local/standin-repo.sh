@@ -100,7 +100,7 @@ if [ "\$RET" = false ]; then
 fi
 # The stand-in vendor is the repository on the test host's gateway, the one address the
 # host reaches without the apt proxy.
-GATEWAY="\$(apt-config dump | sed -n 's/^Acquire::http::Proxy::\([0-9.]*\) "DIRECT";\$/\1/p' | head -n 1)"
+GATEWAY="\$(apt-config dump | sed -n 's/^Acquire::http::Proxy::\([0-9.]*\) "DIRECT";\$/\1/;T;p;q')"
 if [ -z "\$GATEWAY" ]; then
   echo "$vendor stand-in: no stand-in repository known (no DIRECT proxy exception): apt source left alone" >&2
   exit 0

@@ -295,6 +295,11 @@ unlock_proxy() {
   PROXY_LOCKED=""
 }
 
+# No pipe into `grep -q` here: grep exits at the first match, the writer may die of
+# SIGPIPE, and under pipefail a match then reads as "not found" (that added the proxy
+# address twice: "ipv4: Address already assigned"). Match on captured output instead.
+lo_has_proxy_ip() { grep -qF " $PROXY_IP/32 " <<<"$(ip -o addr show dev lo)"; }
+
 # PID of the process listening on the proxy address, whoever started it.
 proxy_listener() {
   { ss -Hltnp "sport = :$PROXY_PORT" 2>/dev/null || true; } | awk -v a="$PROXY_IP:$PROXY_PORT" '
@@ -305,20 +310,20 @@ proxy_listener() {
 proxy_pid() {
   local pid
   pid="$(cat "$PROXY_DIR/acng.tracked-pid" 2>/dev/null || true)"
-  if [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "apt-cacher-ng -c $PROXY_DIR "; then
+  if [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] && grep -qF "apt-cacher-ng -c $PROXY_DIR " <<<"$(tr '\0' ' ' <"/proc/$pid/cmdline")"; then
     printf '%s\n' "$pid"
   fi
 }
 
 ensure_proxy() {
   lock_proxy
-  if ! ip -o addr show dev lo | grep -q " $PROXY_IP/32 "; then
+  if ! lo_has_proxy_ip; then
     ip addr add "$PROXY_IP/32" dev lo
   fi
   local listener
   listener="$(proxy_listener)"
   if [[ -n "$listener" ]]; then
-    if ! tr '\0' ' ' <"/proc/$listener/cmdline" 2>/dev/null | grep -q '^apt-cacher-ng '; then
+    if ! grep -q '^apt-cacher-ng ' <<<"$(tr '\0' ' ' <"/proc/$listener/cmdline" 2>/dev/null)"; then
       die "$PROXY_IP:$PROXY_PORT is taken by pid $listener, not by apt-cacher-ng"
     fi
     unlock_proxy
@@ -362,7 +367,7 @@ EOF
 # Stop the proxy when no host of this tool is left on the machine (or always, with "force").
 release_proxy() {
   lock_proxy
-  if [[ "${1:-}" != "force" ]] && ip netns list 2>/dev/null | grep -q '^wsth-'; then
+  if [[ "${1:-}" != "force" ]] && grep -q '^wsth-' <<<"$(ip netns list 2>/dev/null)"; then
     unlock_proxy
     return 0
   fi
@@ -380,7 +385,7 @@ release_proxy() {
   rm -f "$PROXY_DIR/acng.tracked-pid" "$PROXY_DIR/acng.pid" "$PROXY_DIR/socket"
   # Another apt-cacher-ng may still serve the address (started by an older copy of
   # this tool); keep the address for it.
-  if [[ -z "$(proxy_listener)" ]] && ip -o addr show dev lo | grep -q " $PROXY_IP/32 "; then
+  if [[ -z "$(proxy_listener)" ]] && lo_has_proxy_ip; then
     ip addr del "$PROXY_IP/32" dev lo
   fi
   unlock_proxy
@@ -389,7 +394,7 @@ release_proxy() {
 # ---------------------------------------------------------------------------------------
 # Hosts
 
-netns_exists() { ip netns list 2>/dev/null | awk '{ print $1 }' | grep -qxF -- "$1"; }
+netns_exists() { awk -v n="$1" '$1 == n { found = 1 } END { exit !found }' <<<"$(ip netns list 2>/dev/null)"; }
 
 validate_name() {
   [[ "$1" =~ ^[a-z0-9][a-z0-9-]{0,9}$ ]] ||
@@ -449,7 +454,7 @@ pids_naming() {
   local p
   for p in /proc/[0-9]*; do
     [[ "${p#/proc/}" != "$$" && "${p#/proc/}" != "$BASHPID" ]] || continue
-    if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "$1"; then
+    if grep -qF -- "$1" <<<"$({ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)"; then
       printf '%s\n' "${p#/proc/}"
     fi
   done

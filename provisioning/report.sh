@@ -155,7 +155,7 @@ rp_benchmark() {
 # A number field of the previous report's benchmark object.
 rp_prev_field() {
   local name="$1" file="$2"
-  sed -n "s/.*\"benchmark\":{[^}]*\"$name\":\([0-9.eE+-]*\).*/\1/p" "$file" | head -n 1
+  sed -n "s/.*\"benchmark\":{[^}]*\"$name\":\([0-9.eE+-]*\).*/\1/;T;p;q" "$file"
 }
 
 rp_write() {
@@ -187,7 +187,7 @@ rp_write() {
     cp "$file" "$prev_file"
     prev_cpu="$(rp_prev_field cpuSeconds "$prev_file")"
     prev_mbps="$(rp_prev_field diskWriteMBps "$prev_file")"
-    prev_at="$(sed -n 's/.*"generatedAt":"\([^"]*\)".*/\1/p' "$prev_file" | head -n 1)"
+    prev_at="$(sed -n 's/.*"generatedAt":"\([^"]*\)".*/\1/;T;p;q' "$prev_file")"
     if [[ -n "$prev_cpu" && -n "$prev_mbps" ]]; then
       prev="{\"generatedAt\":$(ws_json_str "$prev_at"),\"cpuSeconds\":$prev_cpu,\"diskWriteMBps\":$prev_mbps}"
       details="$(awk -v c="$cpu" -v pc="$prev_cpu" -v m="$mbps" -v pm="$prev_mbps" 'BEGIN {
@@ -217,7 +217,7 @@ report_main() {
   last="$(rp_last_work_ts)"
   if [[ -s "$file" ]]; then
     local at
-    at="$(sed -n 's/.*"generatedAt":"\([^"]*\)".*/\1/p' "$file" | head -n 1)"
+    at="$(sed -n 's/.*"generatedAt":"\([^"]*\)".*/\1/;T;p;q' "$file")"
     # A row in the report's own second was read by it: stages end before report starts.
     if [[ -n "$at" && ! "$at" < "$last" ]]; then
       ws_skip read-logs "no stage did any work since the report of $at"

@@ -51,9 +51,9 @@ vf_ides() {
     fi
     # As the user: Electron IDEs warn or refuse when started as root.
     if [[ -n "$home" ]]; then
-      version="$(runuser -u "$WS_USERNAME" -- env HOME="$home" timeout 60 "$bin" --version 2>/dev/null | head -n 1)" || true
+      version="$(runuser -u "$WS_USERNAME" -- env HOME="$home" timeout 60 "$bin" --version 2>/dev/null | awk 'NR == 1')" || true
     else
-      version="$(timeout 60 "$bin" --version 2>/dev/null | head -n 1)" || true
+      version="$(timeout 60 "$bin" --version 2>/dev/null | awk 'NR == 1')" || true
     fi
     if [[ -n "$version" ]]; then
       vf_record "ide-$ide" true "$path" "$version" "$pkg" "$bin"

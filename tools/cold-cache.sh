@@ -32,7 +32,7 @@ cleanup() {
   trap '' INT TERM HUP
   bash local/testhost.sh down --all >/dev/null 2>&1 || true
   # A proxy still serving other hosts keeps its cache dir: if that is ours, leave it.
-  if grep -qF "CacheDir: $WS_CACHE_DIR/" "$proxy_conf" 2>/dev/null && ip netns list 2>/dev/null | grep -q '^wsth-'; then
+  if grep -qF "CacheDir: $WS_CACHE_DIR/" "$proxy_conf" 2>/dev/null && grep -q '^wsth-' <<<"$(ip netns list 2>/dev/null)"; then
     echo "cold-cache: the apt proxy still serves other hosts from $WS_CACHE_DIR/apt-cacher-ng; leaving $work" >&2
   else
     rm -rf --one-file-system "$work"
@@ -42,7 +42,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-if [[ -e "$proxy_conf" ]] && ip netns list 2>/dev/null | grep -q '^wsth-'; then
+if [[ -e "$proxy_conf" ]] && grep -q '^wsth-' <<<"$(ip netns list 2>/dev/null)"; then
   echo "cold-cache: warning: an apt proxy already runs for other hosts; apt downloads come from its cache" >&2
 fi
 echo "cold-cache: WS_CACHE_DIR=$WS_CACHE_DIR" >&2

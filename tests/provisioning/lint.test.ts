@@ -54,3 +54,31 @@ describe("provisioning scripts: shellcheck", () => {
         });
     }
 });
+
+describe("shell scripts: no early-exiting reader at the end of a pipe", () => {
+    // Under pipefail, `cmd | grep -q X` or `cmd | head -n 1` may kill cmd with SIGPIPE
+    // once the reader has what it needs, and the pipe then fails even though X was found.
+    // That race added the test hosts' proxy address twice on a CI machine.
+    const root = path.join(PROVISIONING, "..");
+    const dirs = ["provisioning", "local", "bench", "tools", ".ci"];
+    const files = dirs.flatMap((d) =>
+        fs
+            .readdirSync(path.join(root, d))
+            .filter((f) => f.endsWith(".sh") || (d === ".ci" && f === "run"))
+            .map((f) => path.join(d, f)),
+    );
+    const earlyReader = /\|\s*(grep\s+(-[A-Za-z]*q[A-Za-z]*\b|--quiet|-m\s*\d)|head\b)/;
+
+    it("finds the scripts", () => assert.ok(files.length > 15, files.join(" ")));
+
+    for (const file of files) {
+        it(`${file} matches on captured output instead`, () => {
+            const bad = fs
+                .readFileSync(path.join(root, file), "utf8")
+                .split("\n")
+                .map((line, i) => ({ line, n: i + 1 }))
+                .filter(({ line }) => !line.trimStart().startsWith("#") && earlyReader.test(line));
+            assert.deepEqual(bad.map(({ n, line }) => `${file}:${n}: ${line.trim()}`), []);
+        });
+    }
+});
