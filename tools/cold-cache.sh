@@ -6,7 +6,7 @@
 #
 #   tools/cold-cache.sh [CMD...]       default: npm run test:local && npm run test:e2e
 #
-# The apt proxy serves the whole machine (local/README.md): when one is already running
+# The apt proxy serves the whole machine (tools/local/README.md): when one is already running
 # for hosts of another state dir, its cache is warm and this run's downloads are not cold.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ for old in "${TMPDIR:-/tmp}"/ws-cold.*.*/; do
   pid="${pid%%.*}"
   if [[ ! "$pid" =~ ^[0-9]+$ ]] || kill -0 "$pid" 2>/dev/null; then continue; fi
   echo "cold-cache: removing $old, left by a killed run" >&2
-  WS_CACHE_DIR="$old/cache" bash local/testhost.sh down --all >/dev/null 2>&1 || true
+  WS_CACHE_DIR="$old/cache" bash tools/local/testhost.sh down --all >/dev/null 2>&1 || true
   rm -rf --one-file-system "$old"
 done
 work="$(mktemp -d "${TMPDIR:-/tmp}/ws-cold.$$.XXXXXX")"
@@ -30,7 +30,7 @@ readonly proxy_conf="${WS_PROXY_RUN_DIR:-/run/workstation-testhost}/acng.conf"
 cleanup() {
   local rc=$?
   trap '' INT TERM HUP
-  bash local/testhost.sh down --all >/dev/null 2>&1 || true
+  bash tools/local/testhost.sh down --all >/dev/null 2>&1 || true
   # A proxy still serving other hosts keeps its cache dir: if that is ours, leave it.
   if grep -qF "CacheDir: $WS_CACHE_DIR/" "$proxy_conf" 2>/dev/null && grep -q '^wsth-' <<<"$(ip netns list 2>/dev/null)"; then
     echo "cold-cache: the apt proxy still serves other hosts from $WS_CACHE_DIR/apt-cacher-ng; leaving $work" >&2

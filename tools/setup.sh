@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The host tools every part of the project needs (lint, tests, the local target, the bench,
 # CI), in one list, installed with apt-get when missing. Everything else calls this:
-# `npm test` first of all, `npm run lint`, local/testhost.sh and local/standin-repo.sh before
+# `npm test` first of all, `npm run lint`, tools/local/testhost.sh and tools/local/standin-repo.sh before
 # they work, so `sudo npm test` and `sudo npm run local` set up a fresh Debian or Ubuntu
 # machine themselves.
 #

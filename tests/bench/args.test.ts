@@ -1,8 +1,8 @@
 import * as assert from "assert";
-import { CASES, parseArgs, UsageError } from "../../bench/args";
+import { CASES, parseArgs, UsageError } from "../../tools/bench/args";
 
 const STACKS = ["dev", "prod", "staging"];
-const DEFAULTS = { thresholdsFile: "bench/thresholds.json", outFile: "bench/results.json" };
+const DEFAULTS = { thresholdsFile: "tools/bench/thresholds.json", outFile: "tools/bench/results.json" };
 
 function usageError(argv: string[]): string {
     try {
@@ -20,8 +20,8 @@ describe("bench arguments", () => {
             runs: 3,
             cases: [...CASES],
             keyRuns: 50,
-            thresholdsFile: "bench/thresholds.json",
-            outFile: "bench/results.json",
+            thresholdsFile: "tools/bench/thresholds.json",
+            outFile: "tools/bench/results.json",
             stack: "dev",
             help: false,
         });

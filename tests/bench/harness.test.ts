@@ -1,9 +1,9 @@
 import * as assert from "assert";
 import { execFileSync } from "child_process";
-import type { RunRecord } from "../../local/child";
-import { caseRunFromRecord, ideLines } from "../../bench/cases";
-import { caseOrder } from "../../bench/index";
-import { parseRecipeOutput, shellAssignments } from "../../bench/target";
+import type { RunRecord } from "../../tools/local/child";
+import { caseRunFromRecord, ideLines } from "../../tools/bench/cases";
+import { caseOrder } from "../../tools/bench/index";
+import { parseRecipeOutput, shellAssignments } from "../../tools/bench/target";
 
 function stage(name: string, start: number, end: number, ok = true): RunRecord["stages"][number] {
     return { name: `ws-${name}`, stage: name, startedAt: start, endedAt: end, seconds: (end - start) / 1000, ok, stdout: "", stderr: "", dials: 1 };

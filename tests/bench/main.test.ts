@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { main } from "../../bench/index";
+import { main } from "../../tools/bench/index";
 
 // main() on paths that end before any measurement: exit codes and messages.
 describe("npm run bench (no measurement)", () => {

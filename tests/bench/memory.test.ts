@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { containerInit, processMemoryKb, sampleNamespace } from "../../bench/memory";
+import { containerInit, processMemoryKb, sampleNamespace } from "../../tools/bench/memory";
 
 // A fake /proc: nspawn (pid 10, outer namespace) -> its child 11 (outer) -> 12, the
 // container's init in another namespace, with 13 and 14 inside it; 20 is outside.

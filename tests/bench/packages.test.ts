@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { allPackages, packageSet, parseBashArray, PROVISIONING_DIR, STAGE_PACKAGE_ARRAYS, stagePackages } from "../../bench/packages";
+import { allPackages, packageSet, parseBashArray, PROVISIONING_DIR, STAGE_PACKAGE_ARRAYS, stagePackages } from "../../tools/bench/packages";
 
 // Every `ws_apt_install ARGS` call in the provisioning scripts, its arguments as written.
 function aptInstallCalls(): { script: string; args: string[] }[] {
@@ -38,7 +38,7 @@ describe("bench package set", () => {
             for (const arg of args) {
                 const ref = /^"\$\{(\w+)\[@\]\}"$/.exec(arg);
                 if (ref) {
-                    assert.strictEqual(arrays.get(ref[1]), script, `${script} installs \${${ref[1]}[@]}: add it to STAGE_PACKAGE_ARRAYS in bench/packages.ts`);
+                    assert.strictEqual(arrays.get(ref[1]), script, `${script} installs \${${ref[1]}[@]}: add it to STAGE_PACKAGE_ARRAYS in tools/bench/packages.ts`);
                 } else {
                     assert.ok(set.has(arg), `${script} installs ${arg}, which the bench's package set lacks`);
                 }

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-const BENCH = path.join(__dirname, "..", "..", "bench");
+const BENCH = path.join(__dirname, "..", "..", "tools", "bench");
 const KEY_ARMORED = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nComment: stand-in\n\nAAEC\n=abcd\n-----END PGP PUBLIC KEY BLOCK-----\n";
 const IDES = [
     "vscode code http://10.213.40.1:8080/code stable main http://10.213.40.1:8080/code.asc /usr/share/keyrings/microsoft.gpg",

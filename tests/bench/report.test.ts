@@ -1,10 +1,10 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { BenchResults, CaseRun, checkResultsShape, metricSamples, SCHEMA, span, summarizeMetrics } from "../../bench/resultsShape";
-import { markdownTable, p50p95, renderReport, stageTable } from "../../bench/table";
-import { evaluateThresholds, parseThresholds } from "../../bench/threshold";
-import { METRICS } from "../../bench/resultsShape";
+import { BenchResults, CaseRun, checkResultsShape, metricSamples, SCHEMA, span, summarizeMetrics } from "../../tools/bench/resultsShape";
+import { markdownTable, p50p95, renderReport, stageTable } from "../../tools/bench/table";
+import { evaluateThresholds, parseThresholds } from "../../tools/bench/threshold";
+import { METRICS } from "../../tools/bench/resultsShape";
 
 function run(run: number, totalSeconds: number, stages: Record<string, number>, extra: Partial<CaseRun> = {}): CaseRun {
     return { run, host: `bench-x${run}`, ok: true, totalSeconds, stages, ...extra };
@@ -120,8 +120,8 @@ describe("bench results and report", () => {
         ]);
     });
 
-    it("keeps the committed bench/results.json in the documented shape, with every case of a full run", () => {
-        const doc = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "bench", "results.json"), "utf8")) as BenchResults;
+    it("keeps the committed tools/bench/results.json in the documented shape, with every case of a full run", () => {
+        const doc = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "tools", "bench", "results.json"), "utf8")) as BenchResults;
         assert.deepStrictEqual(checkResultsShape(doc), []);
         assert.deepStrictEqual(Object.keys(doc.cases).sort(), ["floor", "naive", "optimized", "rerun"]);
         for (const m of ["optimized/naive", "optimized/floor", "rerun.seconds", "key.ed25519.ms", "optimized.memory.mb"]) {

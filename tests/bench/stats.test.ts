@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { percentile, round, summarize } from "../../bench/stats";
+import { percentile, round, summarize } from "../../tools/bench/stats";
 
 describe("bench percentiles (nearest rank)", () => {
     it("returns the median of three runs as p50 and the slowest as p95", () => {

@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { METRICS } from "../../bench/resultsShape";
-import { evaluateThresholds, parseExpression, parseThresholds, ThresholdError, thresholdsPassed } from "../../bench/threshold";
+import { METRICS } from "../../tools/bench/resultsShape";
+import { evaluateThresholds, parseExpression, parseThresholds, ThresholdError, thresholdsPassed } from "../../tools/bench/threshold";
 
 const NAMES = Object.keys(METRICS);
 
@@ -43,7 +43,7 @@ describe("bench thresholds (k6 style)", () => {
     it("reads a string or a list per metric and refuses unknown metrics", () => {
         const t = parseThresholds({ "optimized/naive": "p50<=0.7", "key.ed25519.ms": ["p95<=10", "max<50"] }, NAMES);
         assert.deepStrictEqual(t.map((x) => `${x.metric} ${x.expression}`), ["optimized/naive p50<=0.7", "key.ed25519.ms p95<=10", "key.ed25519.ms max<50"]);
-        assert.match(message(() => parseThresholds({ "optimised/naive": "p50<1" }, NAMES, "bench/thresholds.json")), /^bench\/thresholds\.json: unknown metric "optimised\/naive"; allowed: optimized\.seconds, /);
+        assert.match(message(() => parseThresholds({ "optimised/naive": "p50<1" }, NAMES, "tools/bench/thresholds.json")), /^tools\/bench\/thresholds\.json: unknown metric "optimised\/naive"; allowed: optimized\.seconds, /);
         assert.match(message(() => parseThresholds({ "rerun.seconds": [] }, NAMES)), /"rerun.seconds" must be an expression string or a non-empty list of them, got \[\]/);
         assert.match(message(() => parseThresholds({ "rerun.seconds": 10 }, NAMES)), /got 10$/);
         assert.match(message(() => parseThresholds(["p50<1"], NAMES)), /must be a JSON object .* got an array/);
@@ -62,7 +62,7 @@ describe("bench thresholds (k6 style)", () => {
     });
 
     it("ships defaults that parse: optimized/naive <= 0.7, optimized/floor <= 1.5, re-run <= 10 s, ED25519 p95 <= 10 ms", () => {
-        const doc: unknown = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "bench", "thresholds.json"), "utf8"));
+        const doc: unknown = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "tools", "bench", "thresholds.json"), "utf8"));
         const t = parseThresholds(doc, NAMES);
         assert.deepStrictEqual(t.map((x) => `${x.metric} ${x.expression}`), [
             "optimized/naive p50<=0.7",

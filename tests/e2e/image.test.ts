@@ -5,11 +5,11 @@ import * as assert from "assert";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import type { RunRecord } from "../../local/child";
-import { decodeResolved, toPlain } from "../../local/outputs";
-import { HostState, PROJECT_DIR } from "../../local/runnerState";
-import { sshExec } from "../../local/sshExec";
-import { snapshotTarball, stopHost } from "../../local/testHost";
+import type { RunRecord } from "../../tools/local/child";
+import { decodeResolved, toPlain } from "../../tools/local/outputs";
+import { HostState, PROJECT_DIR } from "../../tools/local/runnerState";
+import { sshExec } from "../../tools/local/sshExec";
+import { snapshotTarball, stopHost } from "../../tools/local/testHost";
 import { lockTrouble, secretsIn } from "./checks";
 
 // Names of this suite only (it may run beside the shared suites, never two of its own at once).
@@ -19,7 +19,7 @@ const SKIPPED_FROM_IMAGE = ["wait-ready", "ide-vscode", "ide-cursor", "ide-antig
 
 function runner(args: string[]): Promise<{ code: number; output: string }> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "local", "run.ts"), ...args], {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "local", "run.ts"), ...args], {
             cwd: PROJECT_DIR, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" }, stdio: ["ignore", "pipe", "pipe"],
         });
         let output = "";

@@ -10,15 +10,15 @@ import { ChildProcess, execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import type { RunRecord } from "../../local/child";
-import type { StageRecord } from "../../local/mockCloud";
-import { decodeResolved, Resolved, SecretValue, toPlain } from "../../local/outputs";
-import { HostState, PROJECT_DIR, stackVolumeFiles, volumeOwner } from "../../local/runnerState";
-import { destroyVolume } from "../../local/volume";
-import { STANDIN_MARKER } from "../../local/standinDotfiles";
-import { sshExec, tryPasswordLogin } from "../../local/sshExec";
+import type { RunRecord } from "../../tools/local/child";
+import type { StageRecord } from "../../tools/local/mockCloud";
+import { decodeResolved, Resolved, SecretValue, toPlain } from "../../tools/local/outputs";
+import { HostState, PROJECT_DIR, stackVolumeFiles, volumeOwner } from "../../tools/local/runnerState";
+import { destroyVolume } from "../../tools/local/volume";
+import { STANDIN_MARKER } from "../../tools/local/standinDotfiles";
+import { sshExec, tryPasswordLogin } from "../../tools/local/sshExec";
 import { lockTrouble, secretsIn } from "./checks";
-import { clearLeftoverHosts, METADATA_USER_DATA_URL, serveStandinFor, stopAllHosts, stopHost } from "../../local/testHost";
+import { clearLeftoverHosts, METADATA_USER_DATA_URL, serveStandinFor, stopAllHosts, stopHost } from "../../tools/local/testHost";
 
 const HOST = `e2e-${String(process.pid % 10000).padStart(4, "0")}`;
 const IDE_STAGES = ["ide-vscode", "ide-cursor", "ide-antigravity"];
@@ -36,7 +36,7 @@ let active: ChildProcess | undefined;
 /** Runs `npm run local -- ARGS` (as the script does) and keeps everything it printed. */
 function runner(args: string[]): Promise<{ code: number; output: string }> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "local", "run.ts"), ...args], {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "local", "run.ts"), ...args], {
             cwd: PROJECT_DIR,
             env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
             stdio: ["ignore", "pipe", "pipe"],
@@ -379,7 +379,7 @@ describe(`the workstation on a local test host (${HOST})`, function () {
             }
         });
 
-        // How fast the re-run is lives in the bench (case rerun, bench/thresholds.json), not in a
+        // How fast the re-run is lives in the bench (case rerun, tools/bench/thresholds.json), not in a
         // timed assertion on a noisy machine; here: it did no package work at all.
         it("touches neither dpkg nor apt's lists when nothing changed", async () => {
             assert.strictEqual(await aptState(), aptStateBefore);

@@ -4,8 +4,8 @@
 // outcome and its seconds to converge go to tests/faults/results.json (README table).
 // Hosts are named wsflt-*; one host at a time, each stopped after its fault.
 import * as assert from "assert";
-import { HostState } from "../../local/runnerState";
-import { clearLeftoverHosts, stopHost } from "../../local/testHost";
+import { HostState } from "../../tools/local/runnerState";
+import { clearLeftoverHosts, stopHost } from "../../tools/local/testHost";
 import { assertConverged, onHost, recordResult, runRunner, RunnerRun, SMALL_STACK, stopActiveRunner, writeMarker } from "./harness";
 
 const PREFIX = "wsflt";

@@ -1,14 +1,14 @@
 // The fault suite's pieces: the runner as the e2e drives it, commands on a test host as the
 // workstation user, the home marker, and the results file. Host names start with `wsflt`
-// so that the suite's hosts never collide with the shared suites' (see local/README.md).
+// so that the suite's hosts never collide with the shared suites' (see tools/local/README.md).
 import * as assert from "assert";
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import type { RunRecord } from "../../local/child";
-import { HostState, PROJECT_DIR } from "../../local/runnerState";
-import { sshExec } from "../../local/sshExec";
-import { listHosts, TestHost } from "../../local/testHost";
+import type { RunRecord } from "../../tools/local/child";
+import { HostState, PROJECT_DIR } from "../../tools/local/runnerState";
+import { sshExec } from "../../tools/local/sshExec";
+import { listHosts, TestHost } from "../../tools/local/testHost";
 
 export const RESULTS_FILE = path.join(__dirname, "results.json");
 
@@ -33,7 +33,7 @@ export function stopActiveRunner(): void {
 export function runRunner(name: string, args: string[]): Promise<RunnerRun> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "local", "run.ts"), ...args], {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "local", "run.ts"), ...args], {
             cwd: PROJECT_DIR,
             env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
             stdio: ["ignore", "pipe", "pipe"],

@@ -6,12 +6,12 @@
 import * as assert from "assert";
 import { ChildProcess, spawn } from "child_process";
 import * as path from "path";
-import type { RunRecord } from "../../local/child";
-import { decodeResolved, toPlain } from "../../local/outputs";
-import { HostState, PROJECT_DIR, stackVolumeFiles, volumeOwner } from "../../local/runnerState";
-import { sshExec, tryPasswordLogin } from "../../local/sshExec";
-import { listHosts, stopHost } from "../../local/testHost";
-import { destroyVolume, loopDevicesOf } from "../../local/volume";
+import type { RunRecord } from "../../tools/local/child";
+import { decodeResolved, toPlain } from "../../tools/local/outputs";
+import { HostState, PROJECT_DIR, stackVolumeFiles, volumeOwner } from "../../tools/local/runnerState";
+import { sshExec, tryPasswordLogin } from "../../tools/local/sshExec";
+import { listHosts, stopHost } from "../../tools/local/testHost";
+import { destroyVolume, loopDevicesOf } from "../../tools/local/volume";
 import { WORKSTATION_GID, WORKSTATION_UID } from "../../components/homeVolume";
 
 const HOST = `wslc-${String(process.pid % 10000).padStart(4, "0")}`;
@@ -21,7 +21,7 @@ let active: ChildProcess | undefined;
 
 function runner(args: string[]): Promise<{ code: number; output: string }> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "local", "run.ts"), ...args], {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "local", "run.ts"), ...args], {
             cwd: PROJECT_DIR,
             env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
             stdio: ["ignore", "pipe", "pipe"],
@@ -150,7 +150,7 @@ describe(`stop and start on a local test host (${HOST})`, function () {
     });
 
     it("records activity for stop-idle on the new host, this session included", async () => {
-        const { parseActivity } = await import("../../automation/idle");
+        const { parseActivity } = await import("../../tools/deploy/idle");
         const out = await asUser(started.record.host!.ip, "systemctl is-active workstation-activity.timer; sudo -n /usr/local/lib/workstation/record-activity; cat /var/lib/workstation/activity.json; date +%s");
         const [timer, json, now] = out.trim().split("\n");
         assert.strictEqual(timer, "active");

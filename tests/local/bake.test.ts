@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 
 const PROJECT_DIR = path.join(__dirname, "..", "..");
-const TESTHOST = path.join(PROJECT_DIR, "local", "testhost.sh");
+const TESTHOST = path.join(PROJECT_DIR, "tools", "local", "testhost.sh");
 const isRoot = process.getuid?.() === 0;
 // Names and indexes of this suite only, so that it may run beside the shared suites.
 const BASE = "wsimgbase";

@@ -8,17 +8,17 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PROJECT_DIR } from "../../local/runnerState";
-import { clearLeftoverHosts, ensureImage } from "../../local/testHost";
+import { PROJECT_DIR } from "../../tools/local/runnerState";
+import { clearLeftoverHosts, ensureImage } from "../../tools/local/testHost";
 
 const SETUP = path.join(PROJECT_DIR, "tools", "setup.sh");
-const TESTHOST = path.join(PROJECT_DIR, "local", "testhost.sh");
+const TESTHOST = path.join(PROJECT_DIR, "tools", "local", "testhost.sh");
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
 /** Scripts that run on this machine (provisioning/ and the bench recipes run on the test hosts). */
-const HOST_SCRIPTS = ["local/testhost.sh", "local/standin-repo.sh", "tools/setup.sh", ".ci/run"];
+const HOST_SCRIPTS = ["tools/local/testhost.sh", "tools/local/standin-repo.sh", "tools/setup.sh", ".ci/run"];
 /** Host-side TypeScript that starts programs. */
-const HOST_TS_DIRS = ["local", "bench", "tests", "automation", "plan", "policies"];
+const HOST_TS_DIRS = ["tools", "tests", "policies"];
 /** Commands that start another command: the word after them (options and numbers skipped) counts too. */
 const WRAPPERS = new Set(["timeout", "setsid", "exec", "command", "chroot", "env", "nice", "flock"]);
 

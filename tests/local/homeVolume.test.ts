@@ -11,9 +11,9 @@ import * as path from "path";
 import { WORKSTATION_GID, WORKSTATION_UID } from "../../components/homeVolume";
 import { provisioningFile, shellQuote } from "../../components/stageScript";
 import { cloudConfig } from "../../components/workstation";
-import { generateEd25519 } from "../../local/keys";
-import { ensureImage, startHost, stopHost, TestHost } from "../../local/testHost";
-import { attachVolume, createVolumeFile, destroyVolume, loopDevicesOf } from "../../local/volume";
+import { generateEd25519 } from "../../tools/local/keys";
+import { ensureImage, startHost, stopHost, TestHost } from "../../tools/local/testHost";
+import { attachVolume, createVolumeFile, destroyVolume, loopDevicesOf } from "../../tools/local/volume";
 
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 const VOLUME = "workstation-voltest-home";

@@ -12,9 +12,9 @@ import * as path from "path";
 import { knownHostsLine } from "../../components/hostKey";
 import { assembleScript } from "../../components/stageScript";
 import { cloudConfig } from "../../components/workstation";
-import { generateEd25519, sha256Fingerprint } from "../../local/keys";
-import { HostKeyMismatchError, sshExec } from "../../local/sshExec";
-import { ensureImage, METADATA_USER_DATA_URL, serveMetadata, startHost, stopHost, TestHost } from "../../local/testHost";
+import { generateEd25519, sha256Fingerprint } from "../../tools/local/keys";
+import { HostKeyMismatchError, sshExec } from "../../tools/local/sshExec";
+import { ensureImage, METADATA_USER_DATA_URL, serveMetadata, startHost, stopHost, TestHost } from "../../tools/local/testHost";
 
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 

@@ -4,10 +4,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { utils } from "ssh2";
-import { generateEd25519, generatePassword, md5Fingerprint } from "../../local/keys";
-import { configEnv, encodeConfigValue, loadStackConfig } from "../../local/stackConfig";
+import { generateEd25519, generatePassword, md5Fingerprint } from "../../tools/local/keys";
+import { configEnv, encodeConfigValue, loadStackConfig } from "../../tools/local/stackConfig";
 
-describe("local/keys", () => {
+describe("tools/local/keys", () => {
     it("generates an ED25519 key whose OpenSSH private key ssh2 parses and whose public half matches", () => {
         const key = generateEd25519();
         const priv = utils.parseKey(key.privateKeyOpenssh);
@@ -53,7 +53,7 @@ describe("local/keys", () => {
     });
 });
 
-describe("local/stackConfig", () => {
+describe("tools/local/stackConfig", () => {
     let dir: string;
     beforeEach(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "stackcfg-"));

@@ -1,8 +1,8 @@
 // MockCloud's dispatch called directly, as the mock monitor calls it.
 import * as assert from "assert";
-import { generateEd25519 } from "../../local/keys";
-import { CloudBackend, MockCloud, SECRET_SIG_KEY, SECRET_SIG_VALUE, parseGoDurationMs } from "../../local/mockCloud";
-import type { ExecOptions } from "../../local/sshExec";
+import { generateEd25519 } from "../../tools/local/keys";
+import { CloudBackend, MockCloud, SECRET_SIG_KEY, SECRET_SIG_VALUE, parseGoDurationMs } from "../../tools/local/mockCloud";
+import type { ExecOptions } from "../../tools/local/sshExec";
 
 function backend(overrides: Partial<CloudBackend> = {}): CloudBackend {
     return {
@@ -18,7 +18,7 @@ function backend(overrides: Partial<CloudBackend> = {}): CloudBackend {
 
 const args = (type: string, name: string, inputs: Record<string, unknown>) => ({ type, name, inputs, custom: true });
 
-describe("local/mockCloud dispatch", () => {
+describe("tools/local/mockCloud dispatch", () => {
     it("refuses a resource type it has no mock for, naming it", async () => {
         const cloud = new MockCloud({ backend: backend(), sizes: {} });
         await assert.rejects(Promise.resolve(cloud.newResource(args("aws:s3/bucket:Bucket", "b", {}))), /no mock for resource type aws:s3\/bucket:Bucket \(b\)/);
@@ -138,7 +138,7 @@ describe("local/mockCloud dispatch", () => {
     });
 });
 
-describe("local/mockCloud DropletSnapshot", () => {
+describe("tools/local/mockCloud DropletSnapshot", () => {
     const SIZES = { "s-1": { priceMonthly: 6, vcpus: 1, memoryMb: 1024, diskGb: 25 } };
     const PUBLIC = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockMockMockMockMockMockMockMockMockMockMo k";
 

@@ -4,9 +4,9 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { decodeResolved, formatStackOutputs, Resolved, SecretValue } from "../../local/outputs";
-import { parseArgs, UsageError } from "../../local/cli";
-import { unwrapSecrets, parseMarkerLine, SECRET_SIG_KEY, SECRET_SIG_VALUE } from "../../local/mockCloud";
+import { decodeResolved, formatStackOutputs, Resolved, SecretValue } from "../../tools/local/outputs";
+import { parseArgs, UsageError } from "../../tools/local/cli";
+import { unwrapSecrets, parseMarkerLine, SECRET_SIG_KEY, SECRET_SIG_VALUE } from "../../tools/local/mockCloud";
 
 interface FakeRun {
     ok: boolean;
@@ -164,7 +164,7 @@ describe("end-to-end text checks", () => {
 
 describe("test host choice", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { gatewayFor, nextFreeIndex, standinIdeSources } = require("../../local/hosts") as typeof import("../../local/hosts");
+    const { gatewayFor, nextFreeIndex, standinIdeSources } = require("../../tools/local/hosts") as typeof import("../../tools/local/hosts");
 
     it("takes the lowest index that neither a running host nor another state dir's veth holds", () => {
         assert.strictEqual(nextFreeIndex([], () => false), 1);
@@ -185,7 +185,7 @@ describe("test host choice", () => {
 
 describe("failure summary", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { failureSummary } = require("../../local/run") as typeof import("../../local/run");
+    const { failureSummary } = require("../../tools/local/run") as typeof import("../../tools/local/run");
 
     it("keeps each failed resource's headline and drops the output tails", () => {
         const error = [

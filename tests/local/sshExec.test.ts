@@ -9,8 +9,8 @@ import * as path from "path";
 import { Server, utils } from "ssh2";
 import {
     dialBackoffMs, DialError, HostKeyMismatchError, RemoteCommandError, shortCommand, sshExec, tail, tryPasswordLogin,
-} from "../../local/sshExec";
-import { generateEd25519 } from "../../local/keys";
+} from "../../tools/local/sshExec";
+import { generateEd25519 } from "../../tools/local/keys";
 
 const hostKeyPair = utils.generateKeyPairSync("ed25519");
 const hostKey = hostKeyPair.private;
@@ -74,7 +74,7 @@ function freePort(): Promise<number> {
     });
 }
 
-describe("local/sshExec", () => {
+describe("tools/local/sshExec", () => {
     it("names a multi-line command in errors by its first and last lines", () => {
         assert.strictEqual(shortCommand("sudo -n bash -s"), "sudo -n bash -s");
         assert.strictEqual(shortCommand("sudo -n bash -c 'set -u\nwork\nexit 124' stage-bound desktop 1800 10"),

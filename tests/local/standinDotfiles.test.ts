@@ -3,7 +3,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { buildStandinDotfiles, serveStandinDotfiles, standinDotfilesUrl } from "../../local/standinDotfiles";
+import { buildStandinDotfiles, serveStandinDotfiles, standinDotfilesUrl } from "../../tools/local/standinDotfiles";
 
 describe("stand-in dotfiles repository", () => {
     it("builds a bare repository for dumb HTTP with an executable install.sh, the same commit every time", () => {

@@ -8,7 +8,7 @@ import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { clearLeftoverHosts, ensureImage, listHosts, proxyUrl, serveStandinFor, startHost, stopHost, TestHost } from "../../local/testHost";
+import { clearLeftoverHosts, ensureImage, listHosts, proxyUrl, serveStandinFor, startHost, stopHost, TestHost } from "../../tools/local/testHost";
 
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 

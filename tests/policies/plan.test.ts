@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { schedule } from "../../plan/schedule";
+import { schedule } from "../../tools/plan/schedule";
 import { dropletMonthlyCost, sizeOf, usd } from "../../policies/shared";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -13,7 +13,7 @@ const ROOT = path.join(__dirname, "..", "..");
 function plan(...args: string[]): { status: number | null; stdout: string; stderr: string } {
     // The plan sets the program's config itself; nothing may leak in from the caller.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PULUMI_")));
-    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "plan/index.ts", ...args], {
+    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "tools/plan/index.ts", ...args], {
         cwd: ROOT,
         encoding: "utf8",
         env,

@@ -3,7 +3,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { Activity, parseActivity } from "../../automation/idle";
+import { Activity, parseActivity } from "../../tools/deploy/idle";
 import { PROVISIONING, assemble, fakeCommand, runBash, tempDir } from "./helpers";
 
 const NOW = 1_800_000_000;

@@ -60,7 +60,7 @@ describe("shell scripts: no early-exiting reader at the end of a pipe", () => {
     // once the reader has what it needs, and the pipe then fails even though X was found.
     // That race added the test hosts' proxy address twice on a CI machine.
     const root = path.join(PROVISIONING, "..");
-    const dirs = ["provisioning", "local", "bench", "tools", ".ci"];
+    const dirs = ["provisioning", "tools/local", "tools/bench", "tools", ".ci"];
     const files = dirs.flatMap((d) =>
         fs
             .readdirSync(path.join(root, d))

@@ -156,8 +156,8 @@ describe("npm run timeline", () => {
 
 describe("the bench's per-case timeline", () => {
     it("writes <case>.timeline.html beside the case's log from the runner's record, secrets masked", async () => {
-        const { writeCaseTimeline } = await import("../../bench/cases");
-        const { encodeResolved, SecretValue } = await import("../../local/outputs");
+        const { writeCaseTimeline } = await import("../../tools/bench/cases");
+        const { encodeResolved, SecretValue } = await import("../../tools/local/outputs");
         const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-bench-timeline-"));
         const said: string[] = [];
         const o = outputs();

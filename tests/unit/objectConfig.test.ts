@@ -6,12 +6,12 @@ import * as os from "os";
 import * as path from "path";
 import { parseConfig } from "../../components/config";
 import { DEFAULT_STAGE_ESTIMATES } from "../../components/stages";
-import { loadStackConfig as localStackConfig } from "../../local/stackConfig";
-import { loadStackConfig as planStackConfig } from "../../plan/stackConfig";
+import { loadStackConfig as localStackConfig } from "../../tools/local/stackConfig";
+import { loadStackConfig as planStackConfig } from "../../tools/plan/stackConfig";
 import { REPO } from "./program";
 
 function readers(dir: string, stack: string): [string, Record<string, string>][] {
-    return [["local/stackConfig", localStackConfig(dir, stack).values], ["plan/stackConfig", planStackConfig(dir, stack).config]];
+    return [["tools/local/stackConfig", localStackConfig(dir, stack).values], ["tools/plan/stackConfig", planStackConfig(dir, stack).config]];
 }
 
 describe("object config declared in Pulumi.yaml", () => {

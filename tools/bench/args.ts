@@ -1,0 +1,96 @@
+// Command line of `npm run bench -- [options]`. Every error names the flag, the value and
+// what is allowed.
+
+export const CASES = ["optimized", "naive", "floor", "rerun", "key"] as const;
+export type CaseName = (typeof CASES)[number];
+
+export interface BenchOptions {
+    runs: number;
+    cases: CaseName[];
+    keyRuns: number;
+    thresholdsFile: string;
+    outFile: string;
+    stack: string;
+    help: boolean;
+}
+
+export class UsageError extends Error {}
+
+export const USAGE = `usage: npm run bench -- [options]
+
+Measures provisioning on the local target (fresh test hosts, one warm apt cache) and
+writes tools/bench/results.json and a Markdown report on stdout. Exits 1 when a threshold in
+tools/bench/thresholds.json is crossed, 2 on bad options.
+
+  --runs K            repetitions of every case, 1 to 20 (default 3)
+  --cases LIST        comma-separated subset of ${CASES.join(", ")}
+                      (default all; rerun needs optimized)
+  --key-runs N        key generations per algorithm, 1 to 1000 (default 50)
+  --thresholds FILE   thresholds file (default tools/bench/thresholds.json)
+  --out FILE          results file (default tools/bench/results.json)
+  --stack NAME        stack whose config the optimized case runs (default dev)
+  --help              this text`;
+
+const WITH_VALUE = ["--runs", "--cases", "--key-runs", "--thresholds", "--out", "--stack"];
+const WITHOUT_VALUE = ["--help", "-h"];
+
+function intFlag(flag: string, value: string, min: number, max: number): number {
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        throw new UsageError(`${flag} ${JSON.stringify(value)}: must be a whole number from ${min} to ${max}`);
+    }
+    return Number(value);
+}
+
+export function parseArgs(argv: readonly string[], stacks: readonly string[], defaults: { thresholdsFile: string; outFile: string }): BenchOptions {
+    const opts: BenchOptions = { runs: 3, cases: [...CASES], keyRuns: 50, thresholdsFile: defaults.thresholdsFile, outFile: defaults.outFile, stack: "dev", help: false };
+    for (let i = 0; i < argv.length; i++) {
+        const raw = argv[i];
+        const eq = raw.startsWith("--") ? raw.indexOf("=") : -1;
+        const flag = eq > 0 ? raw.slice(0, eq) : raw;
+        let value: string | undefined = eq > 0 ? raw.slice(eq + 1) : undefined;
+        if (WITHOUT_VALUE.includes(flag)) {
+            if (value !== undefined) throw new UsageError(`${flag} takes no value, got ${JSON.stringify(value)}`);
+            opts.help = true;
+            continue;
+        }
+        if (!WITH_VALUE.includes(flag)) {
+            throw new UsageError(`unknown option ${JSON.stringify(raw)}; allowed: ${[...WITH_VALUE, ...WITHOUT_VALUE].join(", ")}`);
+        }
+        if (value === undefined) {
+            value = argv[i + 1];
+            if (value === undefined || value.startsWith("--")) throw new UsageError(`${flag} needs a value`);
+            i++;
+        }
+        switch (flag) {
+            case "--runs":
+                opts.runs = intFlag(flag, value, 1, 20);
+                break;
+            case "--key-runs":
+                opts.keyRuns = intFlag(flag, value, 1, 1000);
+                break;
+            case "--cases": {
+                const list = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+                const bad = list.filter((c) => !(CASES as readonly string[]).includes(c));
+                if (list.length === 0 || bad.length > 0) {
+                    throw new UsageError(`--cases ${JSON.stringify(value)}: ${bad.length ? `unknown case ${bad.map((b) => JSON.stringify(b)).join(", ")}` : "empty"}; allowed: a comma-separated subset of ${CASES.join(", ")}`);
+                }
+                opts.cases = CASES.filter((c) => list.includes(c));
+                break;
+            }
+            case "--thresholds":
+                opts.thresholdsFile = value;
+                break;
+            case "--out":
+                opts.outFile = value;
+                break;
+            case "--stack":
+                if (!stacks.includes(value)) throw new UsageError(`--stack ${JSON.stringify(value)}: no Pulumi.${value}.yaml; allowed: ${stacks.join(", ")}`);
+                opts.stack = value;
+                break;
+        }
+    }
+    if (opts.cases.includes("rerun") && !opts.cases.includes("optimized")) {
+        throw new UsageError(`--cases ${JSON.stringify(opts.cases.join(","))}: rerun runs on the host the optimized case provisioned; add optimized`);
+    }
+    return opts;
+}

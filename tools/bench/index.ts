@@ -1,0 +1,233 @@
+// `npm run bench -- [--runs K] ...`: provisioning on the local target, measured side by side
+// (see tools/bench/README.md and the README's performance section). Writes tools/bench/results.json and
+// prints a Markdown report; exits 1 when a threshold is crossed or a run failed, 2 on bad
+// options.
+
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { DEFAULT_IDE_SOURCES, IDE_NAMES, IdeName } from "../../components/ideSources";
+import { listStacks, loadStackConfig } from "../local/stackConfig";
+import { sourcesFor } from "../local/standinRepo";
+import { serveStandinFor } from "../local/testHost";
+import { BenchOptions, parseArgs, USAGE, UsageError } from "./args";
+import { CaseContext, IdeProvider, IdeRepo, runFloor, runNaive, runOptimized, warmCache } from "./cases";
+import { benchmarkKeys, KEY_BUDGET_MS, KEY_NOTE } from "./keygen";
+import { MEMORY_METHOD } from "./memory";
+import { packageSet, PackageSet } from "./packages";
+import { BenchResults, CaseRun, checkResultsShape, HostCase, METRICS, metricSamples, SCHEMA, summarizeMetrics } from "./resultsShape";
+import { PERCENTILE_METHOD, round } from "./stats";
+import { renderReport } from "./table";
+import { evaluateThresholds, parseThresholds, Threshold, ThresholdError, thresholdsPassed } from "./threshold";
+import { BenchHost, HarnessKey, PROJECT_DIR } from "./target";
+
+export const DEFINITIONS: Record<string, string> = {
+    optimized:
+        "npm run local (the unchanged program under Pulumi mocks) on a fresh test host with the stack's config: the stage graph as built (parallel desktop/IDE/monitor stages, tuned apt). Seconds: first stage start to last stage end (wait-ready to report, as the runner measures them over SSH); host boot not included.",
+    naive: "tools/bench/naive.sh on a fresh test host: the same packages, one stage after another, apt-get update + apt-get install -y per stage, apt's defaults (Recommends, no lock timeout, no eatmydata, man-db triggers on), IDE repositories added as one-line .list sources. Only packages: none of the program's other work (user, swap, xrdp config, monitor, verify, harden config, report), so the ratio is conservative.",
+    floor: "tools/bench/floor.sh on a fresh test host: everything downloaded first (untimed), then one timed `eatmydata apt-get install --no-install-recommends` of the whole package set: one dpkg transaction, no network, no fsync, man-db trigger off.",
+    rerun: "npm run local -- --reuse on the host optimized just provisioned: every stage runs again (as when every trigger changed) and finds its work done.",
+    key: "ED25519 and RSA-4096 generation with node's crypto.generateKeyPair, interleaved, after one untimed first generation of each.",
+    "optimized.install": "optimized's install stages only (system-prep start to the last of desktop, IDEs and harden), the part naive also does.",
+};
+
+const DEFAULT_THRESHOLDS = path.join(__dirname, "thresholds.json");
+const DEFAULT_OUT = path.join(__dirname, "results.json");
+/** Index range of the bench's own hosts (others use low indexes). */
+const FIRST_INDEX = 40;
+
+function say(line: string): void {
+    process.stderr.write(`bench: ${line}\n`);
+}
+
+function loadThresholds(file: string): Threshold[] {
+    let doc: unknown;
+    try {
+        doc = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (err) {
+        throw new ThresholdError(`${file}: ${(err as Error).message}`);
+    }
+    return parseThresholds(doc, Object.keys(METRICS), file);
+}
+
+/** The local target's stand-in IDE repositories, served on each bench host's gateway. */
+function standinProvider(ides: IdeName[]): IdeProvider {
+    return {
+        ides: (host: BenchHost): IdeRepo[] => {
+            const over = sourcesFor(host.gatewayIp);
+            return ides.map((name) => {
+                const s = { ...DEFAULT_IDE_SOURCES[name], ...over[name] };
+                return { name, package: s.candidates[0].package, repoUrl: s.repoUrl, suite: s.suite, components: s.components, keyUrl: s.keyUrl, keyring: s.keyring };
+            });
+        },
+        serve: (host: BenchHost) => serveStandinFor(host),
+    };
+}
+
+function stackShape(stack: string): { ides: IdeName[]; desktop: boolean } {
+    const cfg = loadStackConfig(PROJECT_DIR, stack);
+    const rawIdes = cfg.values["workstation:ides"];
+    const ides = rawIdes === undefined ? [...IDE_NAMES] : (JSON.parse(rawIdes) as IdeName[]);
+    return { ides, desktop: cfg.values["workstation:desktop"] !== "false" };
+}
+
+/** Case order within run `run` (1-based): rotated so that drift over time hits every case alike. */
+export function caseOrder(run: number): ("optimized" | "naive" | "floor")[] {
+    const base: ("optimized" | "naive" | "floor")[] = ["optimized", "naive", "floor"];
+    const k = (run - 1) % base.length;
+    return [...base.slice(k), ...base.slice(0, k)];
+}
+
+async function hostCases(opts: BenchOptions, ctx: CaseContext, cases: Partial<Record<HostCase, CaseRun[]>>): Promise<number | undefined> {
+    const want = (c: HostCase): boolean => opts.cases.includes(c);
+    say("warming the shared apt cache (untimed): every package, with Recommends and without");
+    const warm = await warmCache(ctx, FIRST_INDEX);
+    say(`  warm-up done in ${warm.toFixed(0)} s`);
+    for (let run = 1; run <= opts.runs; run++) {
+        for (const c of caseOrder(run)) {
+            if (!want(c)) continue;
+            say(`run ${run}/${opts.runs}: ${c}`);
+            let results: CaseRun[];
+            if (c === "optimized") {
+                const r = await runOptimized(ctx, run, want("rerun"));
+                results = [r.optimized];
+                (cases.optimized ??= []).push(r.optimized);
+                if (r.rerun) (cases.rerun ??= []).push(r.rerun);
+                if (r.rerun) results.push(r.rerun);
+            } else {
+                const index = FIRST_INDEX + 1 + (run - 1) * 2 + (c === "floor" ? 1 : 0);
+                const r = c === "naive" ? await runNaive(ctx, run, index) : await runFloor(ctx, run, index);
+                (cases[c] ??= []).push(r);
+                results = [r];
+            }
+            for (const r of results) say(`  ${r.host}: ${r.ok ? `${r.totalSeconds.toFixed(1)} s${r.memoryPeakMB ? `, peak ${r.memoryPeakMB.toFixed(0)} MiB` : ""}` : `FAILED: ${r.error}`}`);
+        }
+    }
+    return warm;
+}
+
+export async function main(argv: string[]): Promise<number> {
+    let opts: BenchOptions;
+    let thresholds: Threshold[];
+    try {
+        opts = parseArgs(argv, listStacks(PROJECT_DIR), { thresholdsFile: DEFAULT_THRESHOLDS, outFile: DEFAULT_OUT });
+        if (opts.help) {
+            process.stdout.write(`${USAGE}\n`);
+            return 0;
+        }
+        thresholds = loadThresholds(opts.thresholdsFile);
+    } catch (err) {
+        if (err instanceof UsageError || err instanceof ThresholdError) {
+            process.stderr.write(`npm run bench: ${err.message}\n\n${USAGE}\n`);
+            return 2;
+        }
+        throw err;
+    }
+    const hostCaseNames = opts.cases.filter((c) => c !== "key");
+    if (hostCaseNames.length > 0 && process.getuid?.() !== 0) {
+        process.stderr.write("npm run bench: the provisioning cases boot test hosts (network namespaces, systemd-nspawn) and need root; run as root, or --cases key\n");
+        return 2;
+    }
+
+    // The bench's hosts (its own and the runner's) live in a state dir of their own, so that
+    // `testhost.sh down --all` from other work on this machine cannot stop them mid-run.
+    // The apt cache (WS_CACHE_DIR) and the proxy stay shared.
+    if (!process.env.WS_STATE_DIR) {
+        const cache = process.env.WS_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "workstation");
+        process.env.WS_STATE_DIR = path.join(cache, "bench-run");
+    }
+    const startedAt = new Date();
+    const cases: Partial<Record<HostCase, CaseRun[]>> = {};
+    let keys: Awaited<ReturnType<typeof benchmarkKeys>> | undefined;
+    let packages: PackageSet | undefined;
+    let warmupSeconds: number | undefined;
+    const key = new HarnessKey();
+    const cleanups = new Map<string, () => Promise<void>>();
+    let interrupted = false;
+    const onSignal = (sig: NodeJS.Signals): void => {
+        if (interrupted) return;
+        interrupted = true;
+        say(`${sig}: stopping the bench's test hosts`);
+        void Promise.allSettled([...cleanups.values()].map((f) => f())).then(() => process.exit(130));
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    process.on("SIGHUP", onSignal);
+    try {
+        if (opts.cases.includes("key")) {
+            say(`key generation: ${opts.keyRuns} x ED25519 and RSA-4096`);
+            keys = await benchmarkKeys(opts.keyRuns);
+        }
+        if (hostCaseNames.length > 0) {
+            const shape = stackShape(opts.stack);
+            packages = packageSet(shape.ides.map((ide) => ({ ide, package: DEFAULT_IDE_SOURCES[ide].candidates[0].package })));
+            const ctx: CaseContext = {
+                key,
+                packages,
+                ideProvider: standinProvider(shape.ides),
+                desktop: shape.desktop,
+                stack: opts.stack,
+                logDir: path.join(PROJECT_DIR, ".local-target", "bench", startedAt.toISOString().replace(/[:.]/g, "-")),
+                cleanups,
+                say,
+            };
+            say(`logs: ${ctx.logDir}`);
+            warmupSeconds = await hostCases(opts, ctx, cases);
+        }
+    } finally {
+        await Promise.allSettled([...cleanups.values()].map((f) => f()));
+    }
+
+    const samples = metricSamples(cases, keys?.samplesMs);
+    const outcomes = evaluateThresholds(thresholds, samples);
+    const failedRuns = Object.values(cases).flat().filter((r) => !r.ok);
+    const results: BenchResults = {
+        schema: SCHEMA,
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        command: `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`,
+        machine: { cpus: os.cpus().length, memoryGiB: round(os.totalmem() / 2 ** 30, 1), kernel: os.release(), node: process.version },
+        options: { runs: opts.runs, cases: opts.cases, keyRuns: opts.keyRuns, stack: opts.stack },
+        percentileMethod: PERCENTILE_METHOD,
+        memoryMethod: MEMORY_METHOD,
+        definitions: Object.fromEntries(Object.entries(DEFINITIONS).filter(([k]) => k === "optimized.install" || (opts.cases as string[]).includes(k))),
+        packageSet: packages,
+        warmupSeconds: warmupSeconds === undefined ? undefined : round(warmupSeconds, 1),
+        cases: Object.fromEntries(
+            Object.entries(cases).map(([c, runs]) => [
+                c,
+                runs.map((r) => ({
+                    ...r,
+                    totalSeconds: round(r.totalSeconds, 2),
+                    installSeconds: r.installSeconds === undefined ? undefined : round(r.installSeconds, 2),
+                    memoryPeakMB: r.memoryPeakMB === undefined ? undefined : round(r.memoryPeakMB, 1),
+                    memoryPeakRssMB: r.memoryPeakRssMB === undefined ? undefined : round(r.memoryPeakRssMB, 1),
+                    stages: Object.fromEntries(Object.entries(r.stages).map(([s, v]) => [s, round(v, 2)])),
+                })),
+            ]),
+        ),
+        metrics: summarizeMetrics(samples),
+        key: keys ? { runs: opts.keyRuns, note: KEY_NOTE, budgetMs: KEY_BUDGET_MS, coldMs: { ed25519: round(keys.coldMs.ed25519, 3), rsa4096: round(keys.coldMs.rsa4096, 1) } } : undefined,
+        thresholds: outcomes.map((o) => ({ ...o, value: o.value === undefined ? undefined : round(o.value, 3) })),
+        ok: thresholdsPassed(outcomes) && failedRuns.length === 0,
+    };
+    const problems = checkResultsShape(JSON.parse(JSON.stringify(results)));
+    if (problems.length > 0) throw new Error(`the results do not have the documented shape:\n${problems.join("\n")}`);
+    fs.writeFileSync(opts.outFile, JSON.stringify(results, null, 2) + "\n");
+    process.stdout.write(renderReport(results));
+    say(`results: ${path.relative(process.cwd(), opts.outFile) || opts.outFile}`);
+    if (failedRuns.length > 0) say(`${failedRuns.length} run(s) failed (see the report and the logs)`);
+    const crossed = outcomes.filter((o) => o.status === "fail");
+    for (const o of crossed) say(`threshold crossed: ${o.metric} ${o.expression} (value ${o.value})`);
+    return results.ok ? 0 : 1;
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (err: Error) => {
+            process.stderr.write(`npm run bench: ${err.stack ?? err.message}\n`);
+            process.exit(1);
+        },
+    );
+}

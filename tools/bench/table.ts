@@ -1,0 +1,117 @@
+// The Markdown report printed on stdout (and pasted into the README's performance section).
+
+import { BenchResults, CaseRun, HOST_CASES, HostCase, MetricSummary, STAGE_ORDER } from "./resultsShape";
+import { percentile } from "./stats";
+
+/** A Markdown table; columns are right-aligned (numbers) except the first, unless `align` says otherwise. */
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[], align: readonly ("l" | "r")[] = []): string {
+    const esc = (c: string): string => c.replace(/\|/g, "\\|");
+    const sep = header.map((_, i) => ((align[i] ?? (i === 0 ? "l" : "r")) === "r" ? "---:" : "---"));
+    return [header.map(esc), sep, ...rows.map((r) => r.map(esc))].map((r) => `| ${r.join(" | ")} |`).join("\n");
+}
+
+/** "p50 / p95" of the samples with `digits` decimals, or "–" when there are none. */
+export function p50p95(samples: readonly number[], digits: number): string {
+    if (samples.length === 0) return "–";
+    return `${percentile(samples, 50).toFixed(digits)} / ${percentile(samples, 95).toFixed(digits)}`;
+}
+
+function okRuns(results: BenchResults, c: HostCase): CaseRun[] {
+    return (results.cases[c] ?? []).filter((r) => r.ok);
+}
+
+/** Paired per-run ratios a/b of one stage (or of the totals when stage is undefined). */
+function stageRatios(results: BenchResults, a: HostCase, b: HostCase, stage?: string): number[] {
+    return okRuns(results, a).flatMap((ra) => {
+        const rb = okRuns(results, b).find((r) => r.run === ra.run);
+        const va = stage === undefined ? ra.totalSeconds : ra.stages[stage];
+        const vb = rb === undefined ? undefined : stage === undefined ? rb.totalSeconds : rb.stages[stage];
+        return va !== undefined && vb !== undefined && vb > 0 ? [va / vb] : [];
+    });
+}
+
+function caseLabel(c: HostCase): string {
+    return c === "rerun" ? "re-run" : c;
+}
+
+export function stageTable(results: BenchResults): string {
+    const cases = HOST_CASES.filter((c) => (results.cases[c] ?? []).length > 0);
+    const seen = new Set<string>();
+    for (const c of cases) for (const r of okRuns(results, c)) Object.keys(r.stages).forEach((s) => seen.add(s));
+    const stages = [...STAGE_ORDER.filter((s) => seen.has(s)), ...[...seen].filter((s) => !(STAGE_ORDER as readonly string[]).includes(s)).sort()];
+    const withNaive = cases.includes("optimized") && cases.includes("naive");
+    const header = ["stage", ...cases.map(caseLabel), ...(withNaive ? ["optimized/naive"] : [])];
+    const rows = stages.map((stage) => [
+        stage === "install" ? "install (floor: one transaction)" : stage,
+        ...cases.map((c) => p50p95(okRuns(results, c).flatMap((r) => (r.stages[stage] === undefined ? [] : [r.stages[stage]])), 1)),
+        ...(withNaive ? [p50p95(stageRatios(results, "optimized", "naive", stage), 2)] : []),
+    ]);
+    rows.push([
+        "**total**",
+        ...cases.map((c) => `**${p50p95(okRuns(results, c).map((r) => r.totalSeconds), 1)}**`),
+        ...(withNaive ? [`**${p50p95(stageRatios(results, "optimized", "naive"), 2)}**`] : []),
+    ]);
+    return markdownTable(header, rows);
+}
+
+function metricRow(name: string, m: MetricSummary | undefined, digits: number, label = name): string[] {
+    if (!m) return [label, "–", "–", "0"];
+    return [label, m.p50.toFixed(digits), m.p95.toFixed(digits), String(m.n)];
+}
+
+export function renderReport(results: BenchResults): string {
+    const out: string[] = [];
+    const runs = results.options.runs;
+    const failed = HOST_CASES.flatMap((c) => (results.cases[c] ?? []).filter((r) => !r.ok).map((r) => `${caseLabel(c)} run ${r.run} on ${r.host}: ${r.error ?? "failed"}`));
+    if (HOST_CASES.some((c) => (results.cases[c] ?? []).length > 0)) {
+        out.push(`### Provisioning, seconds (p50 / p95 over ${runs} run${runs === 1 ? "" : "s"})`, "", stageTable(results), "");
+        out.push(
+            "Stages of optimized that run in parallel (desktop, the IDEs, monitor) overlap, and their seconds include waiting for the dpkg lock: compare the totals, not those rows.",
+            "",
+        );
+        out.push("Ratios of totals, paired per run (lower is better):", "");
+        out.push(
+            markdownTable(
+                ["ratio", "p50", "p95", "runs"],
+                [
+                    metricRow("optimized/naive", results.metrics["optimized/naive"], 2),
+                    metricRow("optimized/floor", results.metrics["optimized/floor"], 2),
+                    metricRow("optimized.install/naive", results.metrics["optimized.install/naive"], 2, "optimized/naive, install stages only"),
+                ],
+            ),
+            "",
+        );
+        const mem = (["optimized", "naive", "floor"] as const).map((c) => metricRow(c, results.metrics[`${c}.memory.mb`], 0));
+        out.push("Peak host memory, MiB (sum of Pss in the host's PID namespace, sampled every second):", "", markdownTable(["case", "p50", "p95", "runs"], mem), "");
+    }
+    if (results.key) {
+        const k = results.key;
+        out.push(`### Key generation, ms (${k.runs} runs each, node crypto.generateKeyPair)`, "");
+        out.push(
+            markdownTable(
+                ["algorithm", "p50", "p95", "runs", "first in process"],
+                [
+                    [...metricRow("ED25519", results.metrics["key.ed25519.ms"], 2), k.coldMs.ed25519.toFixed(2)],
+                    [...metricRow("RSA-4096", results.metrics["key.rsa4096.ms"], 0), k.coldMs.rsa4096.toFixed(0)],
+                ],
+            ),
+            "",
+            `${k.note}`,
+            "",
+        );
+    }
+    if (results.thresholds.length > 0) {
+        out.push("### Thresholds (tools/bench/thresholds.json)", "");
+        out.push(
+            markdownTable(
+                ["metric", "threshold", "value", "result"],
+                results.thresholds.map((t) => [t.metric, t.expression, t.value === undefined ? "–" : String(Number(t.value.toFixed(3))), t.status === "fail" ? "**FAIL**" : t.status]),
+                ["l", "l", "r", "l"],
+            ),
+            "",
+        );
+    }
+    if (failed.length > 0) out.push("Failed runs (left out of the figures):", "", ...failed.map((f) => `- ${f}`), "");
+    out.push(`Percentiles: ${results.percentileMethod}.`);
+    return out.join("\n") + "\n";
+}

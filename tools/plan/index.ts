@@ -1,0 +1,223 @@
+// The offline plan: `npm run plan -- --stack <name>`. Evaluates the program under Pulumi
+// mocks with the stack's config and executes nothing; prints the resource tree, the stage
+// graph with estimated durations and critical path, the estimated monthly cost, and every
+// policy's verdict. Exits 1 on a mandatory violation, 2 when the stack, its config or the
+// policy config cannot be used. CI runs it on pull requests, without cloud secrets.
+import * as fs from "fs";
+import * as path from "path";
+import { PolicyPackConfig } from "@pulumi/policy";
+import { PlannedResource, PolicyVerdict, evaluatePolicies, validatePolicyConfig } from "../../policies/evaluate";
+import { PACK_NAME, policies } from "../../policies/policies";
+import { SIZE_TABLE_NAME, sizes, usd } from "../../policies/shared";
+import { estimateMonthlyCost } from "../../policies/stack";
+import { Schedule, duration, schedule } from "./schedule";
+import { StackConfig, StackFileError, loadStackConfig } from "./stackConfig";
+import { isProdStack } from "../../components/environment";
+import { volumeMonthlyPrice } from "../../components/homeVolume";
+
+/** Running or stopped, what a stop would save, and an advisory for a running stack that never stops by itself. */
+function lifecycleLines(config: { running: boolean; homeVolumeGb: number; idleStopMinutes: number }, stack: string, total: number): string[] {
+    if (!config.running) {
+        return [`Lifecycle: stopped (no droplet): ${usd(total)} a month, the home volume; start with workstation:running true`];
+    }
+    const lines = [`Lifecycle: running; stopped it would cost ${usd(volumeMonthlyPrice(config.homeVolumeGb))} a month (the home volume)`
+        + (config.idleStopMinutes > 0 ? `; stop-idle stops it after ${config.idleStopMinutes} idle minutes` : "")];
+    if (config.idleStopMinutes === 0 && !isProdStack(stack)) {
+        lines.push(`  advisory: stack ${stack} is not prod and never stops by itself: set workstation:idleStopMinutes `
+            + "(e.g. 120) so that npm run deploy -- stop-idle stops it when nobody works");
+    }
+    return lines;
+}
+
+const ROOT = path.join(__dirname, "..", "..");
+const PROGRAM = path.join(ROOT, "index.ts");
+const COMMAND_TYPE = "command:remote:Command";
+
+const USAGE = `usage: npm run plan -- --stack <name> [--stack-file <path>] [--policy-config <path>]
+
+  --stack <name>          the stack: reads Pulumi.<name>.yaml next to Pulumi.yaml
+  --stack-file <path>     read this stack file instead (the stack name defaults to its Pulumi.<name>.yaml name)
+  --policy-config <path>  policy config as for \`pulumi preview --policy-pack-config\`
+                          (default: policies/config/<stack>.json when it exists)`;
+
+/** A problem the user can fix; printed without a stack trace, exit code 2. */
+class UsageError extends Error {}
+
+interface Options {
+    stack?: string;
+    stackFile?: string;
+    policyConfig?: string;
+}
+
+function parseArgs(argv: string[]): Options {
+    const opts: Options = {};
+    const flags: Record<string, keyof Options> = { "--stack": "stack", "--stack-file": "stackFile", "--policy-config": "policyConfig" };
+    for (let i = 0; i < argv.length; i++) {
+        const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+        const key = flags[flag];
+        if (!key) throw new UsageError(`unknown argument "${argv[i]}"\n${USAGE}`);
+        const value = inline ?? argv[++i];
+        if (value === undefined || value === "") throw new UsageError(`${flag} needs a value\n${USAGE}`);
+        opts[key] = value;
+    }
+    if (!opts.stack && !opts.stackFile) throw new UsageError(`no stack given\n${USAGE}`);
+    return opts;
+}
+
+function loadPolicyConfig(file: string | undefined, stack: string): { file?: string; config?: PolicyPackConfig } {
+    const explicit = file !== undefined;
+    const chosen = file ?? path.join(ROOT, "policies", "config", `${stack}.json`);
+    if (!fs.existsSync(chosen)) {
+        if (explicit) throw new UsageError(`${chosen}: policy config file does not exist`);
+        return {};
+    }
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(fs.readFileSync(chosen, "utf8"));
+    } catch (e) {
+        throw new UsageError(`${chosen}: not valid JSON: ${(e as Error).message}`);
+    }
+    const errors = validatePolicyConfig(policies, parsed);
+    if (errors.length > 0) throw new UsageError(`${chosen}: invalid policy config:\n  - ${errors.join("\n  - ")}`);
+    return { file: chosen, config: parsed as PolicyPackConfig };
+}
+
+function resourceTree(resources: readonly PlannedResource[]): string[] {
+    const children = new Map<string | undefined, PlannedResource[]>();
+    for (const r of resources) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
+    const lines: string[] = [];
+    const walk = (r: PlannedResource, prefix: string, last: boolean, root: boolean): void => {
+        lines.push(`${prefix}${root ? "" : last ? "└─ " : "├─ "}${r.type}  ${r.name}`);
+        const kids = children.get(r.urn) ?? [];
+        const next = root ? prefix : prefix + (last ? "   " : "│  ");
+        kids.forEach((k, i) => walk(k, next, i === kids.length - 1, false));
+    };
+    for (const root of children.get(undefined) ?? []) walk(root, "  ", true, true);
+    return lines;
+}
+
+/** Stage commands (`<workstation>-<stage>`) and the stages each waits for directly. */
+function stageGraphOf(resources: readonly PlannedResource[], stageNames: readonly string[]): Map<string, Record<string, string[]>> {
+    const commands = resources.filter((r) => r.type === COMMAND_TYPE);
+    const byWorkstation = new Map<string, Record<string, string[]>>();
+    const stageOf = new Map<string, { ws: string; stage: string }>();
+    for (const c of commands) {
+        const stage = stageNames.find((s) => c.name.endsWith(`-${s}`)) ?? c.name;
+        const ws = c.name === stage ? "" : c.name.slice(0, -(stage.length + 1));
+        stageOf.set(c.urn, { ws, stage });
+    }
+    for (const c of commands) {
+        const { ws, stage } = stageOf.get(c.urn) as { ws: string; stage: string };
+        const graph = byWorkstation.get(ws) ?? {};
+        graph[stage] = (c.dependencies ?? []).map((u) => stageOf.get(u)).filter((d) => d?.ws === ws).map((d) => (d as { stage: string }).stage);
+        byWorkstation.set(ws, graph);
+    }
+    return byWorkstation;
+}
+
+function scheduleLines(ws: string, plan: Schedule): string[] {
+    const width = Math.max(5, ...plan.stages.map((s) => s.stage.length));
+    const lines = [`  ${"stage".padEnd(width)}  ${"estimate".padStart(8)}  ${"start".padStart(7)}  ${"finish".padStart(7)}  after`];
+    for (const s of plan.stages) {
+        lines.push(
+            `  ${s.stage.padEnd(width)}  ${duration(s.estimate).padStart(8)}  ${duration(s.start).padStart(7)}  ${duration(s.finish).padStart(7)}  ${s.after.join(", ") || "-"}`,
+        );
+    }
+    const saved = plan.sequential - plan.wallClock;
+    lines.push(`  critical path${ws ? ` (${ws})` : ""}: ${plan.criticalPath.join(" → ")} = ${duration(plan.wallClock)}`);
+    lines.push(`  one after another: ${duration(plan.sequential)}; in parallel saves ${duration(saved)}`);
+    return lines;
+}
+
+function verdictLines(verdicts: PolicyVerdict[], resources: readonly PlannedResource[]): string[] {
+    const nameOf = new Map(resources.map((r) => [r.urn, r.name]));
+    const lines: string[] = [];
+    for (const v of verdicts) {
+        const status = v.findings.length > 0 ? (v.level === "mandatory" ? "FAIL" : "WARN") : v.applied > 0 ? "ok" : "n/a";
+        const scope = v.kind === "stack" ? "stack" : `${v.applied} resource${v.applied === 1 ? "" : "s"}`;
+        lines.push(`  ${status.padEnd(4)}  ${v.level.padEnd(9)}  ${v.policy} (${scope})`);
+        for (const f of v.findings) {
+            const about = f.urn ? ` [${nameOf.get(f.urn) ?? f.urn}]` : "";
+            lines.push(`          ${f.message}${about}`);
+        }
+    }
+    return lines;
+}
+
+async function main(argv: string[]): Promise<number> {
+    const opts = parseArgs(argv);
+    let stack: StackConfig;
+    try {
+        stack = loadStackConfig(ROOT, opts.stack, opts.stackFile);
+    } catch (e) {
+        if (e instanceof StackFileError) throw new UsageError(e.message);
+        throw e;
+    }
+    const policyConfig = loadPolicyConfig(opts.policyConfig, stack.stack);
+
+    // The program reads its config through the runtime; set it before the program loads.
+    process.env.PULUMI_CONFIG = JSON.stringify(stack.config);
+    const { recordProgram } = await import("./record");
+    let recorded;
+    try {
+        recorded = await recordProgram(PROGRAM, stack.project, stack.stack, stack.config, stack.secretKeys);
+    } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        throw new UsageError(`${stack.stackFile}: the program rejected this stack's config:\n${message}`);
+    }
+    const { resources } = recorded;
+
+    // Stage names and estimates as the program defines them.
+    const { STAGE_NAMES, DEFAULT_STAGE_ESTIMATES } = await import("../../components/stages");
+    const { loadConfig } = await import("../../components/config");
+    const estimates: Record<string, number> = { ...DEFAULT_STAGE_ESTIMATES, ...loadConfig(stack.stack).stageEstimates };
+
+    const out: string[] = [];
+    const rel = path.relative(process.cwd(), stack.stackFile) || stack.stackFile;
+    out.push(`Plan for stack ${stack.stack} (${rel}); offline: nothing is created and no command runs.`, "");
+    out.push(`Resources (${resources.length})`, ...resourceTree(resources), "");
+
+    for (const [ws, graph] of stageGraphOf(resources, STAGE_NAMES)) {
+        out.push(`Stages${ws ? ` of ${ws}` : ""} (estimates from config stageEstimates, defaults in components/stages.ts)`);
+        out.push(...scheduleLines(ws, schedule(graph, estimates)), "");
+    }
+
+    const table = sizes();
+    const droplets = resources.filter((r) => r.type === "digitalocean:index/droplet:Droplet");
+    const volumes = resources.filter((r) => r.type === "digitalocean:index/volume:Volume");
+    const cost = estimateMonthlyCost(droplets, volumes);
+    out.push(`Estimated monthly cost (${SIZE_TABLE_NAME}, recorded ${table.recorded})`);
+    for (const l of cost.lines) {
+        out.push(`  ${l.name}  ${l.size}  ${usd(l.base)}${l.backups > 0 ? ` + backups ${usd(l.backups)}` : ""}`);
+    }
+    for (const u of cost.unknown) out.push(`  ${u.name}  ${u.size}  not in the table`);
+    out.push(`  total ${usd(cost.total)} a month`, "");
+    out.push(...lifecycleLines(loadConfig(stack.stack), stack.stack, cost.total), "");
+
+    const verdicts = await evaluatePolicies(policies, resources, { config: policyConfig.config });
+    const policyRel = policyConfig.file ? path.relative(process.cwd(), policyConfig.file) : "none";
+    out.push(`Policies (${PACK_NAME}; policy config: ${policyRel})`, ...verdictLines(verdicts, resources), "");
+
+    const findings = verdicts.flatMap((v) => v.findings);
+    const mandatory = findings.filter((f) => f.level === "mandatory").length;
+    const advisory = findings.length - mandatory;
+    out.push(
+        mandatory > 0
+            ? `FAILED: ${mandatory} mandatory violation${mandatory === 1 ? "" : "s"}, ${advisory} advisory.`
+            : `OK: no mandatory violations, ${advisory} advisory.`,
+    );
+    process.stdout.write(out.join("\n") + "\n");
+    return mandatory > 0 ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+        if (e instanceof UsageError) {
+            process.stderr.write(`plan: ${e.message}\n`);
+            process.exit(2);
+        }
+        process.stderr.write(`plan: unexpected error: ${e instanceof Error ? e.stack : String(e)}\n`);
+        process.exit(3);
+    },
+);
