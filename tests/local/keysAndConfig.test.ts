@@ -5,7 +5,6 @@ import * as os from "os";
 import * as path from "path";
 import { utils } from "ssh2";
 import { generateEd25519, generatePassword, md5Fingerprint } from "../../tools/local/keys";
-import { configEnv, encodeConfigValue, loadStackConfig } from "../../tools/local/stackConfig";
 
 describe("tools/local/keys", () => {
     it("generates an ED25519 key whose OpenSSH private key ssh2 parses and whose public half matches", () => {
@@ -50,93 +49,5 @@ describe("tools/local/keys", () => {
         assert.strictEqual(withMins.replace(/[^#]/g, "").length >= 3, true);
         assert.strictEqual(withMins.replace(/[^0-9]/g, "").length >= 2, true);
         assert.throws(() => generatePassword({ length: 2, minUpper: 3 }), /minimums add up to 3, more than length 2/);
-    });
-});
-
-describe("tools/local/stackConfig", () => {
-    let dir: string;
-    beforeEach(() => {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "stackcfg-"));
-        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), [
-            "name: workstation",
-            "runtime: nodejs",
-            "config:",
-            "  region:",
-            "    type: string",
-            "    default: nyc3",
-            "  ides:",
-            "    type: array",
-            "    default: [vscode, cursor]",
-            "  desktop:",
-            "    type: boolean",
-            "    default: true",
-            "  provisioningRun:",
-            "    type: string",
-            "    default: \"\"",
-            "  token:",
-            "    type: string",
-            "    secret: true",
-            "  shorthand: 3",
-            "",
-        ].join("\n"));
-        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), [
-            "config:",
-            "  workstation:region: fra1",
-            "  workstation:tags:",
-            "    - owner:me",
-            "  workstation:backups: false",
-            "  workstation:stageEstimates:",
-            "    desktop: 90",
-            "  digitalocean:token:",
-            "    secure: v1:abcdef",
-            "",
-        ].join("\n"));
-    });
-    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-    it("merges project defaults with the stack file, encoding non-strings as JSON like the CLI", () => {
-        const cfg = loadStackConfig(dir, "dev");
-        assert.deepStrictEqual(cfg.values, {
-            "workstation:region": "fra1",
-            "workstation:ides": "[\"vscode\",\"cursor\"]",
-            "workstation:desktop": "true",
-            "workstation:provisioningRun": "",
-            "workstation:shorthand": "3",
-            "workstation:tags": "[\"owner:me\"]",
-            "workstation:backups": "false",
-            "workstation:stageEstimates": "{\"desktop\":90}",
-            "digitalocean:token": "[undecryptable secure value for digitalocean:token]",
-        });
-        assert.deepStrictEqual(cfg.secretKeys, ["digitalocean:token", "workstation:token"]);
-        assert.strictEqual(cfg.warnings.length, 1);
-        assert.match(cfg.warnings[0], /digitalocean:token is stored encrypted/);
-    });
-
-    it("lets overrides win and qualifies bare keys with the project", () => {
-        const cfg = loadStackConfig(dir, "dev", { ideSources: { vscode: { repoUrl: "http://10.0.0.1:8080/code" } }, provisioningRun: "r2" });
-        assert.strictEqual(cfg.values["workstation:ideSources"], "{\"vscode\":{\"repoUrl\":\"http://10.0.0.1:8080/code\"}}");
-        assert.strictEqual(cfg.values["workstation:provisioningRun"], "r2");
-        const env = configEnv(cfg);
-        assert.strictEqual(JSON.parse(env.PULUMI_CONFIG)["workstation:region"], "fra1");
-        assert.deepStrictEqual(JSON.parse(env.PULUMI_CONFIG_SECRET_KEYS), ["digitalocean:token", "workstation:token"]);
-    });
-
-    it("names the stack and the stacks that exist when the stack file is missing", () => {
-        assert.throws(() => loadStackConfig(dir, "prod"), /--stack prod: no Pulumi\.prod\.yaml in .*; stacks here: dev/);
-    });
-
-    it("encodes values as the CLI does", () => {
-        assert.strictEqual(encodeConfigValue("a b"), "a b");
-        assert.strictEqual(encodeConfigValue(false), "false");
-        assert.strictEqual(encodeConfigValue(12), "12");
-        assert.strictEqual(encodeConfigValue(["x"]), "[\"x\"]");
-    });
-
-    it("reads the project's own Pulumi.yaml and dev stack into values the program accepts", () => {
-        const root = path.resolve(__dirname, "..", "..");
-        const cfg = loadStackConfig(root, "dev");
-        assert.strictEqual(cfg.project, "workstation");
-        assert.strictEqual(cfg.values["workstation:username"], "dev");
-        assert.ok(Object.keys(cfg.values).every((k) => k.includes(":")));
     });
 });

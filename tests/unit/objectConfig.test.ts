@@ -1,17 +1,16 @@
 // Object-valued keys declared in Pulumi.yaml (`type: object`, CLI 3.187+): their defaults
-// and stack values reach the program as the CLI hands them over, through both readers.
+// and stack values reach the program as the CLI hands them over, through the one reader.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseConfig } from "../../components/config";
 import { DEFAULT_STAGE_ESTIMATES } from "../../components/stages";
-import { loadStackConfig as localStackConfig } from "../../tools/local/stackConfig";
-import { loadStackConfig as planStackConfig } from "../../tools/plan/stackConfig";
+import { loadStackConfig } from "../../tools/shared/stackConfig";
 import { REPO } from "./program";
 
 function readers(dir: string, stack: string): [string, Record<string, string>][] {
-    return [["tools/local/stackConfig", localStackConfig(dir, stack).values], ["tools/plan/stackConfig", planStackConfig(dir, stack).config]];
+    return [["tools/shared/stackConfig", loadStackConfig(dir, stack).values]];
 }
 
 describe("object config declared in Pulumi.yaml", () => {

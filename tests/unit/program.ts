@@ -2,7 +2,7 @@
 // would with that stack's config.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig } from "../../tools/local/stackConfig";
+import { loadStackConfig } from "../../tools/shared/stackConfig";
 import { registrations, settle } from "./mocks";
 
 export const REPO = path.join(__dirname, "..", "..");

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DEFAULT_IDE_SOURCES, IDE_NAMES, IdeName } from "../../components/ideSources";
-import { listStacks, loadStackConfig } from "../local/stackConfig";
+import { listStacks, loadStackConfig } from "../shared/stackConfig";
 import { sourcesFor } from "../local/standinRepo";
 import { serveStandinFor } from "../local/testHost";
 import { BenchOptions, parseArgs, USAGE, UsageError } from "./args";

@@ -4,6 +4,7 @@ import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { ENVIRONMENTS, Environment, UsageError, isEnvironment } from "./args";
 import type { StackConfigValue } from "./stacks";
+import { StackFileError, isSecureValue, parseStackFile } from "../shared/stackConfig";
 
 export const PROJECT_NAMESPACE = "workstation";
 
@@ -111,11 +112,6 @@ export function parseFleet(text: string, fileName: string): FleetMember[] {
     return members;
 }
 
-function isSecureValue(value: unknown): boolean {
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-        && Object.keys(value).length === 1 && "secure" in value;
-}
-
 function describe(value: unknown): string {
     if (value === undefined) return "missing";
     if (value === null) return "null";
@@ -130,24 +126,19 @@ function describe(value: unknown): string {
  * env stack's encryption, and copying them would leave the fleet stack unable to decrypt them.
  */
 export function readStackFileConfig(text: string, fileName: string): Record<string, unknown> {
-    let doc: unknown;
+    let parsed;
     try {
-        doc = parseYaml(text);
+        parsed = parseStackFile(text, fileName);
     } catch (err) {
-        throw new UsageError(`${fileName}: not valid YAML: ${(err as Error).message}`);
+        if (err instanceof StackFileError) throw new UsageError(err.message);
+        throw err;
     }
-    if (doc === null || doc === undefined) return {};
-    if (typeof doc !== "object" || Array.isArray(doc)) throw new UsageError(`${fileName}: expected a YAML mapping`);
-    const config = (doc as Record<string, unknown>).config;
-    if (config === undefined || config === null) return {};
-    if (typeof config !== "object" || Array.isArray(config)) throw new UsageError(`${fileName}: config must be a mapping`);
-    for (const [key, value] of Object.entries(config)) {
-        if (isSecureValue(value)) {
-            throw new UsageError(`${fileName}: config ${key} is a secret ({ secure }); fleet stacks cannot reuse another `
-                + "stack's encrypted values: move it to an environment variable or deploy that env with --env");
-        }
+    const [secure] = parsed.secureKeys;
+    if (secure !== undefined) {
+        throw new UsageError(`${fileName}: config ${secure} is a secret ({ secure }); fleet stacks cannot reuse another `
+            + "stack's encrypted values: move it to an environment variable or deploy that env with --env");
     }
-    return config as Record<string, unknown>;
+    return parsed.config;
 }
 
 /**

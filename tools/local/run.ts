@@ -15,7 +15,7 @@ import { hostNames, listHosts, stopAllHosts, stopHost } from "./testHost";
 import { decodeResolved, formatStackOutputs, Resolved, toPlain } from "./outputs";
 import { allVolumeFiles, HostState, knownHosts, PROJECT_DIR, RUNNER_DIR, stackVolumeFiles, VOLUMES_DIR, volumeOwner } from "./runnerState";
 import { destroyVolume, releaseVolume } from "./volume";
-import { listStacks, loadStackConfig } from "./stackConfig";
+import { listStacks, loadStackConfig } from "../shared/stackConfig";
 import { writeTimelinePage } from "../timeline/page";
 
 function stageTable(run: RunRecord): string {

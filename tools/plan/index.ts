@@ -11,7 +11,7 @@ import { PACK_NAME, policies } from "../../policies/policies";
 import { SIZE_TABLE_NAME, sizes, usd } from "../../policies/shared";
 import { estimateMonthlyCost } from "../../policies/stack";
 import { Schedule, duration, schedule } from "./schedule";
-import { StackConfig, StackFileError, loadStackConfig } from "./stackConfig";
+import { StackConfig, StackFileError, loadStackConfig } from "../shared/stackConfig";
 import { isProdStack } from "../../components/environment";
 import { volumeMonthlyPrice } from "../../components/homeVolume";
 
@@ -148,7 +148,7 @@ async function main(argv: string[]): Promise<number> {
     const opts = parseArgs(argv);
     let stack: StackConfig;
     try {
-        stack = loadStackConfig(ROOT, opts.stack, opts.stackFile);
+        stack = loadStackConfig(ROOT, opts.stack, {}, { stackFile: opts.stackFile });
     } catch (e) {
         if (e instanceof StackFileError) throw new UsageError(e.message);
         throw e;
@@ -156,11 +156,11 @@ async function main(argv: string[]): Promise<number> {
     const policyConfig = loadPolicyConfig(opts.policyConfig, stack.stack);
 
     // The program reads its config through the runtime; set it before the program loads.
-    process.env.PULUMI_CONFIG = JSON.stringify(stack.config);
+    process.env.PULUMI_CONFIG = JSON.stringify(stack.values);
     const { recordProgram } = await import("./record");
     let recorded;
     try {
-        recorded = await recordProgram(PROGRAM, stack.project, stack.stack, stack.config, stack.secretKeys);
+        recorded = await recordProgram(PROGRAM, stack.project, stack.stack, stack.values, stack.secretKeys);
     } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         throw new UsageError(`${stack.stackFile}: the program rejected this stack's config:\n${message}`);
