@@ -12,48 +12,62 @@ export type StageName = (typeof STAGE_NAMES)[number];
 /** Stage name → the stages it waits for. */
 export type StageGraph = Partial<Record<StageName, StageName[]>>;
 
-/**
- * Expected seconds per stage on a fresh s-2vcpu-4gb droplet. The IDE downloads
- * dominate their stages; wait-ready covers the droplet's first boot.
- */
-export const DEFAULT_STAGE_ESTIMATES: Record<StageName, number> = {
-    "wait-ready": 90,
-    "home-volume": 20,
-    "system-prep": 120,
-    "desktop": 240,
-    "ide-vscode": 90,
-    "ide-cursor": 90,
-    "ide-antigravity": 90,
-    "monitor": 10,
-    "verify": 15,
-    "harden": 20,
-    "report": 30,
-    "dotfiles": 30,
+/** What the program, the plan, the runner, the bench and the policies know about one stage. */
+export interface StageDescriptor {
+    name: StageName;
+    /** The script under provisioning/ that does the stage's work (the three IDE stages share ide.sh). */
+    script: string;
+    /**
+     * Expected seconds on a fresh s-2vcpu-4gb droplet (config stageEstimates overrides). The IDE
+     * downloads dominate their stages; wait-ready covers the droplet's first boot.
+     */
+    estimateSeconds: number;
+    /**
+     * Upper bound in seconds (config stageTimeouts overrides): both the stage's
+     * customTimeouts.create (which pulumi-command applies to the SSH dial only) and the limit
+     * stage-bound.sh enforces on the host. wait-ready waits for a fresh droplet's first boot;
+     * the others allow a slow mirror many times over their estimates.
+     */
+    timeoutSeconds: number;
+    /** The IDE the stage installs, for the IDE stages only. */
+    ide?: IdeName;
+    /** An image holds the stage's work: it installs software for every workstation alike. */
+    install: boolean;
+}
+
+const MINUTES = 60;
+
+/** Every stage, in STAGE_NAMES order. What each waits for is stageGraph's, below. */
+export const STAGES: Readonly<Record<StageName, StageDescriptor>> = {
+    "wait-ready": { name: "wait-ready", script: "wait-ready.sh", estimateSeconds: 90, timeoutSeconds: 15 * MINUTES, install: true },
+    "home-volume": { name: "home-volume", script: "home-volume.sh", estimateSeconds: 20, timeoutSeconds: 30 * MINUTES, install: false },
+    "system-prep": { name: "system-prep", script: "system-prep.sh", estimateSeconds: 120, timeoutSeconds: 30 * MINUTES, install: true },
+    "desktop": { name: "desktop", script: "desktop.sh", estimateSeconds: 240, timeoutSeconds: 30 * MINUTES, install: true },
+    "ide-vscode": { name: "ide-vscode", script: "ide.sh", estimateSeconds: 90, timeoutSeconds: 30 * MINUTES, ide: "vscode", install: true },
+    "ide-cursor": { name: "ide-cursor", script: "ide.sh", estimateSeconds: 90, timeoutSeconds: 30 * MINUTES, ide: "cursor", install: true },
+    "ide-antigravity": { name: "ide-antigravity", script: "ide.sh", estimateSeconds: 90, timeoutSeconds: 30 * MINUTES, ide: "antigravity", install: true },
+    "monitor": { name: "monitor", script: "monitor.sh", estimateSeconds: 10, timeoutSeconds: 30 * MINUTES, install: true },
+    "verify": { name: "verify", script: "verify.sh", estimateSeconds: 15, timeoutSeconds: 30 * MINUTES, install: false },
+    "harden": { name: "harden", script: "harden.sh", estimateSeconds: 20, timeoutSeconds: 30 * MINUTES, install: false },
+    "report": { name: "report", script: "report.sh", estimateSeconds: 30, timeoutSeconds: 30 * MINUTES, install: false },
+    "dotfiles": { name: "dotfiles", script: "dotfiles.sh", estimateSeconds: 30, timeoutSeconds: 30 * MINUTES, install: false },
 };
 
-/**
- * Upper bound per stage, in seconds: both the stage's customTimeouts.create (which
- * pulumi-command applies to the SSH dial only) and the limit stage-bound.sh enforces on
- * the host. wait-ready waits for a fresh droplet's first boot; the others allow a slow
- * mirror many times over their estimates.
- */
-export const STAGE_TIMEOUT_SECONDS: Record<StageName, number> = {
-    "wait-ready": 15 * 60,
-    "home-volume": 30 * 60,
-    "system-prep": 30 * 60,
-    "desktop": 30 * 60,
-    "ide-vscode": 30 * 60,
-    "ide-cursor": 30 * 60,
-    "ide-antigravity": 30 * 60,
-    "monitor": 30 * 60,
-    "verify": 30 * 60,
-    "harden": 30 * 60,
-    "report": 30 * 60,
-    "dotfiles": 30 * 60,
-};
+function perStage<T>(field: (d: StageDescriptor) => T): Record<StageName, T> {
+    return Object.fromEntries(STAGE_NAMES.map((s) => [s, field(STAGES[s])])) as Record<StageName, T>;
+}
 
+/** Expected seconds per stage (StageDescriptor.estimateSeconds). */
+export const DEFAULT_STAGE_ESTIMATES: Record<StageName, number> = perStage((d) => d.estimateSeconds);
+
+/** Upper bound per stage, in seconds (StageDescriptor.timeoutSeconds). */
+export const STAGE_TIMEOUT_SECONDS: Record<StageName, number> = perStage((d) => d.timeoutSeconds);
+
+/** The stage that installs `ide`. */
 export function ideStage(ide: IdeName): StageName {
-    return `ide-${ide}`;
+    const stage = STAGE_NAMES.find((s) => STAGES[s].ide === ide);
+    if (stage === undefined) throw new Error(`no stage installs the IDE ${JSON.stringify(ide)}`);
+    return stage;
 }
 
 /** Stages that exist only when their setting is on. */
@@ -98,7 +112,7 @@ export function installGraph(ides: readonly IdeName[], desktop: boolean): StageG
     return graph;
 }
 
-export const INSTALL_STAGES: readonly StageName[] = ["wait-ready", "system-prep", "desktop", "ide-vscode", "ide-cursor", "ide-antigravity", "monitor"];
+export const INSTALL_STAGES: readonly StageName[] = STAGE_NAMES.filter((s) => STAGES[s].install);
 
 /** The stages of a graph in an order where every stage follows its dependencies. */
 export function topologicalOrder(graph: StageGraph): StageName[] {

@@ -10,7 +10,7 @@ import { candidatesVariable, IdeName } from "./ideSources";
 import { ProvisioningStage } from "./provisioningStage";
 import { SshKeyPair } from "./sshKeyPair";
 import { StageVariables, assembleScript, sha256 } from "./stageScript";
-import { StageGraph, StageName, installGraph, stageGraph, topologicalOrder } from "./stages";
+import { STAGES, StageGraph, StageName, installGraph, stageGraph, topologicalOrder } from "./stages";
 import {
     Regression, StageTiming, TimingAlert, TimingSummary, regressionAgainst, stageAlerts, summarize,
 } from "./timing";
@@ -39,22 +39,6 @@ export interface HostReport {
     /** The monitor's samples of this run: host epoch seconds, memory in MB, CPU in %. */
     samples?: { t: number; memUsedMB: number; memAvailMB: number; cpuPercent: number }[];
 }
-
-/** The provisioning scripts by stage; the three IDE stages share one script. */
-const STAGE_SCRIPTS: Record<StageName, string> = {
-    "wait-ready": "wait-ready.sh",
-    "home-volume": "home-volume.sh",
-    "system-prep": "system-prep.sh",
-    "desktop": "desktop.sh",
-    "ide-vscode": "ide.sh",
-    "ide-cursor": "ide.sh",
-    "ide-antigravity": "ide.sh",
-    "monitor": "monitor.sh",
-    "verify": "verify.sh",
-    "harden": "harden.sh",
-    "report": "report.sh",
-    "dotfiles": "dotfiles.sh",
-};
 
 /** A running workstation's provisioning: its stages and what they report. */
 export interface Provisioning {
@@ -172,7 +156,7 @@ export class Workstation extends pulumi.ComponentResource {
             : stageGraph(config.ides, config.desktop, { homeVolume: this.homeVolume !== undefined, dotfiles: config.dotfiles !== undefined });
         for (const stage of topologicalOrder(this.graph)) {
             const variables = { WS_STAGE: stage, WS_USERNAME: config.username, ...this.stageVariables(stage, config, stack, args.fromImage) };
-            const script = assembleScript(STAGE_SCRIPTS[stage], variables);
+            const script = assembleScript(STAGES[stage].script, variables);
             this.stages[stage] = new ProvisioningStage(`${name}-${stage}`, {
                 stage,
                 connection: { host: ipv4Address, user: config.username, privateKey: this.privateKey, hostKey: this.hostKey.publicKey },
@@ -239,7 +223,7 @@ export class Workstation extends pulumi.ComponentResource {
             case "ide-vscode":
             case "ide-cursor":
             case "ide-antigravity": {
-                const ide = stage.slice("ide-".length) as IdeName;
+                const ide = STAGES[stage].ide as IdeName;
                 const source = config.ideSources[ide];
                 return {
                     WS_IDE: ide,

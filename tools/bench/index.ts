@@ -6,7 +6,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DEFAULT_IDE_SOURCES, IDE_NAMES, IdeName } from "../../components/ideSources";
+import { CONFIG_NAMESPACE, parseConfig } from "../../components/config";
+import { DEFAULT_IDE_SOURCES, IdeName } from "../../components/ideSources";
 import { listStacks, loadStackConfig } from "../shared/stackConfig";
 import { sourcesFor } from "../local/standinRepo";
 import { serveStandinFor } from "../local/testHost";
@@ -65,10 +66,10 @@ function standinProvider(ides: IdeName[]): IdeProvider {
 }
 
 function stackShape(stack: string): { ides: IdeName[]; desktop: boolean } {
-    const cfg = loadStackConfig(PROJECT_DIR, stack);
-    const rawIdes = cfg.values["workstation:ides"];
-    const ides = rawIdes === undefined ? [...IDE_NAMES] : (JSON.parse(rawIdes) as IdeName[]);
-    return { ides, desktop: cfg.values["workstation:desktop"] !== "false" };
+    // The program's own parser: the bench measures the stages that stack's config selects.
+    const { values } = loadStackConfig(PROJECT_DIR, stack);
+    const config = parseConfig((key) => values[`${CONFIG_NAMESPACE}:${key}`], stack);
+    return { ides: [...config.ides], desktop: config.desktop };
 }
 
 /** Case order within run `run` (1-based): rotated so that drift over time hits every case alike. */

@@ -11,6 +11,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type * as pulumi from "@pulumi/pulumi";
+import { STAGE_NAMES } from "../../components/stages";
 import { VOLUME_MAX_GIB, VOLUME_MIN_GIB, VOLUME_REGIONS, isVolumeName } from "../../components/homeVolume";
 import { KeyMaterial, md5Fingerprint, PasswordSpec } from "./keys";
 import { ExecOptions, ExecResult, RemoteCommandError, SshTarget } from "./sshExec";
@@ -451,7 +452,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
         this.emit({ kind: "stage-start", name, at: startedAt });
         const record: StageRecord = {
             name,
-            stage: name.replace(/^[^-]+-/, ""),
+            stage: STAGE_NAMES.find((stage) => name.endsWith(`-${stage}`)) ?? name.replace(/^[^-]+-/, ""),
             startedAt,
             endedAt: startedAt,
             seconds: 0,

@@ -13,6 +13,8 @@ import { estimateMonthlyCost } from "../../policies/stack";
 import { Schedule, duration, schedule } from "./schedule";
 import { StackConfig, StackFileError, loadStackConfig } from "../shared/stackConfig";
 import { isProdStack } from "../../components/environment";
+import type { StageGraph } from "../../components/stages";
+import type { RecordedProgram } from "./record";
 import { volumeMonthlyPrice } from "../../components/homeVolume";
 
 /** Running or stopped, what a stop would save, and an advisory for a running stack that never stops by itself. */
@@ -31,7 +33,7 @@ function lifecycleLines(config: { running: boolean; homeVolumeGb: number; idleSt
 
 const ROOT = path.join(__dirname, "..", "..");
 const PROGRAM = path.join(ROOT, "index.ts");
-const COMMAND_TYPE = "command:remote:Command";
+const WORKSTATION_TYPE = "workstation:index:Workstation";
 
 const USAGE = `usage: npm run plan -- --stack <name> [--stack-file <path>] [--policy-config <path>]
 
@@ -96,23 +98,15 @@ function resourceTree(resources: readonly PlannedResource[]): string[] {
     return lines;
 }
 
-/** Stage commands (`<workstation>-<stage>`) and the stages each waits for directly. */
-function stageGraphOf(resources: readonly PlannedResource[], stageNames: readonly string[]): Map<string, Record<string, string[]>> {
-    const commands = resources.filter((r) => r.type === COMMAND_TYPE);
-    const byWorkstation = new Map<string, Record<string, string[]>>();
-    const stageOf = new Map<string, { ws: string; stage: string }>();
-    for (const c of commands) {
-        const stage = stageNames.find((s) => c.name.endsWith(`-${s}`)) ?? c.name;
-        const ws = c.name === stage ? "" : c.name.slice(0, -(stage.length + 1));
-        stageOf.set(c.urn, { ws, stage });
+/** Each Workstation the program built, by name, with the stage graph it ran its commands by. */
+function stageGraphsOf(recorded: RecordedProgram): Map<string, StageGraph> {
+    const graphs = new Map<string, StageGraph>();
+    for (const o of recorded.objects) {
+        if (o.type !== WORKSTATION_TYPE) continue;
+        const graph = (o.resource as unknown as { graph: StageGraph }).graph;
+        if (Object.keys(graph).length > 0) graphs.set(o.name, graph);
     }
-    for (const c of commands) {
-        const { ws, stage } = stageOf.get(c.urn) as { ws: string; stage: string };
-        const graph = byWorkstation.get(ws) ?? {};
-        graph[stage] = (c.dependencies ?? []).map((u) => stageOf.get(u)).filter((d) => d?.ws === ws).map((d) => (d as { stage: string }).stage);
-        byWorkstation.set(ws, graph);
-    }
-    return byWorkstation;
+    return graphs;
 }
 
 function scheduleLines(ws: string, plan: Schedule): string[] {
@@ -168,7 +162,7 @@ async function main(argv: string[]): Promise<number> {
     const { resources } = recorded;
 
     // Stage names and estimates as the program defines them.
-    const { STAGE_NAMES, DEFAULT_STAGE_ESTIMATES } = await import("../../components/stages");
+    const { DEFAULT_STAGE_ESTIMATES } = await import("../../components/stages");
     const { loadConfig } = await import("../../components/config");
     const estimates: Record<string, number> = { ...DEFAULT_STAGE_ESTIMATES, ...loadConfig(stack.stack).stageEstimates };
 
@@ -177,7 +171,7 @@ async function main(argv: string[]): Promise<number> {
     out.push(`Plan for stack ${stack.stack} (${rel}); offline: nothing is created and no command runs.`, "");
     out.push(`Resources (${resources.length})`, ...resourceTree(resources), "");
 
-    for (const [ws, graph] of stageGraphOf(resources, STAGE_NAMES)) {
+    for (const [ws, graph] of stageGraphsOf(recorded)) {
         out.push(`Stages${ws ? ` of ${ws}` : ""} (estimates from config stageEstimates, defaults in components/stages.ts)`);
         out.push(...scheduleLines(ws, schedule(graph, estimates)), "");
     }
