@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./components/config";
 import { WorkstationImage, imageFromStack } from "./components/image";
-import { sshConfigBlock } from "./components/sshConfig";
+import { sshConfigBlock, sshKeyFile } from "./components/sshConfig";
 import { Workstation } from "./components/workstation";
 
 const stack = pulumi.getStack();
@@ -23,7 +23,7 @@ const fromImage = config.role === "workstation" && config.imageStack ? imageFrom
 const ws = config.role === "workstation" ? new Workstation("ws", { config, stack, fromImage }) : undefined;
 const running = ws?.provisioning;
 
-const keyFile = `~/.ssh/workstation-${stack}`;
+const keyFile = sshKeyFile(stack);
 // The pinned host key, in its own file so that an address reused by another droplet
 // never meets a stale line in ~/.ssh/known_hosts; ssh expands the ~ itself.
 const hostCheck = `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${keyFile}.known_hosts`;

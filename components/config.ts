@@ -12,6 +12,7 @@ import {
     stackNameProblem, tagProblem, textProblem, usernameProblem,
 } from "./validate";
 import { VOLUME_MAX_GIB, VOLUME_MIN_GIB, VOLUME_REGIONS } from "./homeVolume";
+import { workstationName } from "./environment";
 
 export { IDE_NAMES, IdeName, IdeSource, STAGE_NAMES, StageName };
 export { isCidr, isPublicKey } from "./validate";
@@ -135,7 +136,7 @@ export function configDefaults(stack: string): WorkstationConfig {
         baseline: {},
         stageTimeouts: {},
         ideSources: structuredClone(DEFAULT_IDE_SOURCES),
-        projectName: `workstation-${stack}`,
+        projectName: workstationName(stack),
         provisioningRun: "",
         homeVolumeGb: 20,
         running: true,

@@ -11,6 +11,14 @@ export function isStagingStack(stack: string): boolean {
     return stack === "staging" || stack === "stage" || stack.startsWith("staging-");
 }
 
+/**
+ * `workstation-<stack>`: the name a stack's workstation goes by wherever a person sees it
+ * (the droplet, the DigitalOcean project, the SSH host alias and key file, the home volume).
+ */
+export function workstationName(stack: string): string {
+    return `workstation-${stack}`;
+}
+
 export function projectEnvironment(stack: string): "Development" | "Staging" | "Production" {
     if (isProdStack(stack)) return "Production";
     if (isStagingStack(stack)) return "Staging";

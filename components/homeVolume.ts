@@ -2,6 +2,7 @@
 // in one place: the price, the sizes and regions DigitalOcean allows, the names it
 // gives the device, and the fixed owner of the workstation user's files.
 import volumes from "../data/do-volume-regions.json";
+import { workstationName } from "./environment";
 
 /** USD per GiB and month, billed whether or not a droplet is attached. */
 export const VOLUME_PRICE_PER_GIB_MONTH: number = volumes.pricePerGibMonth;
@@ -30,7 +31,7 @@ export function volumeMonthlyPrice(sizeGib: number): number {
  * wants lower-case letters, digits and dashes, at most 64 characters.
  */
 export function homeVolumeName(stack: string): string {
-    return `workstation-${stack}-home`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 64);
+    return `${workstationName(stack)}-home`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 64);
 }
 
 /** Where DigitalOcean's udev rules expose an attached volume on the droplet. */

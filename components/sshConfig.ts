@@ -1,6 +1,7 @@
 // The `Host workstation-<stack>` block for ~/.ssh/config, so that `ssh workstation-<stack>`
 // and editors that read the SSH config (VS Code Remote-SSH, Cursor, JetBrains Gateway)
 // connect by name. Pure, so the outputs and the tests share it.
+import { workstationName } from "./environment";
 
 export interface SshConfigArgs {
     /** The stack; names the host alias, the key file and the known-hosts file. */
@@ -15,16 +16,16 @@ export interface SshConfigArgs {
 
 /** Where the README tells the user to save the private key. */
 export function sshKeyFile(stack: string): string {
-    return `~/.ssh/workstation-${stack}`;
+    return `~/.ssh/${workstationName(stack)}`;
 }
 
 /** Where the README tells the user to save the droplet's pinned host key line. */
 export function sshKnownHostsFile(stack: string): string {
-    return `~/.ssh/workstation-${stack}.known_hosts`;
+    return `~/.ssh/${workstationName(stack)}.known_hosts`;
 }
 
 export function sshHostAlias(stack: string): string {
-    return `workstation-${stack}`;
+    return workstationName(stack);
 }
 
 /**

@@ -5,7 +5,7 @@
 // The rules are what the consumer downstream would refuse later, after something was
 // created: DigitalOcean's API, cloud-init (YAML), useradd, sshd, apt.
 import * as net from "net";
-import sizeTable from "../data/do-sizes.json";
+import { sizes } from "./sizes";
 
 /** undefined: fine; "": not of the allowed form; otherwise the reason shown in the message. */
 export type Refusal = string | undefined;
@@ -396,7 +396,7 @@ export function sameEmail(value: string): string {
 }
 
 /** Size slugs in data/do-sizes.json: the sizes this project knows (the mock cloud refuses others too). */
-export const KNOWN_SIZES: readonly string[] = Object.keys(sizeTable.sizes);
+export const KNOWN_SIZES: readonly string[] = Object.keys(sizes().sizes);
 export const SIZE_ALLOWED = `a size slug such as s-2vcpu-4gb, one of data/do-sizes.json: ${KNOWN_SIZES.join(", ")}`;
 
 export const sizeProblem: Validator = (value) => {

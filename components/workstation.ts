@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as random from "@pulumi/random";
 import { WorkstationConfig } from "./config";
-import { isProdStack, projectEnvironment } from "./environment";
+import { isProdStack, projectEnvironment, workstationName } from "./environment";
 import { Host } from "./host";
 import { HostKey, hostKeyCloudConfig, knownHostsLine } from "./hostKey";
 import { WORKSTATION_GID, WORKSTATION_UID, homeVolumeName, volumeMonthlyPrice } from "./homeVolume";
@@ -93,7 +93,7 @@ export class Workstation extends pulumi.ComponentResource {
         const { config, stack } = args;
         this.username = config.username;
         this.state = config.running || args.installOnly ? "running" : "stopped";
-        const resourceName = `workstation-${stack}`;
+        const resourceName = workstationName(stack);
 
         this.keyPair = new SshKeyPair(name, {
             keyName: resourceName,
@@ -116,7 +116,7 @@ export class Workstation extends pulumi.ComponentResource {
             name: homeVolumeName(stack),
             region: config.region,
             size: config.homeVolumeGb,
-            description: `/home of workstation-${stack}; kept while the workstation is stopped`,
+            description: `/home of ${workstationName(stack)}; kept while the workstation is stopped`,
         }, { parent: this, protect: isProdStack(stack), ignoreChanges: ["region"] });
         this.stoppedMonthlyCost = this.homeVolume ? volumeMonthlyPrice(config.homeVolumeGb) : 0;
 

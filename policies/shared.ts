@@ -1,52 +1,12 @@
 // Helpers shared by the rule modules: the size table, tags, the environment a
 // resource belongs to, port ranges, and policy config with defaults.
-//
-// The pack runs under the Pulumi CLI's own ts-node settings (module nodenext, no
-// resolveJsonModule), so the size table is read with fs rather than imported.
-import * as fs from "fs";
-import * as path from "path";
+// The size table itself is components/sizes.ts's.
 import { UnknownValueError } from "@pulumi/policy";
 import { isProdStack } from "../components/environment";
+import { DropletSize, sizes } from "../components/sizes";
 
-/** One row of data/do-sizes.json. */
-export interface DropletSize {
-    priceMonthly: number;
-    vcpus: number;
-    memoryMb: number;
-    diskGb: number;
-}
-
-/** data/do-sizes.json: the project's one price and size table. */
-export interface SizeTable {
-    source: string;
-    recorded: string;
-    backupsSurcharge: number;
-    sizes: Record<string, DropletSize>;
-}
-
-/** Where the table lives, relative to this file (policies/ → ../data). */
-export const SIZE_TABLE_PATH = path.join(__dirname, "..", "data", "do-sizes.json");
-/** How messages name the table. */
-export const SIZE_TABLE_NAME = "data/do-sizes.json";
-
-let sizeTable: SizeTable | undefined;
-
-/** The size table, read once. */
-export function sizes(): SizeTable {
-    if (!sizeTable) {
-        const parsed = JSON.parse(fs.readFileSync(SIZE_TABLE_PATH, "utf8")) as SizeTable;
-        if (!parsed.sizes || typeof parsed.backupsSurcharge !== "number") {
-            throw new Error(`${SIZE_TABLE_PATH} has no "sizes" map or no numeric "backupsSurcharge"`);
-        }
-        sizeTable = parsed;
-    }
-    return sizeTable;
-}
-
-/** A size slug's row, or undefined when the table does not list it. */
-export function sizeOf(slug: unknown): DropletSize | undefined {
-    return typeof slug === "string" ? sizes().sizes[slug] : undefined;
-}
+export { SIZE_TABLE_NAME, SIZE_TABLE_PATH, sizeOf, sizes } from "../components/sizes";
+export type { DropletSize, SizeTable } from "../components/sizes";
 
 /** Estimated monthly USD of one droplet: the table's price, plus the backups surcharge when on. */
 export function dropletMonthlyCost(size: DropletSize, backups: boolean): { base: number; backups: number } {

@@ -2,12 +2,12 @@
 // role: image, through the runner), then a workstation booted from its snapshot id. The
 // workstation passes the checks a fresh one does, and its install stages report `skipped`.
 import * as assert from "assert";
-import { spawn } from "child_process";
+import { startRunner } from "../../tools/shared/runnerProcess";
 import * as fs from "fs";
 import * as path from "path";
 import type { RunRecord } from "../../tools/local/child";
 import { decodeResolved, toPlain } from "../../tools/local/outputs";
-import { HostState, PROJECT_DIR } from "../../tools/local/runnerState";
+import { HostState } from "../../tools/local/runnerState";
 import { sshExec } from "../../tools/local/sshExec";
 import { snapshotTarball, stopHost } from "../../tools/local/testHost";
 import { lockTrouble, secretsIn } from "./checks";
@@ -18,16 +18,7 @@ const WORKSTATION = "wsimgew";
 const SKIPPED_FROM_IMAGE = ["wait-ready", "ide-vscode", "ide-cursor", "ide-antigravity", "monitor"];
 
 function runner(args: string[]): Promise<{ code: number; output: string }> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "local", "run.ts"), ...args], {
-            cwd: PROJECT_DIR, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" }, stdio: ["ignore", "pipe", "pipe"],
-        });
-        let output = "";
-        child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-        child.on("error", reject);
-        child.on("exit", (code) => resolve({ code: code ?? 1, output }));
-    });
+    return startRunner(args).exited.then(({ code, output }) => ({ code: code ?? 1, output }));
 }
 
 describe("a workstation from a baked image on the local target (boots two hosts)", function () {

@@ -6,14 +6,16 @@
 // outputs carry timings and verification, nothing secret is printed, and the re-run
 // finds everything done in under 10 s of stage time.
 import * as assert from "assert";
-import { ChildProcess, execFile, spawn } from "child_process";
+import { ChildProcess, execFile } from "child_process";
+import { shellQuote } from "../../components/stageScript";
+import { echoIndented, startRunner } from "../../tools/shared/runnerProcess";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { RunRecord } from "../../tools/local/child";
 import type { StageRecord } from "../../tools/local/mockCloud";
 import { decodeResolved, Resolved, SecretValue, toPlain } from "../../tools/local/outputs";
-import { HostState, PROJECT_DIR, stackVolumeFiles, volumeOwner } from "../../tools/local/runnerState";
+import { HostState, stackVolumeFiles, volumeOwner } from "../../tools/local/runnerState";
 import { destroyVolume } from "../../tools/local/volume";
 import { STANDIN_MARKER } from "../../tools/local/standinDotfiles";
 import { sshExec, tryPasswordLogin } from "../../tools/local/sshExec";
@@ -35,26 +37,11 @@ let active: ChildProcess | undefined;
 
 /** Runs `npm run local -- ARGS` (as the script does) and keeps everything it printed. */
 function runner(args: string[]): Promise<{ code: number; output: string }> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "local", "run.ts"), ...args], {
-            cwd: PROJECT_DIR,
-            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-            stdio: ["ignore", "pipe", "pipe"],
-            detached: true,
-        });
-        active = child;
-        let output = "";
-        const keep = (prefix: string) => (d: Buffer) => {
-            output += d.toString();
-            process.stdout.write(d.toString().replace(/^(?=.)/gm, prefix));
-        };
-        child.stdout.on("data", keep("      | "));
-        child.stderr.on("data", keep("      ! "));
-        child.on("error", reject);
-        child.on("exit", (code) => {
-            active = undefined;
-            resolve({ code: code ?? 1, output });
-        });
+    const { child, exited } = startRunner(args, { detached: true, onOutput: echoIndented });
+    active = child;
+    return exited.then(({ code, output }) => {
+        active = undefined;
+        return { code: code ?? 1, output };
     });
 }
 
@@ -199,7 +186,7 @@ describe(`the workstation on a local test host (${HOST})`, function () {
 
         it("refuses a password login over SSH, even with the real password", async () => {
             // It is the real one: the user's shadow entry matches it (perl-base is always there).
-            const quoted = `'${password.replace(/'/g, "'\\''")}'`;
+            const quoted = shellQuote(password);
             const match = await onHost(`PW=${quoted} perl -e '$h = (getpwnam("dev"))[1]; print crypt($ENV{PW}, $h) eq $h ? "match" : "differ"'`);
             assert.strictEqual(match, "match", "the password from the run is not the user's password");
             const attempt = await tryPasswordLogin(ip, 22, "dev", password);

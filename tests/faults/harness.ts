@@ -3,10 +3,11 @@
 // so that the suite's hosts never collide with the shared suites' (see tools/local/README.md).
 import * as assert from "assert";
 import { ChildProcess, spawn } from "child_process";
+import { echoIndented, startRunner } from "../../tools/shared/runnerProcess";
 import * as fs from "fs";
 import * as path from "path";
 import type { RunRecord } from "../../tools/local/child";
-import { HostState, PROJECT_DIR } from "../../tools/local/runnerState";
+import { HostState } from "../../tools/local/runnerState";
 import { sshExec } from "../../tools/local/sshExec";
 import { listHosts, TestHost } from "../../tools/local/testHost";
 
@@ -32,31 +33,15 @@ export function stopActiveRunner(): void {
 /** `npm run local -- ARGS` for host NAME, as the e2e runs it; returns its exit, output and run record. */
 export function runRunner(name: string, args: string[]): Promise<RunnerRun> {
     const started = Date.now();
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "local", "run.ts"), ...args], {
-            cwd: PROJECT_DIR,
-            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-            stdio: ["ignore", "pipe", "pipe"],
-            detached: true,
-        });
-        active = child;
-        let output = "";
-        const keep = (prefix: string) => (d: Buffer) => {
-            output += d.toString();
-            if (process.env.WS_FAULTS_VERBOSE) process.stdout.write(d.toString().replace(/^(?=.)/gm, prefix));
-        };
-        child.stdout.on("data", keep("      | "));
-        child.stderr.on("data", keep("      ! "));
-        child.on("error", reject);
-        child.on("exit", (code) => {
-            active = undefined;
-            const record = new HostState(name).readRun<RunRecord>();
-            if (!record || record.startedAt < started) {
-                reject(new Error(`the runner (exit ${code}) left no run record for ${name}:\n${output.slice(-3000)}`));
-                return;
-            }
-            resolve({ code: code ?? 1, output, record, seconds: (Date.now() - started) / 1000 });
-        });
+    const { child, exited } = startRunner(args, { detached: true, onOutput: process.env.WS_FAULTS_VERBOSE ? echoIndented : undefined });
+    active = child;
+    return exited.then(({ code, output }) => {
+        active = undefined;
+        const record = new HostState(name).readRun<RunRecord>();
+        if (!record || record.startedAt < started) {
+            throw new Error(`the runner (exit ${code}) left no run record for ${name}:\n${output.slice(-3000)}`);
+        }
+        return { code: code ?? 1, output, record, seconds: (Date.now() - started) / 1000 };
     });
 }
 

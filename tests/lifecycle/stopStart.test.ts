@@ -4,11 +4,13 @@
 // files kept their owner, the same key and password log in, and the workstation passes the
 // same checks as the first one. Needs root; host names wslc-NNNN are this suite's own.
 import * as assert from "assert";
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess } from "child_process";
+import { shellQuote } from "../../components/stageScript";
+import { echoIndented, startRunner } from "../../tools/shared/runnerProcess";
 import * as path from "path";
 import type { RunRecord } from "../../tools/local/child";
 import { decodeResolved, toPlain } from "../../tools/local/outputs";
-import { HostState, PROJECT_DIR, stackVolumeFiles, volumeOwner } from "../../tools/local/runnerState";
+import { HostState, stackVolumeFiles, volumeOwner } from "../../tools/local/runnerState";
 import { sshExec, tryPasswordLogin } from "../../tools/local/sshExec";
 import { listHosts, stopHost } from "../../tools/local/testHost";
 import { destroyVolume, loopDevicesOf } from "../../tools/local/volume";
@@ -20,26 +22,11 @@ const STACK = "dev";
 let active: ChildProcess | undefined;
 
 function runner(args: string[]): Promise<{ code: number; output: string }> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "local", "run.ts"), ...args], {
-            cwd: PROJECT_DIR,
-            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-            stdio: ["ignore", "pipe", "pipe"],
-            detached: true,
-        });
-        active = child;
-        let output = "";
-        const keep = (prefix: string) => (d: Buffer) => {
-            output += d.toString();
-            process.stdout.write(d.toString().replace(/^(?=.)/gm, prefix));
-        };
-        child.stdout.on("data", keep("      | "));
-        child.stderr.on("data", keep("      ! "));
-        child.on("error", reject);
-        child.on("exit", (code) => {
-            active = undefined;
-            resolve({ code: code ?? 1, output });
-        });
+    const { child, exited } = startRunner(args, { detached: true, onOutput: echoIndented });
+    active = child;
+    return exited.then(({ code, output }) => {
+        active = undefined;
+        return { code: code ?? 1, output };
     });
 }
 
@@ -142,7 +129,7 @@ describe(`stop and start on a local test host (${HOST})`, function () {
         assert.strictEqual((await asUser(ip, "id -un")).trim(), "dev");
         const password = Object.values(state.readSecrets().passwords)[0];
         // As the e2e checks it: the shadow entry matches the kept password (perl-base is always there).
-        const quoted = `'${password.replace(/'/g, "'\\''")}'`;
+        const quoted = shellQuote(password);
         const match = await asUser(ip, `PW=${quoted} sudo -n --preserve-env=PW perl -e '$h = (getpwnam("dev"))[1]; print crypt($ENV{PW}, $h) eq $h ? "match" : "differ"'`);
         assert.strictEqual(match, "match", "the kept password is not the user's password on the new host");
         const attempt = await tryPasswordLogin(ip, 22, "dev", password);

@@ -2,6 +2,7 @@
 // (variables as plain assignments, then lib.sh, then a stage script, all on stdin of
 // `bash -s`), with fake commands earlier on PATH and a temporary WS_LOG_DIR.
 import { spawnSync } from "child_process";
+import { shellQuote } from "../../components/stageScript";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -18,9 +19,7 @@ export function readScript(file: string): string {
     return fs.readFileSync(path.join(PROVISIONING, file), "utf8");
 }
 
-function quote(value: string): string {
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+const quote = shellQuote;
 
 /** The script as the component assembles it: assignments, lib.sh, then the body. */
 export function assemble(vars: Record<string, string>, body: string): string {

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { STAGE_NAMES, StageName, stageGraph, topologicalOrder } from "../../components/stages";
 import { IDE_NAMES } from "../../components/ideSources";
 import { RESULT_MARKER, TIMING_MARKER } from "../../components/timing";
+import { isWrappedSecret, unwrapSecrets } from "../../tools/shared/secrets";
 import sizes from "../../data/do-sizes.json";
 import { VOLUME_MAX_GIB, VOLUME_MIN_GIB, VOLUME_REGIONS, isVolumeName } from "../../components/homeVolume";
 
@@ -74,19 +75,10 @@ function parentTypeOf(urn: string): string | undefined {
 }
 
 /** Strips the SDK's secret wrapper so tests can read inputs. */
-export function unwrap(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(unwrap);
-    if (value && typeof value === "object") {
-        const obj = value as Record<string, unknown>;
-        if (obj["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return unwrap(obj.value);
-        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrap(v)]));
-    }
-    return value;
-}
+export const unwrap = unwrapSecrets;
 
 export function isSecretInput(value: unknown): boolean {
-    return !!value && typeof value === "object"
-        && (value as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270";
+    return isWrappedSecret(value);
 }
 
 const COMPONENT_TYPES = new Set([

@@ -5,7 +5,8 @@
 //   floor      tools/bench/floor.sh: everything downloaded, then one eatmydata dpkg transaction
 // and the untimed warm-up that fills the shared apt cache first.
 
-import { spawn } from "child_process";
+import { startRunner } from "../shared/runnerProcess";
+import type { IdeSource } from "../../components/ideSources";
 import * as fs from "fs";
 import * as path from "path";
 import type { RunRecord } from "../local/child";
@@ -15,17 +16,13 @@ import { decodeResolved, toPlain } from "../local/outputs";
 import { MemorySampler } from "./memory";
 import { allPackages, PackageSet } from "./packages";
 import { CaseRun, INSTALL_STAGES, span } from "./resultsShape";
-import { BenchHost, HarnessKey, listHosts, parseRecipeOutput, PROJECT_DIR, runRecipe, startHost, stopHost } from "./target";
+import { BenchHost, HarnessKey, listHosts, parseRecipeOutput, runRecipe, startHost, stopHost } from "./target";
 
 /** One IDE as the recipes take it: "NAME PACKAGE REPO_URL SUITE COMPONENTS KEY_URL KEYRING". */
-export interface IdeRepo {
+export interface IdeRepo extends Pick<IdeSource, "repoUrl" | "suite" | "components" | "keyUrl" | "keyring"> {
     name: string;
+    /** The package the recipe installs: the source's first candidate. */
     package: string;
-    repoUrl: string;
-    suite: string;
-    components: string;
-    keyUrl: string;
-    keyring: string;
 }
 
 export function ideLines(ides: readonly IdeRepo[]): string {
@@ -187,17 +184,7 @@ export async function runFloor(ctx: CaseContext, run: number, index: number): Pr
 
 /** The runner as a child process; resolves with its exit code. Output goes to the log. */
 function runner(args: string[], log: fs.WriteStream): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "local", "run.ts"), ...args], {
-            cwd: PROJECT_DIR,
-            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        child.stdout.pipe(log, { end: false });
-        child.stderr.pipe(log, { end: false });
-        child.on("error", reject);
-        child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-    });
+    return startRunner(args, { onOutput: (text) => log.write(text) }).exited.then(({ code, signal }) => code ?? (signal ? 128 : 1));
 }
 
 /** A case run from the runner's run record: totals are the stages' wall clock (first start to last end). */

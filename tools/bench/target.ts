@@ -3,6 +3,7 @@
 // through the runner (tools/local/run.ts) instead, which boots its own host.
 
 import * as fs from "fs";
+import { shellQuote } from "../../components/stageScript";
 import * as path from "path";
 import { generateEd25519 } from "../local/keys";
 import { sshExec } from "../local/sshExec";
@@ -45,7 +46,7 @@ export function shellAssignments(vars: Record<string, string>): string {
     return Object.entries(vars)
         .map(([k, v]) => {
             if (!/^[A-Z_][A-Z0-9_]*$/.test(k)) throw new Error(`not a shell variable name: ${k}`);
-            return `${k}='${v.replace(/'/g, `'\\''`)}'`;
+            return `${k}=${shellQuote(v)}`;
         })
         .join("\n");
 }

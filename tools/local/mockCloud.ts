@@ -8,41 +8,18 @@
 // same time, as they would under the engine.
 
 import * as crypto from "crypto";
-import * as fs from "fs";
-import * as path from "path";
 import type * as pulumi from "@pulumi/pulumi";
+import { DropletSize, sizes } from "../../components/sizes";
 import { STAGE_NAMES } from "../../components/stages";
+import { RESULT_MARKER, StageTiming, TIMING_MARKER } from "../../components/timing";
+import { SECRET_SIG_KEY, SECRET_SIG_VALUE, unwrapSecrets } from "../shared/secrets";
 import { VOLUME_MAX_GIB, VOLUME_MIN_GIB, VOLUME_REGIONS, isVolumeName } from "../../components/homeVolume";
 import { KeyMaterial, md5Fingerprint, PasswordSpec } from "./keys";
 import { ExecOptions, ExecResult, RemoteCommandError, SshTarget } from "./sshExec";
 
-/** The marker Pulumi puts on a secret value in mock inputs. */
-export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-export const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
-
-export const TIMING_MARKER = "::workstation-timing::";
-export const RESULT_MARKER = "::workstation-result::";
-
-/** Removes Pulumi's secret wrappers at any depth; the value is then as the provider would see it. */
-export function unwrapSecrets(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(unwrapSecrets);
-    if (value !== null && typeof value === "object") {
-        const obj = value as Record<string, unknown>;
-        if (obj[SECRET_SIG_KEY] === SECRET_SIG_VALUE) return unwrapSecrets(obj.value);
-        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSecrets(v)]));
-    }
-    return value;
-}
-
-/** A stage's timing record, as the provisioning scripts print it. */
-export interface StageTiming {
-    stage: string;
-    start: number;
-    end: number;
-    seconds: number;
-    status: string;
-    steps?: { name: string; seconds: number; status: string }[];
-}
+export { SECRET_SIG_KEY, SECRET_SIG_VALUE, unwrapSecrets } from "../shared/secrets";
+export { RESULT_MARKER, TIMING_MARKER } from "../../components/timing";
+export type { StageTiming } from "../../components/timing";
 
 /** The last line with `marker` in `stdout`, parsed as JSON, or undefined. */
 export function parseMarkerLine<T>(stdout: string, marker: string): T | undefined {
@@ -101,12 +78,8 @@ export interface CloudBackend {
     exec(target: SshTarget, opts: ExecOptions, meta: { name: string; logging?: string }): Promise<ExecResult>;
 }
 
-export interface SizeInfo {
-    priceMonthly: number;
-    vcpus: number;
-    memoryMb: number;
-    diskGb: number;
-}
+/** One row of the size table (components/sizes.ts). */
+export type SizeInfo = DropletSize;
 
 export type CloudEvent =
     | { kind: "resource"; type: string; name: string; detail: string }
@@ -161,9 +134,8 @@ export interface MockCloudOptions {
     unlimitedDialTimeoutMs?: number;
 }
 
-export function loadSizes(file = path.join(__dirname, "..", "..", "data", "do-sizes.json")): Record<string, SizeInfo> {
-    const doc = JSON.parse(fs.readFileSync(file, "utf8")) as { sizes: Record<string, SizeInfo> };
-    return doc.sizes;
+export function loadSizes(): Record<string, SizeInfo> {
+    return sizes().sizes;
 }
 
 export class MockCloud implements pulumi.runtime.Mocks {

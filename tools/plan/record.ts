@@ -7,24 +7,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PlannedResource } from "../../policies/evaluate";
 import { sizeOf } from "../../policies/shared";
+import { unwrapSecrets } from "../shared/secrets";
 
 /** Placeholders for values the provider computes, so the program's applies run as in an update. */
 export const PLACEHOLDER_IP = "203.0.113.10";
 const PLACEHOLDER_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlanPlanPlanPlanPlanPlanPlanPlanPlanPlanPlan plan";
 
-const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
-/** Strips the SDK's secret wrapper: policies see secret inputs as plain values. */
-export function unwrapSecrets(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(unwrapSecrets);
-    if (value && typeof value === "object") {
-        const obj = value as Record<string, unknown>;
-        if (obj[SECRET_SIG_KEY] === SECRET_SIG) return unwrapSecrets(obj.value);
-        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSecrets(v)]));
-    }
-    return value;
-}
+/** Policies see secret inputs as plain values, as the policy framework hands them over. */
+export { unwrapSecrets };
 
 function computedOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
     switch (type) {
