@@ -14,7 +14,9 @@ export interface BenchOptions {
     help: boolean;
 }
 
-export class UsageError extends Error {}
+import { UsageError } from "../shared/cli";
+
+export { UsageError };
 
 export const USAGE = `usage: npm run bench -- [options]
 

@@ -8,6 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { CONFIG_NAMESPACE, parseConfig } from "../../components/config";
 import { DEFAULT_IDE_SOURCES, IdeName } from "../../components/ideSources";
+import { USAGE_EXIT_CODE, usageFailure } from "../shared/cli";
 import { listStacks, loadStackConfig } from "../shared/stackConfig";
 import { sourcesFor } from "../local/standinRepo";
 import { serveStandinFor } from "../local/testHost";
@@ -118,16 +119,12 @@ export async function main(argv: string[]): Promise<number> {
         }
         thresholds = loadThresholds(opts.thresholdsFile);
     } catch (err) {
-        if (err instanceof UsageError || err instanceof ThresholdError) {
-            process.stderr.write(`npm run bench: ${err.message}\n\n${USAGE}\n`);
-            return 2;
-        }
-        throw err;
+        return usageFailure("npm run bench", err instanceof ThresholdError ? new UsageError(err.message) : err, USAGE);
     }
     const hostCaseNames = opts.cases.filter((c) => c !== "key");
     if (hostCaseNames.length > 0 && process.getuid?.() !== 0) {
         process.stderr.write("npm run bench: the provisioning cases boot test hosts (network namespaces, systemd-nspawn) and need root; run as root, or --cases key\n");
-        return 2;
+        return USAGE_EXIT_CODE;
     }
 
     // The bench's hosts (its own and the runner's) live in a state dir of their own, so that

@@ -1,5 +1,6 @@
 // Command-line parsing for `npm run deploy`. Pure: no file system, no Pulumi. Every error names
 // the flag, the value it got and what is allowed, so a typo fails before any stack is touched.
+import { UsageError } from "../shared/cli";
 
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -12,13 +13,8 @@ export type DeployArgs =
     | { kind: "fleet"; fleetFile: string; action: Action; concurrency?: number }
     | { kind: "stop-idle"; idleMinutes?: number; stack?: string; fleetFile?: string };
 
-/** Bad input from the person running the driver: printed without a stack trace, exit code 2. */
-export class UsageError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "UsageError";
-    }
-}
+/** Bad input from the person running the driver: printed without a stack trace, exit code 2 (tools/shared/cli.ts). */
+export { UsageError };
 
 export const USAGE = `usage: npm run deploy -- (--env <${ENVIRONMENTS.join("|")}> | --fleet <file.json|file.yaml>) [--preview | --destroy] [--concurrency <n>]
 

@@ -3,6 +3,7 @@
 // drive it with a fake StackProvider.
 import * as path from "path";
 import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
+import { USAGE_EXIT_CODE } from "../shared/cli";
 import { Action, DeployArgs, ENVIRONMENTS, Environment, USAGE, UsageError, parseArgs } from "./args";
 import { IdleHosts, decide, parseActivity, targetFromOutputs, warningMessage } from "./idle";
 import { FleetMember, fleetStackConfig, parseFleet, readStackFileConfig } from "./fleet";
@@ -54,7 +55,7 @@ export async function main(argv: readonly string[], deps: DriverDeps): Promise<n
     } catch (err) {
         if (err instanceof UsageError) {
             deps.out(`error: ${err.message}`);
-            return 2;
+            return USAGE_EXIT_CODE;
         }
         throw err;
     }

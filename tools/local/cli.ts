@@ -18,7 +18,9 @@ export interface CliOptions {
     set?: Record<string, unknown>;
 }
 
-export class UsageError extends Error {}
+import { UsageError } from "../shared/cli";
+
+export { UsageError };
 
 export const USAGE = `usage: npm run local -- [options]
 

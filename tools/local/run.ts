@@ -15,6 +15,7 @@ import { hostNames, listHosts, stopAllHosts, stopHost } from "./testHost";
 import { decodeResolved, formatStackOutputs, Resolved, toPlain } from "./outputs";
 import { allVolumeFiles, HostState, knownHosts, PROJECT_DIR, RUNNER_DIR, stackVolumeFiles, VOLUMES_DIR, volumeOwner } from "./runnerState";
 import { destroyVolume, releaseVolume } from "./volume";
+import { usageFailure } from "../shared/cli";
 import { listStacks, loadStackConfig } from "../shared/stackConfig";
 import { writeTimelinePage } from "../timeline/page";
 
@@ -214,11 +215,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
         opts = parseArgs(argv, listStacks(PROJECT_DIR));
     } catch (err) {
-        if (err instanceof UsageError) {
-            process.stderr.write(`npm run local: ${err.message}\n\n${USAGE}\n`);
-            return 2;
-        }
-        throw err;
+        return usageFailure("npm run local", err, USAGE);
     }
     switch (opts.mode) {
         case "help":
@@ -257,11 +254,7 @@ export async function main(argv: string[]): Promise<number> {
             try {
                 return await up(opts);
             } catch (err) {
-                if (err instanceof UsageError) {
-                    process.stderr.write(`npm run local: ${err.message}\n`);
-                    return 2;
-                }
-                throw err;
+                return usageFailure("npm run local", err);
             }
     }
 }

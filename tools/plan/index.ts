@@ -11,6 +11,7 @@ import { PACK_NAME, policies } from "../../policies/policies";
 import { SIZE_TABLE_NAME, sizes, usd } from "../../policies/shared";
 import { estimateMonthlyCost } from "../../policies/stack";
 import { Schedule, duration, schedule } from "./schedule";
+import { UsageError, parseFlags, usageFailure } from "../shared/cli";
 import { StackConfig, StackFileError, loadStackConfig } from "../shared/stackConfig";
 import { isProdStack } from "../../components/environment";
 import type { StageGraph } from "../../components/stages";
@@ -42,9 +43,6 @@ const USAGE = `usage: npm run plan -- --stack <name> [--stack-file <path>] [--po
   --policy-config <path>  policy config as for \`pulumi preview --policy-pack-config\`
                           (default: policies/config/<stack>.json when it exists)`;
 
-/** A problem the user can fix; printed without a stack trace, exit code 2. */
-class UsageError extends Error {}
-
 interface Options {
     stack?: string;
     stackFile?: string;
@@ -52,16 +50,14 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-    const opts: Options = {};
-    const flags: Record<string, keyof Options> = { "--stack": "stack", "--stack-file": "stackFile", "--policy-config": "policyConfig" };
-    for (let i = 0; i < argv.length; i++) {
-        const [flag, inline] = argv[i].split(/=(.*)/s, 2);
-        const key = flags[flag];
-        if (!key) throw new UsageError(`unknown argument "${argv[i]}"\n${USAGE}`);
-        const value = inline ?? argv[++i];
-        if (value === undefined || value === "") throw new UsageError(`${flag} needs a value\n${USAGE}`);
-        opts[key] = value;
+    let flags;
+    try {
+        flags = parseFlags(argv, { "stack": { type: "string" }, "stack-file": { type: "string" }, "policy-config": { type: "string" } });
+    } catch (e) {
+        if (e instanceof UsageError) throw new UsageError(`${e.message}\n${USAGE}`);
+        throw e;
     }
+    const opts: Options = { stack: flags.stack, stackFile: flags["stack-file"], policyConfig: flags["policy-config"] };
     if (!opts.stack && !opts.stackFile) throw new UsageError(`no stack given\n${USAGE}`);
     return opts;
 }
@@ -207,10 +203,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {
-        if (e instanceof UsageError) {
-            process.stderr.write(`plan: ${e.message}\n`);
-            process.exit(2);
-        }
+        if (e instanceof UsageError) process.exit(usageFailure("plan", e));
         process.stderr.write(`plan: unexpected error: ${e instanceof Error ? e.stack : String(e)}\n`);
         process.exit(3);
     },

@@ -4,6 +4,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { UsageError, parseFlags, usageFailure } from "../shared/cli";
 import { TimelineInputError } from "./model";
 import { writeTimelinePage } from "./page";
 
@@ -12,7 +13,8 @@ export const USAGE = `usage: npm run timeline -- (--stack NAME | --file OUTPUTS.
   --file FILE    read outputs saved by \`pulumi stack output --json > FILE\`
   --out FILE     where to write the page (default: timeline-<stack>.html, or <file>.timeline.html)`;
 
-export class CliError extends Error {}
+/** The timeline's usage errors are the shared UsageError (tools/shared/cli.ts). */
+export { UsageError as CliError };
 
 export interface TimelineArgs {
     stack?: string;
@@ -21,17 +23,13 @@ export interface TimelineArgs {
 }
 
 export function parseTimelineArgs(argv: string[]): TimelineArgs {
+    const flags = parseFlags(argv, { stack: { type: "string" }, file: { type: "string" }, out: { type: "string" } });
     const args: TimelineArgs = {};
-    for (let i = 0; i < argv.length; i++) {
-        const flag = argv[i];
-        const key = ({ "--stack": "stack", "--file": "file", "--out": "out" } as const)[flag as "--stack"];
-        if (!key) throw new CliError(`unknown argument ${JSON.stringify(flag)}`);
-        const value = argv[++i];
-        if (value === undefined || value.startsWith("--")) throw new CliError(`${flag} needs a value`);
-        args[key] = value;
-    }
-    if ((args.stack === undefined) === (args.file === undefined)) throw new CliError("give exactly one of --stack NAME or --file OUTPUTS.json");
-    if (args.stack !== undefined && !/^[A-Za-z0-9_./-]+$/.test(args.stack)) throw new CliError(`--stack ${JSON.stringify(args.stack)}: not a stack name`);
+    if (flags.stack !== undefined) args.stack = flags.stack;
+    if (flags.file !== undefined) args.file = flags.file;
+    if (flags.out !== undefined) args.out = flags.out;
+    if ((args.stack === undefined) === (args.file === undefined)) throw new UsageError("give exactly one of --stack NAME or --file OUTPUTS.json");
+    if (args.stack !== undefined && !/^[A-Za-z0-9_./-]+$/.test(args.stack)) throw new UsageError(`--stack ${JSON.stringify(args.stack)}: not a stack name`);
     return args;
 }
 
@@ -39,15 +37,15 @@ export function parseTimelineArgs(argv: string[]): TimelineArgs {
 export function stackOutputs(stack: string, pulumiBin = "pulumi"): unknown {
     const res = spawnSync(pulumiBin, ["stack", "output", "--json", "--show-secrets=false", "--stack", stack], { encoding: "utf8" });
     if (res.error && (res.error as NodeJS.ErrnoException).code === "ENOENT") {
-        throw new CliError(`the Pulumi CLI (${pulumiBin}) is not installed or not on PATH; install it (https://www.pulumi.com/docs/install/), `
+        throw new UsageError(`the Pulumi CLI (${pulumiBin}) is not installed or not on PATH; install it (https://www.pulumi.com/docs/install/), `
             + "or save the outputs where it is installed (pulumi stack output --json > outputs.json) and run with --file outputs.json");
     }
     if (res.error) throw res.error;
-    if (res.status !== 0) throw new CliError(`pulumi stack output --stack ${stack} failed (exit ${res.status}): ${res.stderr.trim()}`);
+    if (res.status !== 0) throw new UsageError(`pulumi stack output --stack ${stack} failed (exit ${res.status}): ${res.stderr.trim()}`);
     try {
         return JSON.parse(res.stdout);
     } catch (err) {
-        throw new CliError(`pulumi stack output printed no JSON: ${(err as Error).message}`);
+        throw new UsageError(`pulumi stack output printed no JSON: ${(err as Error).message}`);
     }
 }
 
@@ -62,12 +60,12 @@ export function main(argv: string[]): number {
             try {
                 text = fs.readFileSync(args.file, "utf8");
             } catch (err) {
-                throw new CliError(`--file ${args.file}: ${(err as Error).message}`);
+                throw new UsageError(`--file ${args.file}: ${(err as Error).message}`);
             }
             try {
                 outputs = JSON.parse(text);
             } catch (err) {
-                throw new CliError(`--file ${args.file}: not JSON (${(err as Error).message})`);
+                throw new UsageError(`--file ${args.file}: not JSON (${(err as Error).message})`);
             }
             title = path.basename(args.file);
             out = args.out ?? args.file.replace(/(\.json)?$/, ".timeline.html");
@@ -79,11 +77,8 @@ export function main(argv: string[]): number {
         process.stdout.write(`${writeTimelinePage(outputs, out, title)}\n`);
         return 0;
     } catch (err) {
-        if (err instanceof CliError || err instanceof TimelineInputError) {
-            process.stderr.write(`npm run timeline: ${err.message}\n${err instanceof CliError ? `\n${USAGE}\n` : ""}`);
-            return 2;
-        }
-        throw err;
+        if (err instanceof TimelineInputError) return usageFailure("npm run timeline", new UsageError(err.message));
+        return usageFailure("npm run timeline", err, USAGE);
     }
 }
 

@@ -1,0 +1,50 @@
+// The command-line convention every tool shares (tools/shared/cli.ts).
+import * as assert from "assert";
+import { USAGE_EXIT_CODE, UsageError, parseFlags, usageFailure } from "../../tools/shared/cli";
+import { UsageError as BenchUsageError } from "../../tools/bench/args";
+import { UsageError as DeployUsageError } from "../../tools/deploy/args";
+import { UsageError as LocalUsageError } from "../../tools/local/cli";
+import { CliError as TimelineUsageError } from "../../tools/timeline/cli";
+
+const FLAGS = { stack: { type: "string" }, verbose: { type: "boolean" }, set: { type: "string", multiple: true } } as const;
+
+function usageMessage(argv: string[]): string {
+    try {
+        parseFlags(argv, FLAGS);
+    } catch (err) {
+        assert.ok(err instanceof UsageError, String(err));
+        return err.message;
+    }
+    return assert.fail(`${argv.join(" ")} was accepted`);
+}
+
+describe("tools/shared/cli", () => {
+    it("reads --flag value, --flag=value, booleans and repeated flags", () => {
+        assert.deepStrictEqual({ ...parseFlags(["--stack", "dev", "--verbose", "--set=a=1", "--set", "b=2"], FLAGS) },
+            { stack: "dev", verbose: true, set: ["a=1", "b=2"] });
+        assert.deepStrictEqual({ ...parseFlags([], FLAGS) }, {});
+    });
+
+    it("names an unknown flag, a missing or empty value, a value on a boolean and a stray argument", () => {
+        assert.strictEqual(usageMessage(["--stak", "dev"]), 'unknown argument "--stak"');
+        assert.strictEqual(usageMessage(["--stack"]), "--stack needs a value");
+        assert.strictEqual(usageMessage(["--stack="]), "--stack needs a value");
+        assert.strictEqual(usageMessage(["--verbose=yes"]), "--verbose takes no value");
+        assert.strictEqual(usageMessage(["dev"]), 'unknown argument "dev"');
+    });
+
+    it("is the one usage error of every tool, with one exit code", () => {
+        for (const cls of [BenchUsageError, DeployUsageError, LocalUsageError, TimelineUsageError]) assert.strictEqual(cls, UsageError);
+        assert.strictEqual(USAGE_EXIT_CODE, 2);
+        const write = process.stderr.write;
+        let printed = "";
+        process.stderr.write = ((s: string) => ((printed += s), true)) as typeof process.stderr.write;
+        try {
+            assert.strictEqual(usageFailure("npm run x", new UsageError("--stack needs a value"), "usage: npm run x -- --stack NAME"), 2);
+        } finally {
+            process.stderr.write = write;
+        }
+        assert.strictEqual(printed, "npm run x: --stack needs a value\n\nusage: npm run x -- --stack NAME\n");
+        assert.throws(() => usageFailure("npm run x", new Error("boom")), /^Error: boom$/);
+    });
+});
