@@ -6,9 +6,9 @@
 // outputs carry timings and verification, nothing secret is printed, and the re-run
 // finds everything done in under 10 s of stage time.
 import * as assert from "assert";
-import { ChildProcess, execFile } from "child_process";
+import { execFile } from "child_process";
 import { shellQuote } from "../../components/stageScript";
-import { echoIndented, startRunner } from "../../tools/shared/runnerProcess";
+import { echoIndented, runTracked, stopActiveRunner } from "../../tools/shared/runnerProcess";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -32,17 +32,9 @@ interface RunnerRun {
     record: RunRecord;
 }
 
-/** The runner while it runs: its own process group, so that `after` can stop it and its program child. */
-let active: ChildProcess | undefined;
-
-/** Runs `npm run local -- ARGS` (as the script does) and keeps everything it printed. */
+/** Runs `npm run local -- ARGS` (as the script does), echoing and keeping everything it printed. */
 function runner(args: string[]): Promise<{ code: number; output: string }> {
-    const { child, exited } = startRunner(args, { detached: true, onOutput: echoIndented });
-    active = child;
-    return exited.then(({ code, output }) => {
-        active = undefined;
-        return { code: code ?? 1, output };
-    });
+    return runTracked(args, echoIndented).then(({ code, output }) => ({ code: code ?? 1, output }));
 }
 
 async function provision(args: string[]): Promise<RunnerRun> {
@@ -138,7 +130,7 @@ describe(`the workstation on a local test host (${HOST})`, function () {
 
     after(async () => {
         // A runner still going (a timeout) is stopped with its program child before its host.
-        if (active?.pid !== undefined && active.exitCode === null) process.kill(-active.pid, "SIGTERM");
+        stopActiveRunner();
         await stopHost(HOST);
         for (const file of stackVolumeFiles("dev")) if (volumeOwner(file) === HOST) destroyVolume(file);
         state.remove();

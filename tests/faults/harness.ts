@@ -3,7 +3,7 @@
 // so that the suite's hosts never collide with the shared suites' (see tools/local/README.md).
 import * as assert from "assert";
 import { ChildProcess, spawn } from "child_process";
-import { echoIndented, startRunner } from "../../tools/shared/runnerProcess";
+import { echoIndented, runTracked, stopActiveRunner } from "../../tools/shared/runnerProcess";
 import * as fs from "fs";
 import * as path from "path";
 import type { RunRecord } from "../../tools/local/child";
@@ -23,20 +23,13 @@ export interface RunnerRun {
     seconds: number;
 }
 
-let active: ChildProcess | undefined;
-
 /** Stops a runner still going (a test timeout) with its program child. */
-export function stopActiveRunner(): void {
-    if (active?.pid !== undefined && active.exitCode === null) process.kill(-active.pid, "SIGTERM");
-}
+export { stopActiveRunner };
 
 /** `npm run local -- ARGS` for host NAME, as the e2e runs it; returns its exit, output and run record. */
 export function runRunner(name: string, args: string[]): Promise<RunnerRun> {
     const started = Date.now();
-    const { child, exited } = startRunner(args, { detached: true, onOutput: process.env.WS_FAULTS_VERBOSE ? echoIndented : undefined });
-    active = child;
-    return exited.then(({ code, output }) => {
-        active = undefined;
+    return runTracked(args, process.env.WS_FAULTS_VERBOSE ? echoIndented : undefined).then(({ code, output }) => {
         const record = new HostState(name).readRun<RunRecord>();
         if (!record || record.startedAt < started) {
             throw new Error(`the runner (exit ${code}) left no run record for ${name}:\n${output.slice(-3000)}`);

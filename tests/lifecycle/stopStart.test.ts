@@ -4,9 +4,8 @@
 // files kept their owner, the same key and password log in, and the workstation passes the
 // same checks as the first one. Needs root; host names wslc-NNNN are this suite's own.
 import * as assert from "assert";
-import { ChildProcess } from "child_process";
 import { shellQuote } from "../../components/stageScript";
-import { echoIndented, startRunner } from "../../tools/shared/runnerProcess";
+import { echoIndented, runTracked, stopActiveRunner } from "../../tools/shared/runnerProcess";
 import * as path from "path";
 import type { RunRecord } from "../../tools/local/child";
 import { decodeResolved, toPlain } from "../../tools/local/outputs";
@@ -19,15 +18,8 @@ import { WORKSTATION_GID, WORKSTATION_UID } from "../../components/homeVolume";
 const HOST = `wslc-${String(process.pid % 10000).padStart(4, "0")}`;
 const STACK = "dev";
 
-let active: ChildProcess | undefined;
-
 function runner(args: string[]): Promise<{ code: number; output: string }> {
-    const { child, exited } = startRunner(args, { detached: true, onOutput: echoIndented });
-    active = child;
-    return exited.then(({ code, output }) => {
-        active = undefined;
-        return { code: code ?? 1, output };
-    });
+    return runTracked(args, echoIndented).then(({ code, output }) => ({ code: code ?? 1, output }));
 }
 
 interface Run {
@@ -84,7 +76,7 @@ describe(`stop and start on a local test host (${HOST})`, function () {
     });
 
     after(async () => {
-        if (active?.pid !== undefined && active.exitCode === null) process.kill(-active.pid, "SIGTERM");
+        stopActiveRunner();
         await stopHost(HOST);
         for (const file of stackVolumeFiles(STACK)) if (volumeOwner(file) === HOST) destroyVolume(file);
         state.remove();

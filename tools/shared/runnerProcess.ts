@@ -45,6 +45,26 @@ export function startRunner(args: string[], opts: RunnerOptions = {}): { child: 
     return { child, exited };
 }
 
+/** The runner a suite started last with runTracked, while it runs. */
+let active: ChildProcess | undefined;
+
+/**
+ * Runs `npm run local -- ARGS` in its own process group and remembers it until it ends, so
+ * that a suite's `after` hook (a test that timed out) can stop it with stopActiveRunner.
+ */
+export function runTracked(args: string[], onOutput?: RunnerOptions["onOutput"]): Promise<RunnerExit> {
+    const { child, exited } = startRunner(args, { detached: true, onOutput });
+    active = child;
+    return exited.finally(() => {
+        if (active === child) active = undefined;
+    });
+}
+
+/** Stops the runner runTracked started, with its program child, when it still runs. */
+export function stopActiveRunner(): void {
+    if (active?.pid !== undefined && active.exitCode === null) process.kill(-active.pid, "SIGTERM");
+}
+
 /** Echoes runner output indented under a test's name: `| ` before stdout lines, `! ` before stderr lines. */
 export function echoIndented(text: string, stream: "stdout" | "stderr"): void {
     process.stdout.write(text.replace(/^(?=.)/gm, stream === "stdout" ? "      | " : "      ! "));
