@@ -116,28 +116,30 @@ export async function warmCache(ctx: CaseContext, index: number): Promise<number
     });
 }
 
-export async function runNaive(ctx: CaseContext, run: number, index: number): Promise<CaseRun> {
-    const name = `bench-n${run}`;
+/**
+ * One recipe case (naive.sh, floor.sh) on a fresh host: the recipe runs with its variables
+ * while memory is sampled; `result` reads its parsed output into the case's times.
+ */
+async function runRecipeCase(
+    ctx: CaseContext,
+    run: number,
+    name: string,
+    index: number,
+    recipe: string,
+    vars: (host: BenchHost) => Record<string, string>,
+    result: (out: ReturnType<typeof parseRecipeOutput>) => Pick<CaseRun, "totalSeconds" | "stages" | "untimedSeconds">,
+): Promise<CaseRun> {
     try {
         return await withHost(ctx, name, index, async (host) => {
             const sampler = new MemorySampler(async () => host.pid);
             const log = logStream(ctx, name);
-            sampler.start();
             try {
-                const out = parseRecipeOutput(
-                    await runRecipe(host, ctx.key, "naive.sh", { BENCH_STAGES: stageVars(ctx), BENCH_IDES: ideLines(ctx.ideProvider.ides(host)), BENCH_IDE_AFTER: ctx.desktop ? "desktop" : "system-prep" }, log),
-                );
+                const recipeVars = vars(host);
+                // The sampler runs through the whole script; floor's download part uses little memory.
+                sampler.start();
+                const out = parseRecipeOutput(await runRecipe(host, ctx.key, recipe, recipeVars, log));
                 const mem = sampler.stop();
-                if (out.total === undefined) throw new Error("naive.sh printed no total");
-                return {
-                    run,
-                    host: name,
-                    ok: true,
-                    totalSeconds: out.total,
-                    stages: Object.fromEntries(out.stages.map((s) => [s.stage, s.seconds])),
-                    memoryPeakMB: mem?.peakMB,
-                    memoryPeakRssMB: mem?.peakRssMB,
-                };
+                return { run, host: name, ok: true, ...result(out), memoryPeakMB: mem?.peakMB, memoryPeakRssMB: mem?.peakRssMB };
             } finally {
                 sampler.stop();
                 await closeStream(log);
@@ -148,38 +150,26 @@ export async function runNaive(ctx: CaseContext, run: number, index: number): Pr
     }
 }
 
-export async function runFloor(ctx: CaseContext, run: number, index: number): Promise<CaseRun> {
-    const name = `bench-f${run}`;
-    try {
-        return await withHost(ctx, name, index, async (host) => {
-            const sampler = new MemorySampler(async () => host.pid);
-            const log = logStream(ctx, name);
-            try {
-                const vars = { BENCH_PACKAGES: allPackages({ stages: ctx.packages.stages.filter((s) => ctx.desktop || s.stage !== "desktop"), ides: [] }).join(" "), BENCH_IDES: ideLines(ctx.ideProvider.ides(host)) };
-                // The sampler runs through the whole script; the download part uses little memory.
-                sampler.start();
-                const out = parseRecipeOutput(await runRecipe(host, ctx.key, "floor.sh", vars, log));
-                const mem = sampler.stop();
-                const install = out.stages.find((s) => s.stage === "install");
-                if (!install) throw new Error("floor.sh printed no install timing");
-                return {
-                    run,
-                    host: name,
-                    ok: true,
-                    totalSeconds: install.seconds,
-                    stages: { install: install.seconds },
-                    untimedSeconds: out.stages.find((s) => s.stage === "prepare")?.seconds,
-                    memoryPeakMB: mem?.peakMB,
-                    memoryPeakRssMB: mem?.peakRssMB,
-                };
-            } finally {
-                sampler.stop();
-                await closeStream(log);
-            }
+export function runNaive(ctx: CaseContext, run: number, index: number): Promise<CaseRun> {
+    return runRecipeCase(ctx, run, `bench-n${run}`, index, "naive.sh",
+        (host) => ({ BENCH_STAGES: stageVars(ctx), BENCH_IDES: ideLines(ctx.ideProvider.ides(host)), BENCH_IDE_AFTER: ctx.desktop ? "desktop" : "system-prep" }),
+        (out) => {
+            if (out.total === undefined) throw new Error("naive.sh printed no total");
+            return { totalSeconds: out.total, stages: Object.fromEntries(out.stages.map((s) => [s.stage, s.seconds])) };
         });
-    } catch (err) {
-        return failedRun(run, name, err);
-    }
+}
+
+export function runFloor(ctx: CaseContext, run: number, index: number): Promise<CaseRun> {
+    return runRecipeCase(ctx, run, `bench-f${run}`, index, "floor.sh",
+        (host) => ({
+            BENCH_PACKAGES: allPackages({ stages: ctx.packages.stages.filter((s) => ctx.desktop || s.stage !== "desktop"), ides: [] }).join(" "),
+            BENCH_IDES: ideLines(ctx.ideProvider.ides(host)),
+        }),
+        (out) => {
+            const install = out.stages.find((s) => s.stage === "install");
+            if (!install) throw new Error("floor.sh printed no install timing");
+            return { totalSeconds: install.seconds, stages: { install: install.seconds }, untimedSeconds: out.stages.find((s) => s.stage === "prepare")?.seconds };
+        });
 }
 
 /** The runner as a child process; resolves with its exit code. Output goes to the log. */
