@@ -43,6 +43,31 @@ describe("config validation", () => {
         }
     });
 
+    it("keeps the README's config table to the program's keys and defaults", () => {
+        const readme = fs.readFileSync(path.join(REPO, "README.md"), "utf8").split("\n");
+        const first = readme.findIndex((l) => l.startsWith("| `region` |"));
+        const rows = new Map<string, string>();
+        for (let i = first; i < readme.length && readme[i].startsWith("| `"); i++) {
+            const m = /^\| `(\w+)` \| (.*?) \| /.exec(readme[i]);
+            assert.ok(m, `README line ${i + 1} is not a config row: ${readme[i]}`);
+            rows.set(m[1], m[2]);
+        }
+        assert.deepStrictEqual([...rows.keys()].sort(), [...CONFIG_KEYS].sort(), "the README's config table lists exactly the program's keys");
+        // Defaults the table describes in words rather than as a value.
+        const described: Record<string, string> = { stageEstimates: "see below", ideSources: "vendor repos", dotfiles: "none", projectName: "`workstation-<stack>`" };
+        const defaults = configDefaults("<stack>") as unknown as Record<string, unknown>;
+        for (const [key, cell] of rows) {
+            if (key in described) {
+                assert.strictEqual(cell, described[key], key);
+                continue;
+            }
+            const m = /^`(.*)`$/.exec(cell);
+            assert.ok(m, `${key}: the README's default ${cell} is not one value in backticks`);
+            assert.deepStrictEqual(YAML.parse(m[1]), defaults[key], `${key}: README says ${cell}`);
+        }
+        assert.strictEqual(defaults.projectName, "workstation-<stack>");
+    });
+
     it("installs the Antigravity IDE by default: antigravity-ide first, the old name after it", () => {
         const cfg = parseConfig(() => undefined, "dev");
         assert.deepStrictEqual(cfg.ideSources.antigravity.candidates, [
