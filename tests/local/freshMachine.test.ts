@@ -16,7 +16,10 @@ const TESTHOST = path.join(PROJECT_DIR, "tools", "local", "testhost.sh");
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
 /** Scripts that run on this machine (provisioning/ and the bench recipes run on the test hosts). */
-const HOST_SCRIPTS = ["tools/local/testhost.sh", "tools/local/standin-repo.sh", "tools/setup.sh", ".ci/run"];
+const HOST_SCRIPTS = [
+    "tools/local/testhost.sh", ...fs.readdirSync(path.join(PROJECT_DIR, "tools", "local", "testhost")).map((f) => `tools/local/testhost/${f}`),
+    "tools/local/standin-repo.sh", "tools/setup.sh", ".ci/run",
+];
 /** Host-side TypeScript that starts programs. */
 const HOST_TS_DIRS = ["tools", "tests", "policies"];
 /** Commands that start another command: the word after them (options and numbers skipped) counts too. */
