@@ -48,8 +48,8 @@ export class Host extends pulumi.ComponentResource {
     public readonly homeAttachment: digitalocean.VolumeAttachment | undefined;
     public readonly firewall: digitalocean.Firewall;
     public readonly project: digitalocean.Project;
-    /** One per metric, or undefined when no alert emails are configured or while stopped. */
-    public readonly alerts: digitalocean.MonitorAlert[] | undefined;
+    /** DigitalOcean monitoring alerts (CPU, memory, disk), one per metric; undefined when no alert emails are configured or while stopped. Not the stage alerts of Provisioning.alerts. */
+    public readonly monitorAlerts: digitalocean.MonitorAlert[] | undefined;
     /** Undefined while stopped. */
     public readonly ipv4Address: pulumi.Output<string> | undefined;
 
@@ -114,7 +114,7 @@ export class Host extends pulumi.ComponentResource {
         }, { parent: this });
 
         const emails = args.alertEmails ?? [];
-        this.alerts = !droplet || emails.length === 0 ? undefined : ALERTS.map((a) => new digitalocean.MonitorAlert(`${name}-alert-${a.key}`, {
+        this.monitorAlerts = !droplet || emails.length === 0 ? undefined : ALERTS.map((a) => new digitalocean.MonitorAlert(`${name}-alert-${a.key}`, {
             type: a.type,
             compare: "GreaterThan",
             value: a.value,
