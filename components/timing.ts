@@ -69,7 +69,8 @@ export function parseResult(stage: string, stdout: string): unknown {
     }
 }
 
-function lastMarkedLine(stdout: string, marker: string): string | undefined {
+/** The text after `marker` on the last line of `stdout` that starts with it, or undefined. */
+export function lastMarkedLine(stdout: string, marker: string): string | undefined {
     const lines = stdout.split(/\r?\n/);
     for (let i = lines.length - 1; i >= 0; i--) {
         const line = lines[i].trim();

@@ -11,7 +11,7 @@ import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { DropletSize, sizes } from "../../components/sizes";
 import { STAGE_NAMES } from "../../components/stages";
-import { RESULT_MARKER, StageTiming, TIMING_MARKER } from "../../components/timing";
+import { RESULT_MARKER, StageTiming, TIMING_MARKER, lastMarkedLine } from "../../components/timing";
 import { SECRET_SIG_KEY, SECRET_SIG_VALUE, unwrapSecrets } from "../shared/secrets";
 import { VOLUME_MAX_GIB, VOLUME_MIN_GIB, VOLUME_REGIONS, isVolumeName } from "../../components/homeVolume";
 import { KeyMaterial, md5Fingerprint, PasswordSpec } from "./keys";
@@ -23,10 +23,10 @@ export type { StageTiming } from "../../components/timing";
 
 /** The last line with `marker` in `stdout`, parsed as JSON, or undefined. */
 export function parseMarkerLine<T>(stdout: string, marker: string): T | undefined {
-    const lines = stdout.split("\n").filter((l) => l.startsWith(marker));
-    if (lines.length === 0) return undefined;
+    const line = lastMarkedLine(stdout, marker);
+    if (line === undefined) return undefined;
     try {
-        return JSON.parse(lines[lines.length - 1].slice(marker.length).trim()) as T;
+        return JSON.parse(line) as T;
     } catch {
         return undefined;
     }
