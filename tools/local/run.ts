@@ -15,6 +15,7 @@ import { hostNames, listHosts, stopAllHosts, stopHost } from "./testHost";
 import { decodeResolved, formatStackOutputs, Resolved, toPlain } from "./outputs";
 import { allVolumeFiles, HostState, knownHosts, PROJECT_DIR, RUNNER_DIR, stackVolumeFiles, VOLUMES_DIR, volumeOwner } from "./runnerState";
 import { destroyVolume, releaseVolume } from "./volume";
+import { CONFIG_NAMESPACE, configDefaults, parseConfig } from "../../components/config";
 import { usageFailure } from "../shared/cli";
 import { listStacks, loadStackConfig } from "../shared/stackConfig";
 import { writeTimelinePage } from "../timeline/page";
@@ -38,9 +39,9 @@ function stageTable(run: RunRecord): string {
     ].join("\n");
 }
 
-function accessHelp(run: RunRecord, state: HostState, username: string | undefined, desktop: boolean, knownHostsLine: Resolved | undefined): string {
+function accessHelp(run: RunRecord, state: HostState, username: string, desktop: boolean, knownHostsLine: Resolved | undefined): string {
     const ip = run.host?.ip ?? "?";
-    const user = username ?? "dev";
+    const user = username;
     // The program's knownHosts output pins the host's key, as a user would save it.
     let hostCheck = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null";
     if (typeof knownHostsLine === "string") {
@@ -203,8 +204,15 @@ async function up(opts: CliOptions): Promise<number> {
         process.stderr.write(`\nThe run failed:\n${failureSummary(run.error ?? "unknown error")}\n`);
     }
     if (run.host) {
-        const username = typeof outputs.username === "string" ? outputs.username : config.values["workstation:username"];
-        const desktop = config.values["workstation:desktop"] !== "false";
+        // The program's own reading of the stack's config; its defaults when the config was refused.
+        let settings: { username: string; desktop: boolean };
+        try {
+            settings = parseConfig((key) => config.values[`${CONFIG_NAMESPACE}:${key}`], opts.stack);
+        } catch {
+            settings = configDefaults(opts.stack);
+        }
+        const username = typeof outputs.username === "string" ? outputs.username : settings.username;
+        const desktop = settings.desktop;
         process.stdout.write(`\n${accessHelp(run, state, username, desktop, outputs.knownHosts)}\n`);
     }
     return run.ok ? 0 : code || 1;
