@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { CONFIG_NAMESPACE, parseConfig } from "../../components/config";
 import { DEFAULT_IDE_SOURCES, IdeName } from "../../components/ideSources";
-import { USAGE_EXIT_CODE, usageFailure } from "../shared/cli";
+import { USAGE_EXIT_CODE, runCli, usageFailure } from "../shared/cli";
 import { listStacks, loadStackConfig } from "../shared/stackConfig";
 import { sourcesFor } from "../local/standinRepo";
 import { serveStandinFor } from "../local/testHost";
@@ -220,12 +220,4 @@ export async function main(argv: string[]): Promise<number> {
     return results.ok ? 0 : 1;
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (err: Error) => {
-            process.stderr.write(`npm run bench: ${err.stack ?? err.message}\n`);
-            process.exit(1);
-        },
-    );
-}
+if (require.main === module) runCli("npm run bench", main);

@@ -16,7 +16,7 @@ import { decodeResolved, formatStackOutputs, Resolved, toPlain } from "./outputs
 import { allVolumeFiles, HostState, knownHosts, PROJECT_DIR, RUNNER_DIR, stackVolumeFiles, VOLUMES_DIR, volumeOwner } from "./runnerState";
 import { destroyVolume, releaseVolume } from "./volume";
 import { CONFIG_NAMESPACE, configDefaults, parseConfig } from "../../components/config";
-import { usageFailure } from "../shared/cli";
+import { runCli, usageFailure } from "../shared/cli";
 import { listStacks, loadStackConfig } from "../shared/stackConfig";
 import { writeTimelinePage } from "../timeline/page";
 
@@ -267,12 +267,4 @@ export async function main(argv: string[]): Promise<number> {
     }
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (err: Error) => {
-            process.stderr.write(`npm run local: ${err.stack ?? err.message}\n`);
-            process.exit(1);
-        },
-    );
-}
+if (require.main === module) runCli("npm run local", main);

@@ -62,3 +62,17 @@ export function usageFailure(tool: string, err: unknown, usage?: string): number
     process.stderr.write(`${tool}: ${err.message}\n${usage === undefined ? "" : `\n${usage}\n`}`);
     return USAGE_EXIT_CODE;
 }
+
+/**
+ * A tool's entry point: runs `main` on the command line's arguments and exits with its code;
+ * an error that escapes it is a bug, printed with its stack as `<tool>: ...`, exit 1.
+ */
+export function runCli(tool: string, main: (argv: string[]) => Promise<number>): void {
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (err: Error) => {
+            process.stderr.write(`${tool}: ${err.stack ?? err.message}\n`);
+            process.exit(1);
+        },
+    );
+}
