@@ -1,12 +1,12 @@
 // The command-line convention every tool shares (tools/shared/cli.ts).
 import * as assert from "assert";
-import { USAGE_EXIT_CODE, UsageError, parseFlags, usageFailure } from "../../tools/shared/cli";
+import { USAGE_EXIT_CODE, UsageError, flagTokens, parseFlags, usageFailure } from "../../tools/shared/cli";
 import { UsageError as BenchUsageError } from "../../tools/bench/args";
 import { UsageError as DeployUsageError } from "../../tools/deploy/args";
 import { UsageError as LocalUsageError } from "../../tools/local/cli";
 import { CliError as TimelineUsageError } from "../../tools/timeline/cli";
 
-const FLAGS = { stack: { type: "string" }, verbose: { type: "boolean" }, set: { type: "string", multiple: true } } as const;
+const FLAGS = { stack: { type: "string", valueHint: "a stack name" }, verbose: { type: "boolean", short: "v" }, set: { type: "string", multiple: true } } as const;
 
 function usageMessage(argv: string[]): string {
     try {
@@ -22,15 +22,19 @@ describe("tools/shared/cli", () => {
     it("reads --flag value, --flag=value, booleans and repeated flags", () => {
         assert.deepStrictEqual({ ...parseFlags(["--stack", "dev", "--verbose", "--set=a=1", "--set", "b=2"], FLAGS) },
             { stack: "dev", verbose: true, set: ["a=1", "b=2"] });
+        assert.deepStrictEqual({ ...parseFlags(["-v", "--stack", "a", "--stack", "b"], FLAGS) }, { verbose: true, stack: "b" });
         assert.deepStrictEqual({ ...parseFlags([], FLAGS) }, {});
+        assert.deepStrictEqual(flagTokens(["--set=a", "-v", "--stack", "s"], FLAGS), [{ name: "set", value: "a" }, { name: "verbose" }, { name: "stack", value: "s" }]);
     });
 
     it("names an unknown flag, a missing or empty value, a value on a boolean and a stray argument", () => {
-        assert.strictEqual(usageMessage(["--stak", "dev"]), 'unknown argument "--stak"');
-        assert.strictEqual(usageMessage(["--stack"]), "--stack needs a value");
-        assert.strictEqual(usageMessage(["--stack="]), "--stack needs a value");
-        assert.strictEqual(usageMessage(["--verbose=yes"]), "--verbose takes no value");
-        assert.strictEqual(usageMessage(["dev"]), 'unknown argument "dev"');
+        assert.strictEqual(usageMessage(["--stak", "dev"]), 'unknown option "--stak"; allowed: --stack, --verbose, --set, -v');
+        assert.strictEqual(usageMessage(["--stak=dev"]), 'unknown option "--stak=dev"; allowed: --stack, --verbose, --set, -v');
+        assert.strictEqual(usageMessage(["--stack"]), "--stack needs a value: a stack name");
+        assert.strictEqual(usageMessage(["--stack", "--verbose"]), "--stack needs a value: a stack name");
+        assert.strictEqual(usageMessage(["--stack="]), "--stack needs a value: a stack name");
+        assert.strictEqual(usageMessage(["--verbose=yes"]), '--verbose takes no value, got "yes"');
+        assert.strictEqual(usageMessage(["dev"]), 'unknown option "dev"; allowed: --stack, --verbose, --set, -v');
     });
 
     it("is the one usage error of every tool, with one exit code", () => {

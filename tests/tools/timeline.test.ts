@@ -137,7 +137,7 @@ describe("npm run timeline", () => {
     it("asks for exactly one of --stack and --file", () => {
         assert.throws(() => parseTimelineArgs([]), /give exactly one of --stack NAME or --file OUTPUTS.json/);
         assert.throws(() => parseTimelineArgs(["--stack", "dev", "--file", "x"]), /exactly one/);
-        assert.throws(() => parseTimelineArgs(["--stak", "dev"]), /unknown argument "--stak"/);
+        assert.throws(() => parseTimelineArgs(["--stak", "dev"]), /unknown option "--stak"; allowed: --stack, --file, --out/);
         assert.deepEqual(parseTimelineArgs(["--stack", "dev", "--out", "a.html"]), { stack: "dev", out: "a.html" });
     });
 

@@ -18,7 +18,7 @@ export interface CliOptions {
     set?: Record<string, unknown>;
 }
 
-import { UsageError } from "../shared/cli";
+import { FlagSpec, UsageError, flagTokens } from "../shared/cli";
 
 export { UsageError };
 
@@ -49,32 +49,32 @@ export const USAGE = `usage: npm run local -- [options]
                        parses, else text), e.g. --set role=image --set imageBake=local-1
   --help               this text`;
 
-const FLAGS_WITH_VALUE = ["--stack", "--name", "--reuse", "--stop", "--start", "--down", "--destroy", "--set"];
 const MODE_OF: Record<string, CliOptions["mode"]> = { "--reuse": "reuse", "--stop": "stop", "--start": "start", "--down": "down", "--destroy": "destroy" };
-const FLAGS = ["--show-secrets", "--verbose", "--no-standin", "--standin-dotfiles", "--down-all", "--list", "--help", "-h"];
+
+/** The runner's flags, in the order its messages list them. */
+function flagSpec(stacks: string[]): FlagSpec {
+    const host = { type: "string", valueHint: "a host name" } as const;
+    return {
+        "stack": { type: "string", valueHint: `one of ${stacks.join(", ")}` },
+        "name": host, "reuse": host, "stop": host, "start": host, "down": host, "destroy": host,
+        "set": { type: "string", valueHint: "KEY=VALUE" },
+        "show-secrets": { type: "boolean" },
+        "verbose": { type: "boolean" },
+        "no-standin": { type: "boolean" },
+        "standin-dotfiles": { type: "boolean" },
+        "down-all": { type: "boolean" },
+        "list": { type: "boolean" },
+        "help": { type: "boolean", short: "h" },
+    };
+}
 
 /** Parses argv (after `--`); every error names the flag, the value and what is allowed. */
 export function parseArgs(argv: string[], stacks: string[]): CliOptions {
     const opts: CliOptions = { mode: "up", stack: "dev", showSecrets: false, verbose: false, standin: true };
     const modes: string[] = [];
-    for (let i = 0; i < argv.length; i++) {
-        const raw = argv[i];
-        const eq = raw.indexOf("=");
-        const flag = raw.startsWith("--") && eq > 0 ? raw.slice(0, eq) : raw;
-        let value: string | undefined = raw.startsWith("--") && eq > 0 ? raw.slice(eq + 1) : undefined;
-        if (FLAGS_WITH_VALUE.includes(flag)) {
-            if (value === undefined) {
-                value = argv[i + 1];
-                if (value === undefined || value.startsWith("--")) {
-                    throw new UsageError(`${flag} needs a value: ${flag === "--stack" ? `one of ${stacks.join(", ")}` : flag === "--set" ? "KEY=VALUE" : "a host name"}`);
-                }
-                i++;
-            }
-        } else if (FLAGS.includes(flag)) {
-            if (value !== undefined) throw new UsageError(`${flag} takes no value, got ${JSON.stringify(value)}`);
-        } else {
-            throw new UsageError(`unknown option ${JSON.stringify(raw)}; allowed: ${[...FLAGS_WITH_VALUE, ...FLAGS].join(", ")}`);
-        }
+    for (const token of flagTokens(argv, flagSpec(stacks))) {
+        const flag = `--${token.name}`;
+        const value = token.value;
         switch (flag) {
             case "--stack":
                 if (!stacks.includes(value!)) {

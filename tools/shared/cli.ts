@@ -15,39 +15,82 @@ export class UsageError extends Error {
 /** The exit code of a UsageError, in every tool. */
 export const USAGE_EXIT_CODE = 2;
 
-export type FlagSpec = Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }>;
+export interface FlagOption {
+    type: "string" | "boolean";
+    multiple?: boolean;
+    /** A one-letter alias (`h` for `-h`). */
+    short?: string;
+    /** What the value is, for the message when it is missing (`a host name`). */
+    valueHint?: string;
+}
 
-type FlagValues<T extends FlagSpec> = {
-    [K in keyof T]?: T[K]["type"] extends "string" ? (T[K]["multiple"] extends true ? string[] : string) : (T[K]["multiple"] extends true ? boolean[] : boolean);
-};
+export type FlagSpec = Record<string, FlagOption>;
+
+/** One flag as given, in command-line order: its long name, and its value for a string flag. */
+export interface FlagToken {
+    name: string;
+    value?: string;
+}
+
+/** The flags a tool allows, as its messages list them: the long ones, then the short aliases. */
+export function allowedFlags(flags: FlagSpec): string {
+    const short = Object.values(flags).flatMap((f) => (f.short ? [`-${f.short}`] : []));
+    return [...Object.keys(flags).map((n) => `--${n}`), ...short].join(", ");
+}
 
 /**
- * util.parseArgs in strict mode over `argv` (`--flag value` and `--flag=value`); an unknown
- * flag, a flag without its value, an empty value or a stray positional is a UsageError
- * naming it.
+ * The flags of `argv` in order, read by util.parseArgs in strict mode (`--flag value`,
+ * `--flag=value`, `-h`). An unknown flag or a stray argument, a string flag without its
+ * value and a boolean flag given one are each a UsageError naming the flag and what is allowed.
  */
-export function parseFlags<T extends FlagSpec>(argv: string[], flags: T): FlagValues<T> {
-    let values: Record<string, unknown>;
+export function flagTokens(argv: readonly string[], flags: FlagSpec): FlagToken[] {
+    const options = Object.fromEntries(Object.entries(flags).map(([n, f]) => [n, { type: f.type, multiple: true, ...(f.short ? { short: f.short } : {}) }]));
+    let tokens;
     try {
-        values = parseArgs({ args: argv, options: flags, strict: true, allowPositionals: false }).values;
+        tokens = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false, tokens: true }).tokens;
     } catch (err) {
         const e = err as Error & { code?: string };
-        const flag = /'(-{1,2}[^' ]+)/.exec(e.message)?.[1];
+        // The flag as util.parseArgs's first line names it ('-h, --help': the long one).
+        const named = [...e.message.split("\n")[0].matchAll(/(?:^|[' ])(-{1,2}[A-Za-z][\w-]*)/g)].map((m) => m[1]);
+        const flag = named[named.length - 1] ?? "";
+        const raw = (f: string): string => argv.find((a) => a === f || a.startsWith(`${f}=`)) ?? f;
         switch (e.code) {
             case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-                throw new UsageError(`unknown argument ${JSON.stringify(argv.find((a) => a.split("=")[0] === flag) ?? flag)}`);
-            case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
-                throw new UsageError(flags[flag?.replace(/^-+/, "") ?? ""]?.type === "boolean" ? `${flag} takes no value` : `${flag} needs a value`);
+                throw new UsageError(`unknown option ${JSON.stringify(raw(flag))}; allowed: ${allowedFlags(flags)}`);
             case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
-                throw new UsageError(`unknown argument ${JSON.stringify(/'([^']*)'/.exec(e.message)?.[1] ?? "")}`);
+                throw new UsageError(`unknown option ${JSON.stringify(/'([^']*)'/.exec(e.message)?.[1] ?? "")}; allowed: ${allowedFlags(flags)}`);
+            case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
+                const spec = flags[flag.replace(/^-+/, "")];
+                if (spec?.type === "boolean") {
+                    throw new UsageError(`${flag} takes no value, got ${JSON.stringify(raw(flag).slice(flag.length + 1))}`);
+                }
+                throw new UsageError(`${flag} needs a value${spec?.valueHint ? `: ${spec.valueHint}` : ""}`);
+            }
             default:
                 throw err;
         }
     }
-    for (const [name, value] of Object.entries(values)) {
-        for (const v of Array.isArray(value) ? value : [value]) {
-            if (v === "") throw new UsageError(`--${name} needs a value`);
+    return tokens.flatMap((t) => (t.kind === "option" ? [{ name: t.name, ...(t.value !== undefined ? { value: t.value } : {}) }] : []));
+}
+
+type FlagValues<T extends FlagSpec> = {
+    [K in keyof T]?: T[K]["type"] extends "string" ? (T[K]["multiple"] extends true ? string[] : string) : boolean;
+};
+
+/**
+ * The flags of `argv` by name, as flagTokens reads them; an empty value (`--stack=`) is a
+ * missing one. A flag given twice keeps its last value unless it is `multiple`.
+ */
+export function parseFlags<T extends FlagSpec>(argv: readonly string[], flags: T): FlagValues<T> {
+    const values: Record<string, unknown> = {};
+    for (const t of flagTokens(argv, flags)) {
+        const spec = flags[t.name];
+        if (spec.type === "boolean") {
+            values[t.name] = true;
+            continue;
         }
+        if (t.value === "" || t.value === undefined) throw new UsageError(`--${t.name} needs a value${spec.valueHint ? `: ${spec.valueHint}` : ""}`);
+        values[t.name] = spec.multiple ? [...((values[t.name] as string[] | undefined) ?? []), t.value] : t.value;
     }
     return values as FlagValues<T>;
 }
