@@ -14,7 +14,7 @@ export interface BenchOptions {
     help: boolean;
 }
 
-import { UsageError } from "../shared/cli";
+import { FlagSpec, UsageError, flagTokens } from "../shared/cli";
 
 export { UsageError };
 
@@ -33,8 +33,16 @@ tools/bench/thresholds.json is crossed, 2 on bad options.
   --stack NAME        stack whose config the optimized case runs (default dev)
   --help              this text`;
 
-const WITH_VALUE = ["--runs", "--cases", "--key-runs", "--thresholds", "--out", "--stack"];
-const WITHOUT_VALUE = ["--help", "-h"];
+/** The bench's flags, in the order its messages list them. */
+const FLAGS: FlagSpec = {
+    "runs": { type: "string" },
+    "cases": { type: "string" },
+    "key-runs": { type: "string" },
+    "thresholds": { type: "string" },
+    "out": { type: "string" },
+    "stack": { type: "string" },
+    "help": { type: "boolean", short: "h" },
+};
 
 function intFlag(flag: string, value: string, min: number, max: number): number {
     if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
@@ -45,24 +53,13 @@ function intFlag(flag: string, value: string, min: number, max: number): number 
 
 export function parseArgs(argv: readonly string[], stacks: readonly string[], defaults: { thresholdsFile: string; outFile: string }): BenchOptions {
     const opts: BenchOptions = { runs: 3, cases: [...CASES], keyRuns: 50, thresholdsFile: defaults.thresholdsFile, outFile: defaults.outFile, stack: "dev", help: false };
-    for (let i = 0; i < argv.length; i++) {
-        const raw = argv[i];
-        const eq = raw.startsWith("--") ? raw.indexOf("=") : -1;
-        const flag = eq > 0 ? raw.slice(0, eq) : raw;
-        let value: string | undefined = eq > 0 ? raw.slice(eq + 1) : undefined;
-        if (WITHOUT_VALUE.includes(flag)) {
-            if (value !== undefined) throw new UsageError(`${flag} takes no value, got ${JSON.stringify(value)}`);
+    for (const token of flagTokens(argv, FLAGS)) {
+        const flag = `--${token.name}`;
+        if (token.value === undefined) {
             opts.help = true;
             continue;
         }
-        if (!WITH_VALUE.includes(flag)) {
-            throw new UsageError(`unknown option ${JSON.stringify(raw)}; allowed: ${[...WITH_VALUE, ...WITHOUT_VALUE].join(", ")}`);
-        }
-        if (value === undefined) {
-            value = argv[i + 1];
-            if (value === undefined || value.startsWith("--")) throw new UsageError(`${flag} needs a value`);
-            i++;
-        }
+        const value = token.value;
         switch (flag) {
             case "--runs":
                 opts.runs = intFlag(flag, value, 1, 20);
