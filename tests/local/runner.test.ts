@@ -164,7 +164,7 @@ describe("end-to-end text checks", () => {
 
 describe("test host choice", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { gatewayFor, nextFreeIndex, standinIdeSources } = require("../../tools/local/hosts") as typeof import("../../tools/local/hosts");
+    const { gatewayFor, nextFreeIndex, standinIdeSources } = require("../../tools/local/hostChoice") as typeof import("../../tools/local/hostChoice");
 
     it("takes the lowest index that neither a running host nor another state dir's veth holds", () => {
         assert.strictEqual(nextFreeIndex([], () => false), 1);

@@ -12,7 +12,7 @@ import { HostState, setVolumeOwner, volumeFile, volumeOwner } from "./runnerStat
 import { attachVolume, createVolumeFile } from "./volume";
 import { sshExec } from "./sshExec";
 import { DropletHost } from "./mockCloud";
-import { gatewayFor } from "./hosts";
+import { gatewayFor } from "./hostChoice";
 import type { StandinRepo } from "./standinRepo";
 import { serveStandinDotfiles, StandinDotfiles } from "./standinDotfiles";
 import * as testHost from "./testHost";

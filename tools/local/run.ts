@@ -9,7 +9,7 @@ import * as path from "path";
 import { EXIT_INDEX_TAKEN } from "./child";
 import type { ChildJob, RunRecord } from "./child";
 import { CliOptions, parseArgs, USAGE, UsageError } from "./cli";
-import { gatewayFor, nextFreeIndex, standinIdeSources, vethExists } from "./hosts";
+import { gatewayFor, nextFreeIndex, standinIdeSources, vethExists } from "./hostChoice";
 import { standinDotfilesUrl } from "./standinDotfiles";
 import { hostNames, listHosts, stopAllHosts, stopHost } from "./testHost";
 import { decodeResolved, formatStackOutputs, Resolved, toPlain } from "./outputs";
