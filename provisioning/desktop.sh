@@ -14,9 +14,10 @@ readonly DK_XSESSION_TEXT='#!/bin/sh
 # workstation provisioning: the XFCE session xrdp starts (through /etc/X11/Xsession)
 exec startxfce4'
 
+# Batched: one dpkg run with what system-prep deferred and the IDE packages ready by then.
 dk_packages() {
   ws_apt_update_if_stale 3600
-  ws_apt_install "${DK_PACKAGES[@]}"
+  ws_apt_install_batched "${DK_PACKAGES[@]}"
 }
 
 # The `port=` line of xrdp.ini's [Globals] section (other sections have their own).

@@ -122,6 +122,9 @@ hd_fail2ban_ok() {
 }
 
 hd_fail2ban() {
+  # system-prep deferred these to the install runs of desktop or the IDEs; without those
+  # stages they are still missing here.
+  if [[ -n "$(ws_pkgs_missing "${HD_PACKAGES[@]}")" ]]; then ws_apt_update_if_stale 3600; fi
   ws_apt_install "${HD_PACKAGES[@]}"
   ws_write_file "$HD_JAIL" 0644 "$HD_JAIL_TEXT"
   ws_run fail2ban-client -t

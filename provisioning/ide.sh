@@ -201,10 +201,11 @@ ide_install() {
     echo "no .deb downloaded for $WS_IDE_PACKAGE"
     return 1
   fi
-  # The private dir as the archives: apt finds the package there already downloaded
-  # (no 100+ MB copy into /var/cache/apt/archives, and no new download when the shared
-  # lists know the repository), and the dependencies land there too.
-  ws_apt_get -o "Dir::Cache::Archives=$dir/debs/" install --no-install-recommends "${debs[@]}"
+  # Batched: one dpkg run with the other IDEs' packages (and whatever else waits then).
+  # The batch links the .deb into its archives dir: apt finds the package there already
+  # downloaded (no 100+ MB copy into /var/cache/apt/archives, and no new download when
+  # the shared lists know the repository).
+  ws_apt_install_batched "${debs[@]}"
   rm -f "$dir/debs/"*.deb
   if ! command -v "$WS_IDE_COMMAND" >/dev/null 2>&1; then
     ws__set_cmd "command -v $WS_IDE_COMMAND"
