@@ -246,12 +246,17 @@ ws_main() {
 
 # --- apt ---------------------------------------------------------------------------
 
-# Packages among the arguments that are not installed, one per line.
+# Packages among the arguments that are not installed, one per line. One dpkg-query for
+# all of them: each run parses the whole status database (tens of ms with a desktop
+# installed), and the re-run of every stage starts with this check.
 ws_pkgs_missing() {
-  local pkg status
+  (($# > 0)) || return 0
+  local line pkg installed=" "
+  while IFS= read -r line; do
+    [[ "$line" != "ii "* ]] || installed+="${line##* } "
+  done < <(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>/dev/null || true)
   for pkg in "$@"; do
-    status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)"
-    if [[ "$status" != "ii "* ]]; then printf '%s\n' "$pkg"; fi
+    [[ "$installed" == *" $pkg "* ]] || printf '%s\n' "$pkg"
   done
 }
 

@@ -117,8 +117,10 @@ describe("provisioning lib: apt", () => {
             "apt-get",
             `printf '%s\\n' "$*" >>"${dir}/apt-get.argv"\nprintf 'DEBIAN_FRONTEND=%s\\n' "$DEBIAN_FRONTEND" >>"${dir}/apt-get.env"\n${aptScript}`,
         );
-        // dpkg-query: only the packages in $installed are installed.
-        fakeCommand(dir, "dpkg-query", `pkg="\${!#}"; case " ${installed} " in *" $pkg "*) printf 'ii ';; *) exit 1;; esac`);
+        // dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' PKG...: only the packages in
+        // $installed are installed; any other makes it exit 1, as dpkg-query does.
+        fakeCommand(dir, "dpkg-query", `rc=0; for pkg in "$@"; do case "$pkg" in -*) continue;; esac
+case " ${installed} " in *" $pkg "*) printf 'ii  %s\\n' "$pkg";; *) echo "dpkg-query: no packages found matching $pkg" >&2; rc=1;; esac; done; exit $rc`);
         fakeCommand(dir, "eatmydata", `exec "$@"`);
     }
 
