@@ -69,6 +69,11 @@ wait_ready_main() {
   local ci=absent state
   if ! command -v cloud-init >/dev/null 2>&1; then
     ws_skip cloud-init "no cloud-init on this host"
+  elif grep -Eq '"errors": *\[\]' "${WR_CLOUD_INIT_RESULT:-/run/cloud-init/result.json}" 2>/dev/null; then
+    # Written when cloud-init's last stage ends, here without errors: done, and no
+    # `cloud-init status` (a Python start, most of a second on a small droplet) on re-runs.
+    ci="done"
+    ws_skip cloud-init "cloud-init already finished (done, $(basename "${WR_CLOUD_INIT_RESULT:-/run/cloud-init/result.json}") without errors)"
   else
     state="$(cloud-init status 2>/dev/null | sed -n 's/^status: //p')" || true
     case "$state" in
