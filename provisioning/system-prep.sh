@@ -10,11 +10,12 @@ export -n WS_PASSWORD WS_AUTHORIZED_KEYS 2>/dev/null || true
 
 # nftables is fail2ban's ban action (harden).
 readonly SP_BASE_PACKAGES=(ca-certificates curl git gnupg eatmydata sudo unattended-upgrades fail2ban python3-systemd nftables iproute2)
-# harden's packages (its HD_PACKAGES; python3 and its byte-compiling come with them):
-# nothing before harden needs them, so they do not hold up every later stage here. They
-# are deferred to the next shared install run (ws_apt_defer: desktop's or an IDE's, one
-# dpkg run with theirs), and harden installs whatever is still missing.
-readonly SP_DEFERRED_PACKAGES=(fail2ban python3-systemd nftables unattended-upgrades)
+# harden's packages (its HD_PACKAGES; python3 and its byte-compiling come with them) and
+# git (perl comes with it), which only dotfiles uses: no stage that runs before them needs
+# them, so they do not hold up every later stage here. They are deferred to the next
+# shared install run (ws_apt_defer: desktop's or an IDE's, one dpkg run with theirs);
+# harden and dotfiles install whatever is still missing.
+readonly SP_DEFERRED_PACKAGES=(fail2ban python3-systemd nftables unattended-upgrades git)
 readonly SP_APT_CONF=/etc/apt/apt.conf.d/90workstation
 readonly SP_APT_CONF_TEXT='// workstation provisioning (provisioning/system-prep.sh)
 DPkg::Lock::Timeout "600";
