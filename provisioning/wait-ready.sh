@@ -27,13 +27,17 @@ wr_cloud_init() {
 }
 
 # The lock files some process holds (POSIX locks in /proc/locks, matched by inode).
+# One stat and one awk for all of them: this runs first on every run and re-run.
 wr_held_locks() {
-  local f ino
+  local f
+  local -a present=()
   for f in "${WR_LOCKS[@]}"; do
-    [[ -e "$f" ]] || continue
-    ino="$(stat -c %i "$f")"
-    if grep -Eq ":${ino} " /proc/locks; then printf '%s\n' "$f"; fi
+    [[ -e "$f" ]] && present+=("$f")
   done
+  ((${#present[@]} > 0)) || return 0
+  stat -c '%i %n' "${present[@]}" | awk '
+    NR == FNR { for (i = 1; i <= NF; i++) if (split($i, p, ":") == 3) held[p[3]] = 1; next }
+    ($1 in held) { print $2 }' /proc/locks -
 }
 
 wr_wait_locks() {
