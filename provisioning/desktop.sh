@@ -56,7 +56,9 @@ dk_service_ok() {
 }
 
 dk_service() {
-  ws_run systemctl enable xrdp
+  # Its package enables it already; `systemctl enable` of a unit with an init script
+  # also runs update-rc.d (most of a second), so only when it is not.
+  systemctl is-enabled --quiet xrdp 2>/dev/null || ws_run systemctl enable xrdp
   ws_run systemctl restart xrdp
   local i listeners=""
   for ((i = 0; i < 40; i++)); do

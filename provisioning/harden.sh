@@ -128,7 +128,9 @@ hd_fail2ban() {
   ws_apt_install "${HD_PACKAGES[@]}"
   ws_write_file "$HD_JAIL" 0644 "$HD_JAIL_TEXT"
   ws_run fail2ban-client -t
-  ws_run systemctl enable fail2ban
+  # Its package enables it already; `systemctl enable` of a unit with an init script
+  # also runs update-rc.d (most of a second), so only when it is not.
+  systemctl is-enabled --quiet fail2ban 2>/dev/null || ws_run systemctl enable fail2ban
   # fail2ban runs since its install in system-prep: a reload loads the new jail without
   # stopping and starting the server.
   ws_run systemctl reload-or-restart fail2ban
