@@ -14,9 +14,10 @@ readonly DK_XSESSION_TEXT='#!/bin/sh
 # workstation provisioning: the XFCE session xrdp starts (through /etc/X11/Xsession)
 exec startxfce4'
 
+# Batched: one dpkg run with what system-prep deferred and the IDE packages ready by then.
 dk_packages() {
   ws_apt_update_if_stale 3600
-  ws_apt_install "${DK_PACKAGES[@]}"
+  ws_apt_install_batched "${DK_PACKAGES[@]}"
 }
 
 # The `port=` line of xrdp.ini's [Globals] section (other sections have their own).
@@ -55,7 +56,9 @@ dk_service_ok() {
 }
 
 dk_service() {
-  ws_run systemctl enable xrdp
+  # Its package enables it already; `systemctl enable` of a unit with an init script
+  # also runs update-rc.d (most of a second), so only when it is not.
+  systemctl is-enabled --quiet xrdp 2>/dev/null || ws_run systemctl enable xrdp
   ws_run systemctl restart xrdp
   local i listeners=""
   for ((i = 0; i < 40; i++)); do

@@ -181,7 +181,7 @@ dotfiles_main() {
   if command -v git >/dev/null 2>&1; then
     ws_skip git "git is installed"
   else
-    ws_step git ws_apt_install git
+    ws_step git ws_apt_install_batched git
   fi
   if [[ -d "$DF_DIR/.git" ]]; then
     local fetched

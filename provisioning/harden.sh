@@ -122,10 +122,15 @@ hd_fail2ban_ok() {
 }
 
 hd_fail2ban() {
+  # system-prep deferred these to the install runs of desktop or the IDEs; without those
+  # stages they are still missing here.
+  if [[ -n "$(ws_pkgs_missing "${HD_PACKAGES[@]}")" ]]; then ws_apt_update_if_stale 3600; fi
   ws_apt_install "${HD_PACKAGES[@]}"
   ws_write_file "$HD_JAIL" 0644 "$HD_JAIL_TEXT"
   ws_run fail2ban-client -t
-  ws_run systemctl enable fail2ban
+  # Its package enables it already; `systemctl enable` of a unit with an init script
+  # also runs update-rc.d (most of a second), so only when it is not.
+  systemctl is-enabled --quiet fail2ban 2>/dev/null || ws_run systemctl enable fail2ban
   # fail2ban runs since its install in system-prep: a reload loads the new jail without
   # stopping and starting the server.
   ws_run systemctl reload-or-restart fail2ban
@@ -190,27 +195,35 @@ hd_auto_upgrades() {
   echo "unattended upgrades: $HD_AUTO_UPGRADES"
 }
 
+# True when PKG is not among the missing packages $1 (one a line).
+hd_has() {
+  ! grep -qxF -- "$2" <<<"$1"
+}
+
 harden_main() {
+  # One dpkg-query for every check below (each parses the whole status database).
+  local missing
+  missing="$(ws_pkgs_missing "${HD_PACKAGES[@]}")"
   if ws_file_is "$HD_SSHD_DROPIN" "$HD_SSHD_TEXT" && [[ -z "$(hd_other_host_keys)" ]]; then
     ws_skip sshd "$HD_SSHD_DROPIN in place, $HD_HOST_KEY the only host key"
   else
     ws_step sshd hd_sshd
   fi
 
-  if [[ -z "$(ws_pkgs_missing "${HD_PACKAGES[@]}")" ]] && ws_file_is "$HD_JAIL" "$HD_JAIL_TEXT" &&
+  if [[ -z "$missing" ]] && ws_file_is "$HD_JAIL" "$HD_JAIL_TEXT" &&
     systemctl is-enabled --quiet fail2ban 2>/dev/null && systemctl is-active --quiet fail2ban; then
     ws_skip fail2ban "sshd jail configured, fail2ban running"
   else
     ws_step fail2ban hd_fail2ban
   fi
 
-  if [[ -z "$(ws_pkgs_missing nftables)" ]] && hd_metadata_guard_ok; then
+  if hd_has "$missing" nftables && hd_metadata_guard_ok; then
     ws_skip metadata-guard "$HD_METADATA_IP closed to all but uids $(hd_metadata_uids)"
   else
     ws_step metadata-guard hd_metadata_guard
   fi
 
-  if [[ -z "$(ws_pkgs_missing unattended-upgrades)" ]] && ws_file_is "$HD_AUTO_UPGRADES" "$HD_AUTO_UPGRADES_TEXT"; then
+  if hd_has "$missing" unattended-upgrades && ws_file_is "$HD_AUTO_UPGRADES" "$HD_AUTO_UPGRADES_TEXT"; then
     ws_skip unattended-upgrades "$HD_AUTO_UPGRADES in place"
   else
     ws_step unattended-upgrades hd_auto_upgrades

@@ -173,9 +173,10 @@ ide_recorded_choice() {
   return 1
 }
 
+# ide_result [VERSION]: the result line; the installed version is looked up unless given.
 ide_result() {
-  local version
-  version="$(dpkg-query -W -f='${Version}' "$WS_IDE_PACKAGE" 2>/dev/null)" || version=""
+  local version="${1-}"
+  [[ -n "$version" ]] || version="$(dpkg-query -W -f='${Version}' "$WS_IDE_PACKAGE" 2>/dev/null)" || version=""
   ws_result "{\"ide\":$(ws_json_str "$WS_IDE"),\"package\":$(ws_json_str "$WS_IDE_PACKAGE"),\"command\":$(ws_json_str "$WS_IDE_COMMAND"),\"version\":$(ws_json_str "$version")}"
 }
 
@@ -201,10 +202,11 @@ ide_install() {
     echo "no .deb downloaded for $WS_IDE_PACKAGE"
     return 1
   fi
-  # The private dir as the archives: apt finds the package there already downloaded
-  # (no 100+ MB copy into /var/cache/apt/archives, and no new download when the shared
-  # lists know the repository), and the dependencies land there too.
-  ws_apt_get -o "Dir::Cache::Archives=$dir/debs/" install --no-install-recommends "${debs[@]}"
+  # Batched: one dpkg run with the other IDEs' packages (and whatever else waits then).
+  # The batch links the .deb into its archives dir: apt finds the package there already
+  # downloaded (no 100+ MB copy into /var/cache/apt/archives, and no new download when
+  # the shared lists know the repository).
+  ws_apt_install_batched "${debs[@]}"
   rm -f "$dir/debs/"*.deb
   if ! command -v "$WS_IDE_COMMAND" >/dev/null 2>&1; then
     ws__set_cmd "command -v $WS_IDE_COMMAND"
@@ -228,11 +230,14 @@ ide_publish_lists() {
   done
 }
 
-# True when the recorded choice is installed with its command on PATH.
+# True when the recorded choice is installed with its command on PATH; sets
+# WS_IDE_VERSION (one dpkg-query: each parses the whole status database).
+WS_IDE_VERSION=""
 ide_installed() {
   local status
   ide_recorded_choice || return 1
-  status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$WS_IDE_PACKAGE" 2>/dev/null)" || return 1
+  status="$(dpkg-query -W -f='${db:Status-Abbrev}|${Version}' "$WS_IDE_PACKAGE" 2>/dev/null)" || return 1
+  WS_IDE_VERSION="${status#*|}"
   [[ "$status" == "ii "* ]] && command -v "$WS_IDE_COMMAND" >/dev/null 2>&1
 }
 
@@ -240,11 +245,11 @@ ide_main() {
   ide_check_vars
 
   if ide_installed && ide_source_ok && [[ -s "$WS_IDE_KEYRING" ]]; then
-    ws_log "$WS_IDE_PACKAGE $(dpkg-query -W -f='${Version}' "$WS_IDE_PACKAGE") installed (command $WS_IDE_COMMAND), $(ide_source_path) in place"
+    ws_log "$WS_IDE_PACKAGE $WS_IDE_VERSION installed (command $WS_IDE_COMMAND), $(ide_source_path) in place"
     ws_skip key "$WS_IDE_KEYRING present"
     ws_skip source "$(ide_source_path) in place"
     ws_skip install "$WS_IDE_PACKAGE installed"
-    ide_result
+    ide_result "$WS_IDE_VERSION"
     return 0
   fi
 

@@ -246,12 +246,17 @@ ws_main() {
 
 # --- apt ---------------------------------------------------------------------------
 
-# Packages among the arguments that are not installed, one per line.
+# Packages among the arguments that are not installed, one per line. One dpkg-query for
+# all of them: each run parses the whole status database (tens of ms with a desktop
+# installed), and the re-run of every stage starts with this check.
 ws_pkgs_missing() {
-  local pkg status
+  (($# > 0)) || return 0
+  local line pkg installed=" "
+  while IFS= read -r line; do
+    [[ "$line" != "ii "* ]] || installed+="${line##* } "
+  done < <(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>/dev/null || true)
   for pkg in "$@"; do
-    status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)"
-    if [[ "$status" != "ii "* ]]; then printf '%s\n' "$pkg"; fi
+    [[ "$installed" == *" $pkg "* ]] || printf '%s\n' "$pkg"
   done
 }
 
@@ -318,6 +323,8 @@ WS__QUEUE_FD=""
 # between this check and apt-get taking the lock.
 ws__dpkg_turn_begin() {
   local id t0 t1 i waited=0
+  # The batch leader (ws_apt_install_batched) already holds the turn for its apt-get.
+  [[ -z "${WS__TURN_HELD:-}" ]] || return 0
   id="$(ws__dpkg_lock_id)"
   t0="$(ws__usec)"
   # The braces keep exec's 2>/dev/null to the open alone (a bare exec would keep it).
@@ -345,6 +352,7 @@ ws__dpkg_turn_begin() {
 }
 
 ws__dpkg_turn_end() {
+  [[ -z "${WS__TURN_HELD:-}" ]] || return 0
   if [[ -n "$WS__QUEUE_FD" ]]; then
     exec {WS__QUEUE_FD}>&-
     WS__QUEUE_FD=""
@@ -421,15 +429,164 @@ ws_apt_update_if_stale() {
   ws_apt_get update
 }
 
-# Install the packages that are missing (all named explicitly: no Recommends).
+# Install the packages that are missing (all named explicitly: no Recommends), but for
+# those this stage deferred (ws_apt_defer) to the next shared install run.
+WS__DEFERRED=""
 ws_apt_install() {
-  local -a missing
-  mapfile -t missing < <(ws_pkgs_missing "$@")
+  local -a missing=() wanted=()
+  local pkg
+  for pkg in "$@"; do
+    [[ " $WS__DEFERRED " == *" $pkg "* ]] || wanted+=("$pkg")
+  done
+  ((${#wanted[@]} > 0)) && mapfile -t missing < <(ws_pkgs_missing "${wanted[@]}")
   if ((${#missing[@]} == 0)); then
     echo "already installed: $*"
     return 0
   fi
   ws_apt_get install --no-install-recommends "${missing[@]}"
+}
+
+# --- batched installs (group commit) -----------------------------------------------
+#
+# Stages that install at the same time (desktop and the IDEs) share dpkg runs: each one
+# leaves its request (install arguments: package names or .deb paths) in the batch dir,
+# then takes its turn on the dpkg queue. Whoever gets the turn first installs every
+# request waiting at that moment in ONE apt-get run (one unpack, one trigger run:
+# ldconfig, desktop-file-utils, mime and icon caches once instead of once per stage) and
+# marks each one done; a stage whose request was done by another finds it so when its
+# own turn comes and returns at once. A failed batch marks its requests failed: each
+# stage then installs its own request alone, so a failure is reported by the stage whose
+# packages caused it. A deferred request (ws_apt_defer) has no stage waiting for it: it
+# rides with the next batch, and the stage that needs the packages installs whatever is
+# still missing itself.
+WS_DPKG_BATCH_DIR="${WS_DPKG_BATCH_DIR:-${WS_DPKG_QUEUE_FILE%.lock}.d}"
+# .deb files of a batch are hard-linked here (same filesystem as the stages' private
+# download dirs), so that apt finds them already downloaded under their archive names.
+WS_DPKG_BATCH_ARCHIVES="${WS_DPKG_BATCH_ARCHIVES:-$WS_VAR_DIR/apt/batch-archives}"
+
+# Request names are the stage's (or "deferred-STAGE"): one request per name at a time.
+ws__batch_write() {
+  local name="$1"
+  shift
+  mkdir -p "$WS_DPKG_BATCH_DIR"
+  rm -f "$WS_DPKG_BATCH_DIR/$name.done"
+  printf '%s\n' "$@" >"$WS_DPKG_BATCH_DIR/.$name.tmp"
+  mv -f "$WS_DPKG_BATCH_DIR/.$name.tmp" "$WS_DPKG_BATCH_DIR/$name.req"
+}
+
+# ws_apt_defer PKG...: the missing ones ride with the next batch; nothing waits for it.
+ws_apt_defer() {
+  local -a missing
+  mapfile -t missing < <(ws_pkgs_missing "$@")
+  WS__DEFERRED="$*"
+  if ((${#missing[@]} == 0)); then
+    echo "already installed: $*"
+    return 0
+  fi
+  ws__batch_write "deferred-$WS_STAGE" "${missing[@]}"
+  echo "deferred to the next install run: ${missing[*]}"
+}
+
+# Runs with the turn held: one apt-get for request NAME and, unless ALONE is 1, every
+# other request waiting now. Sets WS__BATCH_SIZE to the number of requests it took.
+WS__BATCH_SIZE=0
+ws__batch_lead() {
+  local own="$1" alone="${2:-0}" f name arg rc=0 debs=0 base i
+  local -a args=() req_names=() pkgs=() opts=() files=("$WS_DPKG_BATCH_DIR/$own.req")
+  ((alone == 1)) || files+=("$WS_DPKG_BATCH_DIR"/*.req)
+  for f in "${files[@]}"; do
+    [[ -f "$f" ]] || continue
+    name="${f##*/}"
+    name="${name%.req}"
+    [[ " ${req_names[*]} " != *" $name "* ]] || continue
+    req_names+=("$name")
+    while IFS= read -r arg; do
+      [[ -n "$arg" ]] || continue
+      if [[ "$arg" == /* ]]; then
+        args+=("$arg")
+        debs=1
+      else
+        pkgs+=("$arg")
+      fi
+    done <"$f"
+  done
+  WS__BATCH_SIZE="${#req_names[@]}"
+  if ((${#pkgs[@]} > 0)); then mapfile -t pkgs < <(ws_pkgs_missing "${pkgs[@]}"); fi
+  if ((debs == 1)); then
+    mkdir -p "$WS_DPKG_BATCH_ARCHIVES/partial"
+    if id -u _apt >/dev/null 2>&1; then chown _apt:root "$WS_DPKG_BATCH_ARCHIVES/partial"; fi
+    for ((i = 0; i < ${#args[@]}; i++)); do
+      base="${args[i]##*/}"
+      ln -f "${args[i]}" "$WS_DPKG_BATCH_ARCHIVES/$base" 2>/dev/null || cp -f "${args[i]}" "$WS_DPKG_BATCH_ARCHIVES/$base"
+      args[i]="$WS_DPKG_BATCH_ARCHIVES/$base"
+    done
+    opts=(-o "Dir::Cache::Archives=$WS_DPKG_BATCH_ARCHIVES/")
+  fi
+  args+=("${pkgs[@]}")
+  ((${#req_names[@]} < 2)) || echo "one dpkg run for the requests of: ${req_names[*]}"
+  if ((${#args[@]} > 0)); then
+    # Dependencies (and deferred packages) come from the shared lists.
+    ws_apt_update_if_stale 3600 || rc=$?
+    ((rc != 0)) || ws_apt_get "${opts[@]}" install --no-install-recommends "${args[@]}" || rc=$?
+  fi
+  if ((debs == 1)); then rm -f "$WS_DPKG_BATCH_ARCHIVES/"*.deb; fi
+  for name in "${req_names[@]}"; do
+    printf '%s %s\n' "$rc" "$WS_STAGE" >"$WS_DPKG_BATCH_DIR/$name.done"
+    rm -f "$WS_DPKG_BATCH_DIR/$name.req"
+  done
+  rm -f "$WS_DPKG_BATCH_DIR/$own.done"
+  return "$rc"
+}
+
+# ws_apt_install_batched ARG...: install package names (only the missing ones) and
+# .deb paths (absolute), sharing one dpkg run with whatever other stages wait for theirs.
+ws_apt_install_batched() {
+  local -a args=() missing=()
+  local arg rc=0 leader="" alone=0 done_file="$WS_DPKG_BATCH_DIR/$WS_STAGE.done"
+  for arg in "$@"; do
+    if [[ "$arg" != /* ]]; then
+      missing+=("$arg")
+    elif [[ -f "$arg" ]]; then
+      args+=("$arg")
+    else
+      ws__set_cmd "test -f $arg"
+      echo "no such .deb: $arg"
+      return 1
+    fi
+  done
+  if ((${#missing[@]} > 0)); then mapfile -t missing < <(ws_pkgs_missing "${missing[@]}"); fi
+  args+=("${missing[@]}")
+  if ((${#args[@]} == 0)); then
+    echo "already installed: $*"
+    return 0
+  fi
+  ws__batch_write "$WS_STAGE" "${args[@]}"
+  ws__dpkg_turn_begin
+  WS__TURN_HELD=1
+  if [[ -s "$done_file" ]]; then
+    read -r rc leader <"$done_file"
+    rm -f "$done_file"
+    if ((rc == 0)); then
+      echo "installed by the dpkg run of $leader, which took this stage's request too: ${args[*]}"
+    else
+      ws_warn "the dpkg run of $leader with this stage's request failed (exit $rc): installing this stage's packages alone"
+      alone=1
+    fi
+  else
+    ws__batch_lead "$WS_STAGE" || rc=$?
+    if ((rc != 0 && WS__BATCH_SIZE > 1)); then
+      ws_warn "the dpkg run shared with other requests failed (exit $rc): installing this stage's packages alone"
+      alone=1
+    fi
+  fi
+  if ((alone == 1)); then
+    rc=0
+    ws__batch_write "$WS_STAGE" "${args[@]}"
+    ws__batch_lead "$WS_STAGE" 1 || rc=$?
+  fi
+  WS__TURN_HELD=""
+  ws__dpkg_turn_end
+  return "$rc"
 }
 
 # --- files -------------------------------------------------------------------------

@@ -8,9 +8,14 @@ WS_STAGE="${WS_STAGE:-system-prep}"
 # Keep the password out of every child's environment, also when a test exported it.
 export -n WS_PASSWORD WS_AUTHORIZED_KEYS 2>/dev/null || true
 
-# nftables is fail2ban's ban action (harden); installing it here, in the same dpkg
-# transaction as fail2ban, spares harden a dpkg run of its own on the critical path.
+# nftables is fail2ban's ban action (harden).
 readonly SP_BASE_PACKAGES=(ca-certificates curl git gnupg eatmydata sudo unattended-upgrades fail2ban python3-systemd nftables iproute2)
+# harden's packages (its HD_PACKAGES; python3 and its byte-compiling come with them) and
+# git (perl comes with it), which only dotfiles uses: no stage that runs before them needs
+# them, so they do not hold up every later stage here. They are deferred to the next
+# shared install run (ws_apt_defer: desktop's or an IDE's, one dpkg run with theirs);
+# harden and dotfiles install whatever is still missing.
+readonly SP_DEFERRED_PACKAGES=(fail2ban python3-systemd nftables unattended-upgrades git)
 readonly SP_APT_CONF=/etc/apt/apt.conf.d/90workstation
 readonly SP_APT_CONF_TEXT='// workstation provisioning (provisioning/system-prep.sh)
 DPkg::Lock::Timeout "600";
@@ -37,6 +42,15 @@ sp_apt_tune() {
 }
 
 sp_base_packages() {
+  ws_apt_defer "${SP_DEFERRED_PACKAGES[@]}"
+  local pkg needed=0
+  while IFS= read -r pkg; do
+    [[ " ${SP_DEFERRED_PACKAGES[*]} " == *" $pkg "* ]] || needed=1
+  done < <(ws_pkgs_missing "${SP_BASE_PACKAGES[@]}")
+  if ((needed == 0)); then
+    echo "nothing else to install now"
+    return 0
+  fi
   ws_apt_update_if_stale 3600
   ws_apt_install "${SP_BASE_PACKAGES[@]}"
 }

@@ -30,31 +30,53 @@ vf_xrdp() {
   fi
 }
 
+# The IDE's first line of `COMMAND --version`, run as the user (Electron IDEs warn or
+# refuse when started as root), into FILE.
+vf_version() {
+  local bin="$1" home="$2" file="$3"
+  if [[ -n "$home" ]]; then
+    runuser -u "$WS_USERNAME" -- env HOME="$home" timeout 60 "$bin" --version 2>/dev/null | awk 'NR == 1' >"$file" || true
+  else
+    timeout 60 "$bin" --version 2>/dev/null | awk 'NR == 1' >"$file" || true
+  fi
+}
+
 vf_ides() {
   local ide choice pkg bin path version home status
+  local -A failed=()
   home="$(getent passwd "$WS_USERNAME" | cut -d: -f6)" || true
+  # Package and command first, starting every `--version` at once (an Electron IDE takes
+  # most of a second to print it); then each IDE recorded in WS_IDES order.
   for ide in ${WS_IDES:-}; do
     choice="$WS_VAR_DIR/ide/$ide.choice"
     if [[ ! -s "$choice" ]]; then
-      vf_record "ide-$ide" false "no package chosen: $choice is missing (did ide-$ide run?)"
+      failed[$ide]="no package chosen: $choice is missing (did ide-$ide run?)"
       continue
     fi
     IFS='=' read -r pkg bin <"$choice"
     status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null)" || status=""
     if [[ "$status" != "ii "* ]]; then
-      vf_record "ide-$ide" false "package $pkg (chosen by ide-$ide) is not installed" "" "$pkg" "$bin"
-      continue
-    fi
-    if ! path="$(command -v "$bin")"; then
-      vf_record "ide-$ide" false "'$bin' (from $pkg) not found on PATH" "" "$pkg" "$bin"
-      continue
-    fi
-    # As the user: Electron IDEs warn or refuse when started as root.
-    if [[ -n "$home" ]]; then
-      version="$(runuser -u "$WS_USERNAME" -- env HOME="$home" timeout 60 "$bin" --version 2>/dev/null | awk 'NR == 1')" || true
+      failed[$ide]="package $pkg (chosen by ide-$ide) is not installed"
+    elif ! path="$(command -v "$bin")"; then
+      failed[$ide]="'$bin' (from $pkg) not found on PATH"
     else
-      version="$(timeout 60 "$bin" --version 2>/dev/null | awk 'NR == 1')" || true
+      printf '%s\n' "$path" >"$WS__TMP/path.$ide"
+      vf_version "$bin" "$home" "$WS__TMP/version.$ide" &
     fi
+  done
+  wait
+  for ide in ${WS_IDES:-}; do
+    if [[ ! -s "$WS_VAR_DIR/ide/$ide.choice" ]]; then
+      vf_record "ide-$ide" false "${failed[$ide]}"
+      continue
+    fi
+    IFS='=' read -r pkg bin <"$WS_VAR_DIR/ide/$ide.choice"
+    if [[ -n "${failed[$ide]:-}" ]]; then
+      vf_record "ide-$ide" false "${failed[$ide]}" "" "$pkg" "$bin"
+      continue
+    fi
+    path="$(<"$WS__TMP/path.$ide")"
+    version="$(<"$WS__TMP/version.$ide")"
     if [[ -n "$version" ]]; then
       vf_record "ide-$ide" true "$path" "$version" "$pkg" "$bin"
       printf '%s:{"package":%s,"command":%s,"version":%s}\n' "$(ws_json_str "$ide")" "$(ws_json_str "$pkg")" "$(ws_json_str "$bin")" "$(ws_json_str "$version")" >>"$WS__TMP/ides.jsonl"

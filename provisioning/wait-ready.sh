@@ -27,13 +27,17 @@ wr_cloud_init() {
 }
 
 # The lock files some process holds (POSIX locks in /proc/locks, matched by inode).
+# One stat and one awk for all of them: this runs first on every run and re-run.
 wr_held_locks() {
-  local f ino
+  local f
+  local -a present=()
   for f in "${WR_LOCKS[@]}"; do
-    [[ -e "$f" ]] || continue
-    ino="$(stat -c %i "$f")"
-    if grep -Eq ":${ino} " /proc/locks; then printf '%s\n' "$f"; fi
+    [[ -e "$f" ]] && present+=("$f")
   done
+  ((${#present[@]} > 0)) || return 0
+  stat -c '%i %n' "${present[@]}" | awk '
+    NR == FNR { for (i = 1; i <= NF; i++) if (split($i, p, ":") == 3) held[p[3]] = 1; next }
+    ($1 in held) { print $2 }' /proc/locks -
 }
 
 wr_wait_locks() {
@@ -69,6 +73,11 @@ wait_ready_main() {
   local ci=absent state
   if ! command -v cloud-init >/dev/null 2>&1; then
     ws_skip cloud-init "no cloud-init on this host"
+  elif grep -Eq '"errors": *\[\]' "${WR_CLOUD_INIT_RESULT:-/run/cloud-init/result.json}" 2>/dev/null; then
+    # Written when cloud-init's last stage ends, here without errors: done, and no
+    # `cloud-init status` (a Python start, most of a second on a small droplet) on re-runs.
+    ci="done"
+    ws_skip cloud-init "cloud-init already finished (done, $(basename "${WR_CLOUD_INIT_RESULT:-/run/cloud-init/result.json}") without errors)"
   else
     state="$(cloud-init status 2>/dev/null | sed -n 's/^status: //p')" || true
     case "$state" in

@@ -117,8 +117,10 @@ describe("provisioning lib: apt", () => {
             "apt-get",
             `printf '%s\\n' "$*" >>"${dir}/apt-get.argv"\nprintf 'DEBIAN_FRONTEND=%s\\n' "$DEBIAN_FRONTEND" >>"${dir}/apt-get.env"\n${aptScript}`,
         );
-        // dpkg-query: only the packages in $installed are installed.
-        fakeCommand(dir, "dpkg-query", `pkg="\${!#}"; case " ${installed} " in *" $pkg "*) printf 'ii ';; *) exit 1;; esac`);
+        // dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' PKG...: only the packages in
+        // $installed are installed; any other makes it exit 1, as dpkg-query does.
+        fakeCommand(dir, "dpkg-query", `rc=0; for pkg in "$@"; do case "$pkg" in -*) continue;; esac
+case " ${installed} " in *" $pkg "*) printf 'ii  %s\\n' "$pkg";; *) echo "dpkg-query: no packages found matching $pkg" >&2; rc=1;; esac; done; exit $rc`);
         fakeCommand(dir, "eatmydata", `exec "$@"`);
     }
 
@@ -232,6 +234,64 @@ describe("provisioning lib: dpkg lock waits", () => {
             { pathPrefix: [fakes] });
         assert.equal(res.code, 0, res.stderr);
         assert.doesNotMatch(res.stdout.trimEnd().split("\n").pop()!, /lockWaitSeconds/);
+    });
+});
+
+describe("provisioning lib: batched installs", () => {
+    const LIB = path.join(__dirname, "..", "..", "provisioning", "lib.sh");
+    // Stages as background jobs sharing one dpkg queue and batch dir; apt-get is a fake that
+    // logs its install arguments and takes 1.5 s (fails when it is asked for "bad").
+    // A job starts once its `after` file exists: "calls" (an apt-get run has begun) or a
+    // request in the batch dir, so the order does not hang on how fast the machine is.
+    function run(name: string, jobs: { stage: string; body: string; after?: string }[]) {
+        const fakes = tempDir(`${name}-fakes`);
+        fakeCommand(fakes, "apt-get", `for a in "$@"; do [ "$a" = update ] && exit 0; done
+printf '%s\\n' "$*" >>"${fakes}/calls"; sleep 1.5; case " $* " in *" bad "*) echo "E: bad package"; exit 100;; esac; exit 0`);
+        fakeCommand(fakes, "dpkg-query", "exit 1");
+        fs.writeFileSync(path.join(fakes, "lock-frontend"), "");
+        fs.mkdirSync(path.join(fakes, "debs"));
+        for (const deb of ["a_1_amd64.deb", "b_1_amd64.deb"]) fs.writeFileSync(path.join(fakes, "debs", deb), "deb");
+        const out = tempDir(`${name}-out`);
+        const common = `WS_LOG_DIR='${out}/log'; WS_APT_RETRY_SLEEP=0; WS_VAR_DIR='${fakes}/var'; WS_DPKG_LOCK_FILE='${fakes}/lock-frontend'; WS_DPKG_QUEUE_FILE='${fakes}/queue.lock'`;
+        const script = [
+            `DEBS='${fakes}/debs'`,
+            ...jobs.map((j) => `( ${j.after ? `until [ -e '${fakes}/${j.after}' ]; do sleep 0.05; done; sleep 0.2;` : ""} WS_STAGE='${j.stage}'; ${common}; source '${LIB}'; ws_stage_begin; ${j.body}; ws_stage_end ) >'${out}/${j.stage}.out' 2>'${out}/${j.stage}.err' &`),
+            "rc=0; for j in $(jobs -p); do wait \"$j\" || rc=1; done; exit $rc",
+        ].join("\n");
+        const res = runBash(script, { pathPrefix: [fakes] });
+        const calls = fs.readFileSync(path.join(fakes, "calls"), "utf8").trimEnd().split("\n").map((c) => c.slice(c.indexOf(" install ") + 1));
+        const stderr = (stage: string) => fs.readFileSync(path.join(out, `${stage}.err`), "utf8");
+        const code = (stage: string) => (fs.readFileSync(path.join(out, `${stage}.out`), "utf8").includes("::workstation-timing::") ? 0 : 1);
+        return { res, calls, stderr, code };
+    }
+
+    it("installs what waits for its turn in one apt-get, deferred packages with the first", () => {
+        const r = run("batch", [
+            { stage: "prep", body: "ws_step base ws_apt_defer fail2ban nftables" },
+            { stage: "desk", body: "ws_step packages ws_apt_install_batched xrdp", after: "queue.d/deferred-prep.req" },
+            { stage: "ide-a", body: "ws_step install ws_apt_install_batched \"$DEBS/a_1_amd64.deb\"", after: "calls" },
+            { stage: "ide-b", body: "ws_step install ws_apt_install_batched \"$DEBS/b_1_amd64.deb\"", after: "calls" },
+        ]);
+        assert.equal(r.res.code, 0, r.res.stderr);
+        assert.equal(r.calls.length, 2, r.calls.join("\n"));
+        assert.deepEqual(r.calls[0]!.split(" ").sort(), ["--no-install-recommends", "fail2ban", "install", "nftables", "xrdp"]);
+        // The second run takes both IDE packages, hard-linked (or copied) into the batch's archives dir.
+        assert.match(r.calls[1]!, /^install --no-install-recommends \S+\/apt\/batch-archives\/[ab]_1_amd64\.deb \S+\/apt\/batch-archives\/[ab]_1_amd64\.deb$/);
+        assert.match(r.stderr("ide-a") + r.stderr("ide-b"), /installed by the dpkg run of ide-[ab], which took this stage's request too/);
+    });
+
+    it("installs each stage's request alone after a shared run failed, so the failing stage reports it", () => {
+        const r = run("batchfail", [
+            { stage: "desk", body: "ws_step packages ws_apt_install_batched xrdp" },
+            { stage: "one", body: "ws_step install ws_apt_install_batched bad", after: "calls" },
+            { stage: "two", body: "ws_step install ws_apt_install_batched good", after: "calls" },
+        ]);
+        assert.equal(r.res.code, 1);
+        assert.equal(r.code("one"), 1);
+        assert.equal(r.code("two"), 0, r.stderr("two"));
+        assert.match(r.stderr("one"), /FAILED: stage one, step install/);
+        const alone = r.calls.filter((c) => c.split(" ").length === 3);
+        assert.deepEqual(alone.map((c) => c.split(" ")[2]).filter((p) => p !== "xrdp").sort(), ["bad", "good"], r.calls.join("\n"));
     });
 });
 

@@ -447,3 +447,32 @@ describe("system-prep.sh: security updates on an old image", () => {
         assert.match(`${res.stdout}${res.stderr}`, /WS_IMAGE_BAKED_AT '2026-12-01' is not epoch seconds/);
     });
 });
+
+describe("wait-ready.sh: cloud-init", () => {
+    function waitReady(resultJson: string) {
+        const fakes = tempDir("wait-ready-fakes");
+        fakeCommand(fakes, "cloud-init", `echo "$*" >>"${fakes}/cloud-init.argv"; echo "status: done"`);
+        const resultFile = path.join(fakes, "result.json");
+        fs.writeFileSync(resultFile, resultJson);
+        const res = runBash(
+            assemble({ WS_STAGE: "wait-ready", WS_LOG_DIR: tempDir("wait-ready"), WR_CLOUD_INIT_RESULT: resultFile }, readScript("wait-ready.sh")),
+            { pathPrefix: [fakes] },
+        );
+        const argv = fs.existsSync(path.join(fakes, "cloud-init.argv")) ? fs.readFileSync(path.join(fakes, "cloud-init.argv"), "utf8") : "";
+        return { res, argv };
+    }
+
+    it("takes cloud-init's result file without errors as done, without starting cloud-init", () => {
+        const { res, argv } = waitReady('{\n "v1": {\n  "datasource": "DataSourceDigitalOcean",\n  "errors": []\n }\n}\n');
+        assert.equal(res.code, 0, res.stderr);
+        assert.equal(argv, "");
+        assert.equal(result<{ cloudInit: string }>(res.stdout).cloudInit, "done");
+    });
+
+    it("asks cloud-init itself when its result file lists errors", () => {
+        const { res, argv } = waitReady('{"v1": {"errors": ["x failed"]}}\n');
+        assert.equal(res.code, 0, res.stderr);
+        assert.equal(argv.trim(), "status");
+        assert.equal(result<{ cloudInit: string }>(res.stdout).cloudInit, "done");
+    });
+});
