@@ -157,7 +157,9 @@ describe("faults on a local test host", function () {
         it("retries through the outage or fails naming the stage and step; the next run converges", async () => {
             const running = runRunner(name, ["--name", name, ...SMALL_STACK]);
             const host = await whenHostUp(name, running);
-            const installing = await whenOnHost(host, "pgrep -a -f '^apt-get .*install'", running, "an apt-get install");
+            // The first apt-get that fetches through the proxy (system-prep's lists, then its
+            // installs): not the free-space check's dry run, which fetches nothing.
+            const installing = await whenOnHost(host, "pgrep -a -f '^apt-get -y -q .*(update|install)'", running, "an apt-get that fetches", 10 * 60 * 1000, 50);
             // The host's one route to the proxy becomes an unreachable one, in the host's own
             // network namespace (set from this machine): the proxy is gone for the host, as
             // behind a router that lost it; SSH to the host is untouched.
@@ -173,13 +175,14 @@ describe("faults on a local test host", function () {
             assert.doesNotMatch(reachable.stdout, /rc=0/, `the proxy answered during the outage: ${reachable.stdout}`);
             assert.ok(run.record.endedAt > outageEnded, "the run was over before the outage ended");
             const retries = run.record.stages.reduce((n, s) => n + (s.stderr.match(/network error \(attempt \d\): retrying/g) ?? []).length, 0);
+            assert.ok(retries > 0 || run.code !== 0, "the outage struck no apt fetch: no retry, no failure");
             await writeMarker(name, run.record.host!.ip, "fault 2 marker");
             const next = await runRunner(name, ["--reuse", name, ...SMALL_STACK]);
             await assertConverged(name, next, "fault 2 marker");
             recordResult({
                 fault: "2-apt-proxy-unreachable-30s",
                 stack: "dev, ides [vscode], desktop off",
-                outcome: `${outcome} (outage from: ${installing.trim().split(" ").slice(1, 4).join(" ")} ...; ${retries} apt retries on network errors); the next run converged`,
+                outcome: `${outcome} (outage from the first ${/ (update|install)/.exec(installing)?.[1] ?? "apt-get"} on; ${retries} apt retries on network errors); the next run converged`,
                 ...secondsOf(run, run.code === 0 ? undefined : next),
                 convergingRunSeconds: Math.round(next.seconds),
                 at: new Date().toISOString(),
@@ -248,6 +251,40 @@ describe("faults on a local test host", function () {
                 fault: "4-dpkg-sigkill",
                 stack: "dev, ides [vscode], desktop off",
                 outcome: `${outcome} (killed: ${killer.stdout.trim().split(" ").slice(0, 6).join(" ")} ...); the next run's dpkg-recover ${recover?.status ?? "did not run"}, converged`,
+                ...secondsOf(run, next),
+                at: new Date().toISOString(),
+            });
+        });
+    });
+
+    describe("5: the host rebooted during the parallel stages, then the next run (small stack)", () => {
+        const name = `${PREFIX}-5`;
+        after(() => destroyFaultHost(name));
+
+        it("fails the stages the reboot cut, naming them, and the next run converges", async () => {
+            const running = runRunner(name, ["--name", name, ...SMALL_STACK]);
+            const host = await whenHostUp(name, running);
+            await whenOnHost(host, "grep -q ',system-prep,[0-9.]*,ok' /var/log/workstation/timing.csv && pgrep -f 'stage-bound ide-vscode' >/dev/null", running, "the parallel stages");
+            // A reboot of the host's whole userspace: systemd stops every service and session
+            // (sshd with the stages' connections, apt, dpkg) and starts the system again. A test
+            // host shares this machine's kernel, so it is systemd's soft-reboot, which keeps the
+            // host's process and network namespace as a droplet keeps its address.
+            const reboot = await inContainerOutput(host, "systemctl soft-reboot");
+            assert.strictEqual(reboot.code, 0, `systemctl soft-reboot failed: ${reboot.stderr}`);
+            const run = await running;
+            assert.notStrictEqual(run.code, 0, "the run succeeded although the host rebooted under it");
+            const failed = run.record.stages.filter((s) => !s.ok);
+            assert.ok(failed.length > 0, `the run failed with no failed stage: ${run.record.error ?? ""}`);
+            for (const s of failed) assert.match(`${s.error ?? ""}\n${s.stderr}`, new RegExp(s.stage), `a failed stage's error does not name it: ${s.error ?? ""}`);
+            const back = await whenOnHost(host, "systemctl is-system-running --wait; systemctl show -p SoftRebootsCount --value", new Promise(() => undefined), "the host back up", 5 * 60 * 1000, 1000);
+            assert.ok(Number(back.trim().split("\n").pop()) >= 1, `the host did not reboot: ${back}`);
+            await writeMarker(name, run.record.host!.ip, "fault 5 marker");
+            const next = await runRunner(name, ["--reuse", name, ...SMALL_STACK]);
+            await assertConverged(name, next, "fault 5 marker");
+            recordResult({
+                fault: "5-reboot-during-parallel-stages",
+                stack: "dev, ides [vscode], desktop off; systemctl soft-reboot while ide-vscode and monitor run",
+                outcome: `failed: ${failed.map((s) => `${s.stage} (${(s.error ?? "").split("\n")[0].slice(0, 160)})`).join("; ")}; the next run converged`,
                 ...secondsOf(run, next),
                 at: new Date().toISOString(),
             });

@@ -10,6 +10,7 @@ import { allVolumeFiles, HostState, PROJECT_DIR, volumeOwner } from "../../local
 import { destroyVolume } from "../../local/volume";
 import { sshExec } from "../../local/sshExec";
 import { listHosts, stopHost, TestHost } from "../../local/testHost";
+import { writeReadmeTable } from "./table";
 
 export const RESULTS_FILE = path.join(__dirname, "results.json");
 
@@ -110,6 +111,7 @@ export function recordResult(result: FaultResult): void {
     all[result.fault] = result;
     const sorted = Object.fromEntries(Object.keys(all).sort().map((k) => [k, all[k]]));
     fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(sorted, null, 2)}\n`);
+    writeReadmeTable(RESULTS_FILE);
 }
 
 /**
