@@ -33,8 +33,9 @@ WS_USERNAME="${WS_USERNAME:-dev}"
 WS_LOG_DIR="${WS_LOG_DIR:-/var/log/workstation}"
 # State the stages keep on the host (private apt dirs, markers).
 WS_VAR_DIR="${WS_VAR_DIR:-/var/lib/workstation}"
-# Seconds between apt retries (the tests set 0).
-WS_APT_RETRY_SLEEP="${WS_APT_RETRY_SLEEP:-5}"
+# Seconds between apt retries, times the attempt: 10, 20, 30 s, so that the four attempts
+# outlast a mirror or proxy gone for a minute (the tests set 0).
+WS_APT_RETRY_SLEEP="${WS_APT_RETRY_SLEEP:-10}"
 
 # Options on every apt-get call. DPkg::Lock::Timeout makes a concurrent apt-get wait
 # for the dpkg lock instead of failing at once (its default is 0).
@@ -432,7 +433,7 @@ ws_apt_get() {
       ws_warn "archives missing (attempt $attempt): refreshing the package lists, then retrying"
       sleep "$((WS_APT_RETRY_SLEEP * attempt))"
       ws_apt_get update || true
-    elif grep -Eq 'Temporary failure resolving|Could not resolve|Failed to fetch|Could not connect|Connection (timed out|failed|refused)|Some index files failed to download|Hash Sum mismatch|Unable to connect' "$out"; then
+    elif grep -Eq 'Temporary failure resolving|Could not resolve|Failed to fetch|Could not connect|Cannot initiate the connection|No route to host|Network is unreachable|Connection (timed out|failed|refused)|Some index files failed to download|Hash Sum mismatch|Unable to connect' "$out"; then
       ws_warn "network error (attempt $attempt): retrying"
       sleep "$((WS_APT_RETRY_SLEEP * attempt))"
     else

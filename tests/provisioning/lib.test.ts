@@ -166,6 +166,25 @@ describe("provisioning lib: apt", () => {
         assert.match(res.stderr, /network error \(attempt 1\): retrying/);
     });
 
+    it("retries when the proxy has no route (apt's 'Cannot initiate the connection ... No route to host')", () => {
+        const logDir = tempDir("apt-noroute");
+        const fakes = tempDir("apt-noroute-fakes");
+        aptFakes(
+            fakes,
+            [
+                `n=$(grep -vc -- --assume-no "${fakes}/apt-get.argv"); if [ "$n" -le 2 ]; then`,
+                `  echo "Err:4 http://deb.debian.org/debian trixie Release"`,
+                `  echo "  Cannot initiate the connection to 10.213.255.1:3142 (10.213.255.1). - connect (113: No route to host)"`,
+                `  echo "E: The repository 'http://deb.debian.org/debian trixie Release' does not have a Release file."; exit 100`,
+                "fi; exit 0",
+            ].join("\n"),
+        );
+        const res = runBash(stage(logDir, "ws_stage_begin\nws_step lists ws_apt_get update\nws_stage_end"), { pathPrefix: [fakes] });
+        assert.equal(res.code, 0, res.stderr);
+        assert.equal(realAptCalls(fakes).length, 3);
+        assert.match(res.stderr, /network error \(attempt 1\): retrying[\s\S]*network error \(attempt 2\): retrying/);
+    });
+
     it("fails at once on an error that is not the network's, naming the apt-get command", () => {
         const logDir = tempDir("apt-fail");
         const fakes = tempDir("apt-fail-fakes");
