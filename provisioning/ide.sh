@@ -114,7 +114,19 @@ ide_lists() {
   fi
   local -a opts
   mapfile -t opts < <(ide_private_opts)
-  ws_apt_get "${opts[@]}" update
+  local log="$WS__TMP/lists.log" rc=0 why
+  ws_apt_get "${opts[@]}" update 2>&1 | tee "$log" || rc=$?
+  # The private lists hold this repository alone, so any fetch or signature error is
+  # its own; apt-get update exits 0 on some of them (it warns and keeps no lists).
+  if ((rc == 0)) && grep -Eq '^(W|E): (Failed to fetch|GPG error|The repository .* (is not signed|does not have a Release file))' "$log"; then
+    rc=1
+  fi
+  if ((rc != 0)); then
+    why="$(awk '/^E: / { print; exit }' "$log")"
+    [[ -n "$why" ]] || why="$(awk '/^W: / { print; exit }' "$log")"
+    echo "IDE $WS_IDE: its repository $WS_IDE_REPO_URL ($WS_IDE_SUITE $WS_IDE_COMPONENTS) could not be read${why:+: $why}"
+    return "$rc"
+  fi
 }
 
 # Is PACKAGE offered by this IDE's repository? Asked of the private lists only, with an

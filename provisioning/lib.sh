@@ -33,8 +33,9 @@ WS_USERNAME="${WS_USERNAME:-dev}"
 WS_LOG_DIR="${WS_LOG_DIR:-/var/log/workstation}"
 # State the stages keep on the host (private apt dirs, markers).
 WS_VAR_DIR="${WS_VAR_DIR:-/var/lib/workstation}"
-# Seconds between apt retries (the tests set 0).
-WS_APT_RETRY_SLEEP="${WS_APT_RETRY_SLEEP:-5}"
+# Seconds between apt retries, times the attempt: 10, 20, 30 s, so that the four attempts
+# outlast a mirror or proxy gone for a minute (the tests set 0).
+WS_APT_RETRY_SLEEP="${WS_APT_RETRY_SLEEP:-10}"
 
 # Options on every apt-get call. DPkg::Lock::Timeout makes a concurrent apt-get wait
 # for the dpkg lock instead of failing at once (its default is 0).
@@ -359,6 +360,43 @@ ws__dpkg_turn_end() {
   fi
 }
 
+# Room dpkg needs beyond apt's own figure (maintainer scripts, triggers, logs), in MB.
+WS_SPACE_MARGIN_MB="${WS_SPACE_MARGIN_MB:-100}"
+
+# apt's size figure ("865 kB", "1,234 MB", "12.5 MB", "0 B") as whole MB, rounded up.
+ws__apt_size_mb() {
+  local figure="${1//,/}" number unit
+  number="${figure% *}"
+  unit="${figure##* }"
+  awk -v n="$number" -v u="$unit" 'BEGIN {
+    f = (u == "GB") ? 1000 : (u == "MB") ? 1 : (u == "kB") ? 0.001 : 0.000001
+    mb = n * f
+    printf "%d", (mb == int(mb)) ? mb : int(mb) + 1
+  }'
+}
+
+# Before an install: does the file system dpkg unpacks into (/usr) have room for what apt
+# says it will download and unpack, plus WS_SPACE_MARGIN_MB? A dpkg that runs out of space
+# leaves packages half installed; this check fails first, with nothing touched, naming the
+# stage and the free and needed MB. apt's figures come from a dry run of the same command
+# (--assume-no, which stops before downloading; Debug::NoLocking, as it changes nothing).
+# When the dry run gives no figures (nothing to install, or an error the real run will
+# report itself) there is nothing to check.
+ws__check_space() {
+  local out download="0 B" unpack="0 B" free needed
+  out="$(apt-get --assume-no -o Debug::NoLocking=1 "${WS_APT_OPTS[@]}" "$@" 2>&1 </dev/null || true)"
+  [[ "$out" == *"additional disk space will be used"* ]] || return 0
+  [[ "$out" =~ Need\ to\ get\ ([0-9.,]+\ [kMG]?B)[/\ ] ]] && download="${BASH_REMATCH[1]}"
+  [[ "$out" =~ After\ this\ operation,\ ([0-9.,]+\ [kMG]?B)\ of\ additional ]] && unpack="${BASH_REMATCH[1]}"
+  needed=$(($(ws__apt_size_mb "$download") + $(ws__apt_size_mb "$unpack") + WS_SPACE_MARGIN_MB))
+  free="$(df -Pm /usr | awk 'NR == 2 { print $4 }')"
+  if ((free < needed)); then
+    ws__set_cmd "free space check before apt-get $*"
+    ws_log "not enough disk space for this install: ${free} MB free on /usr, ${needed} MB needed (${download} to download, ${unpack} to unpack, ${WS_SPACE_MARGIN_MB} MB margin); nothing was installed"
+    return 1
+  fi
+}
+
 # apt-get with the project's options; retries network errors (refreshing the lists
 # when an archive is gone) and lock errors the timeout does not cover.
 ws_apt_get() {
@@ -373,6 +411,7 @@ ws_apt_get() {
   if [[ -n "$verb" ]] && command -v eatmydata >/dev/null 2>&1; then
     cmd=(eatmydata "${cmd[@]}")
   fi
+  if [[ "$verb" == install || "$verb" == *upgrade ]]; then ws__check_space "$@" || return 1; fi
   for attempt in 1 2 3 4; do
     if [[ -n "$verb" ]]; then ws__dpkg_turn_begin; fi
     ws__set_cmd "${cmd[@]}"
@@ -402,7 +441,7 @@ ws_apt_get() {
       ws_warn "archives missing (attempt $attempt): refreshing the package lists, then retrying"
       sleep "$((WS_APT_RETRY_SLEEP * attempt))"
       ws_apt_get update || true
-    elif grep -Eq 'Temporary failure resolving|Could not resolve|Failed to fetch|Could not connect|Connection (timed out|failed|refused)|Some index files failed to download|Hash Sum mismatch|Unable to connect' "$out"; then
+    elif grep -Eq 'Temporary failure resolving|Could not resolve|Failed to fetch|Could not connect|Cannot initiate the connection|No route to host|Network is unreachable|Connection (timed out|failed|refused)|Some index files failed to download|Hash Sum mismatch|Unable to connect' "$out"; then
       ws_warn "network error (attempt $attempt): retrying"
       sleep "$((WS_APT_RETRY_SLEEP * attempt))"
     else

@@ -2,14 +2,16 @@
 // workstation user, the home marker, and the results file. Host names start with `wsflt`
 // so that the suite's hosts never collide with the shared suites' (see tools/local/README.md).
 import * as assert from "assert";
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess, execFile, spawn } from "child_process";
 import { echoIndented, runTracked, stopActiveRunner } from "../../tools/shared/runnerProcess";
 import * as fs from "fs";
 import * as path from "path";
 import type { RunRecord } from "../../tools/local/child";
-import { HostState } from "../../tools/local/runnerState";
+import { allVolumeFiles, HostState, PROJECT_DIR, volumeOwner } from "../../tools/local/runnerState";
+import { destroyVolume } from "../../tools/local/volume";
 import { sshExec } from "../../tools/local/sshExec";
-import { listHosts, TestHost } from "../../tools/local/testHost";
+import { listHosts, stopHost, TestHost } from "../../tools/local/testHost";
+import { writeReadmeTable } from "./table";
 
 export const RESULTS_FILE = path.join(__dirname, "results.json");
 
@@ -87,6 +89,7 @@ export function recordResult(result: FaultResult): void {
     all[result.fault] = result;
     const sorted = Object.fromEntries(Object.keys(all).sort().map((k) => [k, all[k]]));
     fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(sorted, null, 2)}\n`);
+    writeReadmeTable(RESULTS_FILE);
 }
 
 /**
@@ -122,4 +125,70 @@ export function containerInit(host: TestHost): number {
 export function inContainer(host: TestHost, script: string): { exit: Promise<number>; child: ChildProcess } {
     const child = spawn("nsenter", ["-t", String(containerInit(host)), "-a", "--", "bash", "-c", script], { stdio: ["ignore", "inherit", "inherit"] });
     return { child, exit: new Promise((resolve) => child.on("exit", (code) => resolve(code ?? 1))) };
+}
+
+/** SCRIPT inside the host (as inContainer), waited for: its exit code and its output. */
+export function inContainerOutput(host: TestHost, script: string, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+        execFile("nsenter", ["-t", String(containerInit(host)), "-a", "--", "bash", "-c", script], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+            if (err && typeof err.code !== "number") reject(new Error(`nsenter into ${host.name} failed: ${err.message}`));
+            else resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+        });
+    });
+}
+
+/**
+ * Polls SCRIPT inside the host every POLL ms until it exits 0 (resolves with its output),
+ * or fails when RUNNING (the runner) ends first or TIMEOUT passes: the moment to inject a fault.
+ */
+export async function whenOnHost(host: TestHost, script: string, running: Promise<RunnerRun>, what: string, timeoutMs = 10 * 60 * 1000, pollMs = 100): Promise<string> {
+    const until = Date.now() + timeoutMs;
+    let ended = false;
+    running.then(() => (ended = true), () => (ended = true));
+    while (Date.now() < until) {
+        if (ended) throw new Error(`the run ended before ${what}`);
+        const res = await inContainerOutput(host, script).catch(() => undefined);
+        if (res?.code === 0) return res.stdout;
+        await new Promise((r) => setTimeout(r, pollMs));
+    }
+    throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
+}
+
+/**
+ * The after-hook of a fault: stops a runner still going, then `npm run local -- --destroy
+ * NAME` (the host, its loop device and the stack's volume, the runner's keys), so that no
+ * loop device or volume file of the suite outlives it and the next fault's host starts
+ * with a fresh home.
+ */
+export async function destroyFaultHost(name: string): Promise<void> {
+    stopActiveRunner();
+    if (new HostState(name).readRun<RunRecord>() === undefined) {
+        // A runner stopped before its run record: the runner cannot know the stack, so the
+        // host goes, and the volumes last attached to it.
+        await stopHost(name);
+        for (const file of allVolumeFiles()) if (volumeOwner(file) === name) destroyVolume(file);
+        new HostState(name).remove();
+        return;
+    }
+    await new Promise<void>((resolve, reject) => {
+        execFile(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "local", "run.ts"), "--destroy", name], {
+            cwd: PROJECT_DIR,
+            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+        }, (err, _stdout, stderr) => (err ? reject(new Error(`--destroy ${name} failed: ${err.message}\n${stderr}`)) : resolve()));
+    });
+}
+
+/** The seconds from the start of the faulted run to the end of the converging one, and both runs' own. */
+export function secondsOf(faulted: RunnerRun, converging: RunnerRun | undefined): Pick<FaultResult, "secondsToConverge" | "faultedRunSeconds" | "convergingRunSeconds"> {
+    return {
+        secondsToConverge: Math.round(faulted.seconds + (converging?.seconds ?? 0)),
+        faultedRunSeconds: Math.round(faulted.seconds),
+        convergingRunSeconds: Math.round(converging?.seconds ?? 0),
+    };
+}
+
+/** The failed stage's headline: `[stage] FAILED: stage S, step T, exit code N` (or the stage's error's first line). */
+export function failureHeadline(stage: { stage: string; stderr: string; error?: string }): string {
+    const text = `${stage.stderr}\n${stage.error ?? ""}`;
+    return /\[[\w-]+\] FAILED: [^\n]*/.exec(text)?.[0] ?? (stage.error ?? "").split("\n")[0];
 }

@@ -110,6 +110,11 @@ describe("provisioning lib: a failing step", () => {
     });
 });
 
+/** apt-get calls recorded by the fakes, without the free-space check's dry runs (--assume-no). */
+function realAptCalls(fakes: string): string[] {
+    return fs.readFileSync(path.join(fakes, "apt-get.argv"), "utf8").trimEnd().split("\n").filter((l) => !l.includes("--assume-no"));
+}
+
 describe("provisioning lib: apt", () => {
     function aptFakes(dir: string, aptScript: string, installed = "") {
         fakeCommand(
@@ -130,7 +135,7 @@ case " ${installed} " in *" $pkg "*) printf 'ii  %s\\n' "$pkg";; *) echo "dpkg-q
         aptFakes(fakes, "exit 0", "curl");
         const res = runBash(stage(logDir, "ws_stage_begin\nws_step install ws_apt_install curl xrdp xorgxrdp\nws_stage_end"), { pathPrefix: [fakes] });
         assert.equal(res.code, 0, res.stderr);
-        const calls = fs.readFileSync(path.join(fakes, "apt-get.argv"), "utf8").trimEnd().split("\n");
+        const calls = realAptCalls(fakes);
         assert.equal(calls.length, 1);
         const argv = calls[0]!.split(" ");
         assert.ok(argv.includes("DPkg::Lock::Timeout=600"), calls[0]);
@@ -154,13 +159,32 @@ case " ${installed} " in *" $pkg "*) printf 'ii  %s\\n' "$pkg";; *) echo "dpkg-q
         const fakes = tempDir("apt-retry-fakes");
         aptFakes(
             fakes,
-            `n=$(wc -l <"${fakes}/apt-get.argv"); if [ "$n" -eq 1 ]; then echo "W: Failed to fetch http://deb.debian.org/x  Temporary failure resolving 'deb.debian.org'"; exit 100; fi; exit 0`,
+            `n=$(grep -vc -- --assume-no "${fakes}/apt-get.argv"); if [ "$n" -eq 1 ]; then echo "W: Failed to fetch http://deb.debian.org/x  Temporary failure resolving 'deb.debian.org'"; exit 100; fi; exit 0`,
         );
         const res = runBash(stage(logDir, "ws_stage_begin\nws_step install ws_apt_install xrdp\nws_stage_end"), { pathPrefix: [fakes] });
         assert.equal(res.code, 0, res.stderr);
-        const calls = fs.readFileSync(path.join(fakes, "apt-get.argv"), "utf8").trimEnd().split("\n");
+        const calls = realAptCalls(fakes);
         assert.equal(calls.length, 2);
         assert.match(res.stderr, /network error \(attempt 1\): retrying/);
+    });
+
+    it("retries when the proxy has no route (apt's 'Cannot initiate the connection ... No route to host')", () => {
+        const logDir = tempDir("apt-noroute");
+        const fakes = tempDir("apt-noroute-fakes");
+        aptFakes(
+            fakes,
+            [
+                `n=$(grep -vc -- --assume-no "${fakes}/apt-get.argv"); if [ "$n" -le 2 ]; then`,
+                `  echo "Err:4 http://deb.debian.org/debian trixie Release"`,
+                `  echo "  Cannot initiate the connection to 10.213.255.1:3142 (10.213.255.1). - connect (113: No route to host)"`,
+                `  echo "E: The repository 'http://deb.debian.org/debian trixie Release' does not have a Release file."; exit 100`,
+                "fi; exit 0",
+            ].join("\n"),
+        );
+        const res = runBash(stage(logDir, "ws_stage_begin\nws_step lists ws_apt_get update\nws_stage_end"), { pathPrefix: [fakes] });
+        assert.equal(res.code, 0, res.stderr);
+        assert.equal(realAptCalls(fakes).length, 3);
+        assert.match(res.stderr, /network error \(attempt 1\): retrying[\s\S]*network error \(attempt 2\): retrying/);
     });
 
     it("fails at once on an error that is not the network's, naming the apt-get command", () => {
@@ -169,9 +193,53 @@ case " ${installed} " in *" $pkg "*) printf 'ii  %s\\n' "$pkg";; *) echo "dpkg-q
         aptFakes(fakes, `echo "E: Unable to locate package nosuchpkg"; exit 100`);
         const res = runBash(stage(logDir, "ws_stage_begin\nws_step install ws_apt_install nosuchpkg\nws_stage_end"), { pathPrefix: [fakes] });
         assert.equal(res.code, 100);
-        assert.equal(fs.readFileSync(path.join(fakes, "apt-get.argv"), "utf8").trimEnd().split("\n").length, 1);
+        assert.equal(realAptCalls(fakes).length, 1);
         assert.match(res.stderr, /command: (eatmydata )?apt-get -y -q -o DPkg::Lock::Timeout=600 .* install --no-install-recommends nosuchpkg/);
         assert.match(res.stderr, /Unable to locate package nosuchpkg/);
+    });
+});
+
+describe("provisioning lib: free space before installs", () => {
+    /** apt-get whose dry run (--assume-no) reports these figures and whose real run records itself; df reports FREE MB on /usr. */
+    function fakes(dir: string, download: string, unpack: string, freeMb: number) {
+        fakeCommand(dir, "apt-get", [
+            `printf '%s\\n' "$*" >>"${dir}/apt-get.argv"`,
+            `case " $* " in *" --assume-no "*) printf 'Need to get ${download} of archives.\\nAfter this operation, ${unpack} of additional disk space will be used.\\nAbort.\\n'; exit 1;; esac`,
+            `echo "Unpacking code ..."; touch "${dir}/installed"`,
+        ].join("\n"));
+        fakeCommand(dir, "dpkg-query", "exit 1");
+        fakeCommand(dir, "eatmydata", `exec "$@"`);
+        fakeCommand(dir, "df", `[ "$*" = "-Pm /usr" ] || exit 2; printf 'Filesystem 1048576-blocks Used Available Capacity Mounted on\\n/dev/vda1 20000 19000 ${freeMb} 96%% /\\n'`);
+    }
+
+    it("fails before apt-get installs anything, naming the stage, the free and the needed MB", () => {
+        const dir = tempDir("space-full");
+        fakes(dir, "105 MB", "412 MB", 300);
+        const res = runBash(stage(tempDir("space-full-log"), "ws_stage_begin\nws_step install ws_apt_install code\nws_stage_end"), { pathPrefix: [dir] });
+        assert.equal(res.code, 1, res.stderr);
+        assert.match(res.stderr, /\[demo\] FAILED: stage demo, step install, exit code 1/);
+        assert.match(res.stderr, /\[demo\] not enough disk space for this install: 300 MB free on \/usr, 617 MB needed \(105 MB to download, 412 MB to unpack, 100 MB margin\); nothing was installed/);
+        assert.match(res.stderr, /command: free space check before apt-get install --no-install-recommends code/);
+        assert.deepEqual(realAptCalls(dir), [], "apt-get ran the install although the space check failed");
+        assert.equal(fs.existsSync(path.join(dir, "installed")), false);
+    });
+
+    it("installs when the room is there, rounding apt's kB and GB figures up to whole MB", () => {
+        const dir = tempDir("space-ok");
+        fakes(dir, "1,501 kB", "1.2 GB", 1303);
+        const res = runBash(stage(tempDir("space-ok-log"), "ws_stage_begin\nws_step install ws_apt_install code\nws_stage_end"), { pathPrefix: [dir] });
+        // 2 MB + 1200 MB + 100 MB margin = 1302 MB needed, 1303 free.
+        assert.equal(res.code, 0, res.stderr);
+        assert.equal(realAptCalls(dir).length, 1);
+        assert.equal(fs.existsSync(path.join(dir, "installed")), true);
+    });
+
+    it("counts the margin: one MB short of it fails", () => {
+        const dir = tempDir("space-margin");
+        fakes(dir, "0 B", "50 MB", 149);
+        const res = runBash(stage(tempDir("space-margin-log"), "ws_stage_begin\nws_step install ws_apt_install code\nws_stage_end"), { pathPrefix: [dir] });
+        assert.equal(res.code, 1);
+        assert.match(res.stderr, /149 MB free on \/usr, 150 MB needed \(0 B to download, 50 MB to unpack, 100 MB margin\)/);
     });
 });
 

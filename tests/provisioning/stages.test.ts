@@ -374,6 +374,47 @@ describe("ide.sh: choosing the package among the candidates", () => {
     });
 });
 
+describe("ide.sh: reading the vendor's repository", () => {
+    const REPO = "http://127.0.0.1:9/code";
+
+    /** Runs the lists step with a fake apt-get update that prints OUTPUT and exits RC. */
+    function lists(output: string, rc: number): ReturnType<typeof runBash> {
+        const fakes = tempDir("ide-lists-fakes");
+        fakeCommand(fakes, "apt-get", `printf '%s\\n' ${JSON.stringify(output)}; exit ${rc}`);
+        fakeCommand(fakes, "id", "exit 1");
+        const body = [readScript("ide.sh"), "ws_stage_begin", "ide_check_vars", "ws_step lists ide_lists", "echo lists-ok"].join("\n");
+        return runBash(
+            assemble({
+                WS_NO_MAIN: "1", WS_STAGE: "ide-vscode", WS_LOG_DIR: tempDir("ide-lists"), WS_VAR_DIR: tempDir("ide-lists-var"), WS_APT_RETRY_SLEEP: "0",
+                WS_IDE: "vscode", WS_IDE_REPO_URL: REPO, WS_IDE_SUITE: "stable", WS_IDE_COMPONENTS: "main",
+                WS_IDE_KEY_URL: "http://127.0.0.1:9/key.asc", WS_IDE_KEYRING: "/etc/apt/keyrings/packages.microsoft.gpg",
+                WS_IDE_SOURCE_NAME: "vscode.sources", WS_IDE_CANDIDATES: "code=code",
+            }, body),
+            { pathPrefix: [fakes] },
+        );
+    }
+
+    it("fails naming the IDE, the repository and apt's error when the repository answers errors", () => {
+        const res = lists(`E: Failed to fetch ${REPO}/dists/stable/InRelease  503  Service Unavailable [IP: 127.0.0.1 9]`, 100);
+        assert.equal(res.code, 100);
+        assert.match(res.stderr, /FAILED: stage ide-vscode, step lists, exit code 100/);
+        assert.match(res.stderr, /IDE vscode: its repository http:\/\/127\.0\.0\.1:9\/code \(stable main\) could not be read: E: Failed to fetch \S+ {2}503 {2}Service Unavailable/);
+        assert.doesNotMatch(res.stdout, /lists-ok/);
+    });
+
+    it("fails on a bad signature that apt-get update only warns about (exit 0)", () => {
+        const res = lists(`W: GPG error: ${REPO} stable InRelease: The following signatures were invalid: BADSIG 0123456789ABCDEF stand-in`, 0);
+        assert.equal(res.code, 1);
+        assert.match(res.stderr, /IDE vscode: its repository http:\/\/127\.0\.0\.1:9\/code \(stable main\) could not be read: W: GPG error: .* BADSIG/);
+    });
+
+    it("goes on when the repository reads cleanly", () => {
+        const res = lists(`Get:1 ${REPO} stable InRelease [1234 B]\nReading package lists...`, 0);
+        assert.equal(res.code, 0, res.stderr);
+        assert.match(res.stdout, /lists-ok/);
+    });
+});
+
 describe("system-prep.sh: keys for the user", () => {
     const GENERATED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGeneratedGeneratedGeneratedGeneratedGene workstation";
     const DO_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDigitalOceanDigitalOceanDigitalOceanDigita alice@laptop";
