@@ -219,7 +219,8 @@ export async function runFloor(ctx: CaseContext, run: number, index: number, lin
                     const out = await runRecipe(host, ctx.key, "floor.sh", { ...vars, BENCH_MODE: "download", BENCH_KEEP: keep }, log);
                     const d = parseDownload(out);
                     downloads.push({ link: linkLabel(link), ...d });
-                    ctx.say(`    download floor over ${linkLabel(link)}: ${d.seconds.toFixed(1)} s for ${(d.bytes / 2 ** 20).toFixed(0)} MiB in ${d.files} files`);
+                    const atRate = link.kind === "none" ? "" : ` (${((d.bytes * 8) / link.rateBitsPerSecond).toFixed(1)} s at the link's rate)`;
+                    ctx.say(`    download floor over ${linkLabel(link)}: ${d.seconds.toFixed(1)} s for ${(d.bytes / 2 ** 20).toFixed(0)} MiB in ${d.files} files${atRate}`);
                 }
                 // The sampler runs through the dpkg floor; the download part uses little memory.
                 sampler.start();
@@ -336,6 +337,10 @@ async function runnerRecord(ctx: CaseContext, name: string, args: string[], o: R
             const at = watcher.shapedAt();
             const first = Math.min(...rec.stages.map((s) => s.startedAt));
             if (at === undefined || at > first) throw new Error(`the link ${linkLabel(o.link!)} was not in place before the first stage (${at === undefined ? `never applied: ${watcher.error() ?? "no veth seen"}` : `${((at - first) / 1000).toFixed(1)} s late`})`);
+            if (rec.host !== undefined) {
+                const broken = await watcher.check();
+                if (broken) throw new Error(broken);
+            }
         }
         writeCaseTimeline(ctx, logName, rec, o.label);
         return { code, rec, mem };

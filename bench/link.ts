@@ -144,6 +144,7 @@ export class LinkWatcher {
     private timer?: NodeJS.Timeout;
     private done = false;
     private at?: number;
+    private index?: number;
     private lastError?: string;
     private busy = false;
 
@@ -169,6 +170,7 @@ export class LinkWatcher {
             if (!fs.existsSync(indexFile) || !fs.existsSync(`/run/netns/wsth-${this.name}`)) return;
             const index = Number(fs.readFileSync(indexFile, "utf8").trim());
             await applyLink(this.link, this.name, index);
+            this.index = index;
             this.at = Date.now();
             this.done = true;
             this.stop();
@@ -191,5 +193,17 @@ export class LinkWatcher {
 
     error(): string | undefined {
         return this.lastError;
+    }
+
+    /**
+     * After the run, on the host still up: both ends still carry the rate (a link brought up
+     * after tc could in principle have been given a default qdisc instead). An error message,
+     * or undefined when the shaping held (or there was none to hold).
+     */
+    async check(): Promise<string | undefined> {
+        if (this.link.kind === "none" || this.index === undefined) return undefined;
+        const state = await linkState(this.name, this.index);
+        const ends = state.split(" | ");
+        return ends.length === 2 && ends.every((e) => /\btbf\b/.test(e)) ? undefined : `the link ${this.link.text} did not hold to the end of the run: tc shows "${state}"`;
     }
 }
