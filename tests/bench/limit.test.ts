@@ -102,3 +102,17 @@ describe("bench timelines of the script cases", () => {
         assert.deepStrictEqual(t.criticalPath, ["system-prep", "desktop"]);
     });
 });
+
+describe("bench host names and indexes", () => {
+    it("gives every host of every run and link a name testhost.sh accepts and an index of its own", async () => {
+        const { caseHostName } = await import("../../bench/cases");
+        const { hostIndex } = await import("../../bench/index");
+        const { parseLink } = await import("../../bench/link");
+        const names = [1, 20].flatMap((run) => ["o", "n", "i"].flatMap((l) => [caseHostName(l, run, parseLink("200mbit")), caseHostName(l, run, { kind: "none" })]));
+        assert.ok(names.includes("bench-o20s") && names.includes("bench-n1"));
+        for (const n of names) assert.match(n, /^[a-z0-9][a-z0-9-]{0,9}$/, n);
+        const indexes = Array.from({ length: 20 }, (_, i) => [0, 1, 2].map((slot) => hostIndex(i + 1, slot))).flat();
+        assert.strictEqual(new Set(indexes).size, indexes.length);
+        assert.ok(Math.min(...indexes) > 40 && Math.max(...indexes) <= 254, "above the warm-up's 40, within testhost.sh's 0..254");
+    });
+});
