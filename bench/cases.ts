@@ -13,7 +13,8 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { RunRecord } from "../local/child";
-import { HostState } from "../local/runnerState";
+import { HostState, stackVolumeFiles, volumeOwner } from "../local/runnerState";
+import { destroyVolume } from "../local/volume";
 import { writeTimelinePage } from "../tools/timeline/page";
 import { decodeResolved, toPlain } from "../local/outputs";
 import { applyLink, LinkSpec, LinkWatcher, linkLabel } from "./link";
@@ -360,12 +361,16 @@ async function runnerCase(ctx: CaseContext, run: number, name: string, args: str
     }
 }
 
-/** `npm run local -- --down NAME` (host stopped, volume's loop device released, keys forgotten); never throws. */
+/**
+ * `npm run local -- --destroy NAME`: host stopped, keys forgotten, and the stack's home
+ * volume deleted, so that the next fresh workstation gets a blank volume as on a new stack
+ * (a kept one holds the previous host's /home, users and keys). Never throws.
+ */
 function runnerDown(ctx: CaseContext, name: string): () => Promise<void> {
     return async (): Promise<void> => {
         const log = logStream(ctx, `${name}-down`);
         try {
-            await runner(["--down", name], log);
+            await runner(["--destroy", name], log);
         } catch (err) {
             ctx.say(`  could not stop ${name}: ${(err as Error).message}`);
         } finally {
@@ -391,6 +396,12 @@ export async function runOptimized(ctx: CaseContext, run: number, link: LinkSpec
     ctx.cleanups.set(name, down);
     try {
         await down(); // left over from an interrupted run, up or half-made; a no-op otherwise
+        // A fresh workstation starts with a blank home volume: one left by other work with
+        // this stack (not attached to a running host) would hand it an old /home.
+        for (const file of stackVolumeFiles(ctx.stack)) {
+            const owner = volumeOwner(file);
+            if (owner === undefined || !(await listHosts()).some((h) => h.name === owner)) destroyVolume(file);
+        }
         ctx.say(`  optimized: npm run local -- --name ${name} --stack ${ctx.stack} (link ${linkLabel(link)})`);
         const optimized = await runnerCase(ctx, run, name, ["--name", name, "--stack", ctx.stack], { label: timelineLabel("optimized", link), sample: true, link });
         const notRun = (what: string): CaseRun => ({ ...failedRun(run, name, new Error(`not run: the ${what} before it failed`)), link: linkLabel(link) });
