@@ -30,7 +30,8 @@ export function caseColumns(results: BenchResults): { label: string; runs: CaseR
     for (const c of HOST_CASES) {
         const runs = okRuns(results, c);
         if ((results.cases[c] ?? []).length === 0) continue;
-        const links = [...new Set(runs.map((r) => r.link ?? ""))];
+        // From every run, failed ones too: a column keeps its link's name when that link's run failed.
+        const links = [...new Set((results.cases[c] ?? []).map((r) => r.link ?? ""))];
         if (links.length <= 1) out.push({ label: caseLabel(c), runs });
         else for (const l of links) out.push({ label: `${caseLabel(c)} (${l === "none" ? "unshaped" : l})`, runs: runs.filter((r) => (r.link ?? "") === l) });
     }

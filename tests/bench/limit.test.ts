@@ -91,6 +91,8 @@ describe("bench from-image and restart figures", () => {
             ["optimized (200mbit)", [90]],
             ["floor", [50]],
         ]);
+        const failedUnshaped = caseColumns({ cases: { optimized: [{ ...r(1, 0, { link: "none" }), ok: false }, r(1, 90, { link: "200mbit" })] } } as never);
+        assert.deepStrictEqual(failedUnshaped.map((c) => [c.label, c.runs.length]), [["optimized (unshaped)", 0], ["optimized (200mbit)", 1]], "the shaped column is not passed off as the only one");
     });
 });
 
