@@ -79,7 +79,7 @@ describe("bench results and report", () => {
         assert.strictEqual(
             stageTable(fixture()),
             [
-                "| stage | optimized | naive | floor | re-run | optimized/naive |",
+                "| stage | optimized | naive | floor | re-run | optimized/naive (unshaped) |",
                 "| --- | ---: | ---: | ---: | ---: | ---: |",
                 "| system-prep | 11.0 / 12.0 | 22.0 / 24.0 | – | 0.6 / 0.7 | 0.50 / 0.50 |",
                 "| desktop | 31.0 / 33.0 | 60.0 / 66.0 | – | – | 0.50 / 0.62 |",

@@ -61,13 +61,15 @@ describe("bench thresholds (k6 style)", () => {
         assert.strictEqual(thresholdsPassed(out.filter((o) => o.status !== "fail")), true);
     });
 
-    it("ships defaults that parse: optimized/naive <= 0.7, optimized/floor <= 1.5, re-run <= 10 s, ED25519 p95 <= 10 ms", () => {
+    it("ships the goals of issues 18 and 14: optimized/naive <= 0.4, optimized/floor <= 1.2, optimized/limit <= 1.2, re-run <= 3 s, from-image/fresh <= 0.2, ED25519 p95 <= 10 ms", () => {
         const doc: unknown = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "tools", "bench", "thresholds.json"), "utf8"));
         const t = parseThresholds(doc, NAMES);
         assert.deepStrictEqual(t.map((x) => `${x.metric} ${x.expression}`), [
-            "optimized/naive p50<=0.7",
-            "optimized/floor p50<=1.5",
-            "rerun.seconds p50<=10",
+            "optimized/naive p50<=0.4",
+            "optimized/floor p50<=1.2",
+            "optimized/limit p50<=1.2",
+            "rerun.seconds p50<=3",
+            "from-image/fresh p50<=0.2",
             "key.ed25519.ms p95<=10",
         ]);
     });

@@ -1,7 +1,9 @@
 // Command line of `npm run bench -- [options]`. Every error names the flag, the value and
 // what is allowed.
 
-export const CASES = ["optimized", "naive", "floor", "rerun", "key"] as const;
+import { DEFAULT_LINKS, LinkError, LinkSpec, parseLinks } from "./link";
+
+export const CASES = ["optimized", "naive", "floor", "rerun", "from-image", "restart", "key"] as const;
 export type CaseName = (typeof CASES)[number];
 
 export interface BenchOptions {
@@ -11,6 +13,8 @@ export interface BenchOptions {
     thresholdsFile: string;
     outFile: string;
     stack: string;
+    /** The links the network-bound cases run over: a shaped one first, then `none` (see link.ts). */
+    links: LinkSpec[];
     help: boolean;
 }
 
@@ -26,11 +30,15 @@ tools/bench/thresholds.json is crossed, 2 on bad options.
 
   --runs K            repetitions of every case, 1 to 20 (default 3)
   --cases LIST        comma-separated subset of ${CASES.join(", ")}
-                      (default all; rerun needs optimized)
+                      (default all; rerun, from-image and restart need optimized)
   --key-runs N        key generations per algorithm, 1 to 1000 (default 50)
   --thresholds FILE   thresholds file (default tools/bench/thresholds.json)
   --out FILE          results file (default tools/bench/results.json)
   --stack NAME        stack whose config the optimized case runs (default dev)
+  --link LIST         the test hosts' link, tc on their veth pair: "none" (unshaped),
+                      RATE[:DELAY] (e.g. 200mbit, or 200mbit:20ms where the kernel has
+                      netem), or both comma-separated (default ${DEFAULT_LINKS}); the
+                      network-bound cases (optimized, naive) run once per link
   --help              this text`;
 
 /** The bench's flags, in the order its messages list them. */
@@ -41,6 +49,7 @@ const FLAGS: FlagSpec = {
     "thresholds": { type: "string" },
     "out": { type: "string" },
     "stack": { type: "string" },
+    "link": { type: "string" },
     "help": { type: "boolean", short: "h" },
 };
 
@@ -52,7 +61,7 @@ function intFlag(flag: string, value: string, min: number, max: number): number 
 }
 
 export function parseArgs(argv: readonly string[], stacks: readonly string[], defaults: { thresholdsFile: string; outFile: string }): BenchOptions {
-    const opts: BenchOptions = { runs: 3, cases: [...CASES], keyRuns: 50, thresholdsFile: defaults.thresholdsFile, outFile: defaults.outFile, stack: "dev", help: false };
+    const opts: BenchOptions = { runs: 3, cases: [...CASES], keyRuns: 50, thresholdsFile: defaults.thresholdsFile, outFile: defaults.outFile, stack: "dev", links: parseLinks(DEFAULT_LINKS), help: false };
     for (const token of flagTokens(argv, FLAGS)) {
         const flag = `--${token.name}`;
         if (token.value === undefined) {
@@ -82,14 +91,27 @@ export function parseArgs(argv: readonly string[], stacks: readonly string[], de
             case "--out":
                 opts.outFile = value;
                 break;
+            case "--link":
+                try {
+                    opts.links = parseLinks(value);
+                } catch (err) {
+                    if (err instanceof LinkError) throw new UsageError(err.message);
+                    throw err;
+                }
+                break;
             case "--stack":
                 if (!stacks.includes(value)) throw new UsageError(`--stack ${JSON.stringify(value)}: no Pulumi.${value}.yaml; allowed: ${stacks.join(", ")}`);
                 opts.stack = value;
                 break;
         }
     }
-    if (opts.cases.includes("rerun") && !opts.cases.includes("optimized")) {
-        throw new UsageError(`--cases ${JSON.stringify(opts.cases.join(","))}: rerun runs on the host the optimized case provisioned; add optimized`);
+    for (const c of ["rerun", "restart"] as const) {
+        if (opts.cases.includes(c) && !opts.cases.includes("optimized")) {
+            throw new UsageError(`--cases ${JSON.stringify(opts.cases.join(","))}: ${c} runs on the host the optimized case provisioned; add optimized`);
+        }
+    }
+    if (opts.cases.includes("from-image") && !opts.cases.includes("optimized")) {
+        throw new UsageError(`--cases ${JSON.stringify(opts.cases.join(","))}: from-image is measured against a fresh workstation of the same run (optimized); add optimized`);
     }
     return opts;
 }

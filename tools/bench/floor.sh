@@ -9,6 +9,12 @@
 #            system-prep does), every package downloaded (`install --download-only`);
 #   timed:   `eatmydata apt-get install -y --no-install-recommends <all packages>`: dpkg
 #            unpacks and configures everything in one run, no network, no fsync.
+# BENCH_MODE=download: the download floor: every .deb of the set (the URIs apt would fetch
+#   for the timed install, `--print-uris`) fetched at once, BENCH_PARALLEL (default 8)
+#   connections with curl, over the host's link as the bench shaped it. Timed from the
+#   first request to the last byte; nothing is installed. The files go into apt's archive
+#   dir (so a later BENCH_MODE=floor finds them downloaded) or, with BENCH_KEEP=0, are
+#   deleted (to fetch again over another link).
 # BENCH_MODE=warm: fill the shared apt cache (apt-cacher-ng on the test hosts' side) with
 #   every .deb any case downloads: the set with Recommends (naive) and without (the
 #   program, floor). Nothing is installed. Untimed.
@@ -19,7 +25,9 @@
 #   BENCH_ROOT    prefix of every file the recipe writes (default empty: the real system;
 #                 the tests point it at a scratch directory)
 # Output: `::bench-timing:: {"stage":"prepare","seconds":...}` (untimed part, for the
-# record) and `::bench-timing:: {"stage":"install","seconds":...}`, the measured one.
+# record) and `::bench-timing:: {"stage":"install","seconds":...}`, the measured one;
+# in download mode `::bench-timing:: {"stage":"download","seconds":...}` and
+# `::bench-download:: {"files":N,"bytes":N}`.
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C
@@ -82,17 +90,72 @@ ide_packages() {
   done <<<"$BENCH_IDES"
 }
 
+# The hosts of the IDE repositories: reached directly, as the test host's apt does
+# (Acquire::http::Proxy::GATEWAY "DIRECT"); everything else through apt's proxy.
+ide_hosts() {
+  local name package repo _rest hosts=""
+  while read -r name package repo _rest; do
+    [[ -n "${name:-}" ]] || continue
+    repo="${repo#*://}"
+    hosts+="${hosts:+,}${repo%%[:/]*}"
+  done <<<"$BENCH_IDES"
+  printf '%s' "$hosts"
+}
+
+# Once per host (a marker file): lists, eatmydata, the IDE sources. Untimed.
+prepare() {
+  local marker="$BENCH_ROOT/var/lib/bench-floor-prepared"
+  [[ ! -e "$marker" ]] || return 0
+  mkdir -p "$(dirname "$marker")"
+  # eatmydata itself (2 small packages) is installed untimed; the image has curl.
+  apt-get "${APT_OPTS[@]}" update >&2
+  apt-get "${APT_OPTS[@]}" install --no-install-recommends eatmydata >&2
+  add_ide_sources
+  apt-get "${APT_OPTS[@]}" update >&2
+  : >"$marker"
+}
+
+download_floor() {
+  local archives="$BENCH_ROOT/var/cache/apt/archives" config uri file size _hash files=0 bytes=0 t0 t1 HTTP_PROXY_URL=""
+  local -a fetched=()
+  config="$(mktemp)"
+  mkdir -p "$archives/partial"
+  while read -r uri file size _hash; do
+    [[ -n "${uri:-}" ]] || continue
+    printf 'url = "%s"\noutput = "%s/partial/%s"\n' "${uri//\'/}" "$archives" "$file" >>"$config"
+    fetched+=("$file")
+    files=$((files + 1))
+    bytes=$((bytes + size))
+  done < <(apt-get -qq --print-uris install --no-install-recommends "$@")
+  ((files > 0)) || { echo "download: apt has nothing to fetch (already in $archives?)" >&2; exit 2; }
+  eval "$(apt-config shell HTTP_PROXY_URL Acquire::http::Proxy)"
+  t0="$(usec)"
+  http_proxy="$HTTP_PROXY_URL" no_proxy="$(ide_hosts)" \
+    curl --parallel --parallel-max "${BENCH_PARALLEL:-8}" --fail --silent --show-error -K "$config" >&2
+  t1="$(usec)"
+  rm -f "$config"
+  for file in "${fetched[@]}"; do
+    if [[ "${BENCH_KEEP:-1}" == 0 ]]; then
+      rm -f "$archives/partial/$file"
+    else
+      mv "$archives/partial/$file" "$archives/$file"
+    fi
+  done
+  timing download "$((t1 - t0))"
+  printf '::bench-download:: {"files":%d,"bytes":%d}\n' "$files" "$bytes"
+}
+
 main() {
   local t0 t1 t2
   local -a packages ides
   read -r -a packages <<<"$BENCH_PACKAGES"
   mapfile -t ides < <(ide_packages)
   t0="$(usec)"
-  # eatmydata itself (2 small packages) is installed untimed; the image has curl.
-  apt-get "${APT_OPTS[@]}" update >&2
-  apt-get "${APT_OPTS[@]}" install --no-install-recommends eatmydata >&2
-  add_ide_sources
-  apt-get "${APT_OPTS[@]}" update >&2
+  prepare
+  if [[ "$BENCH_MODE" == download ]]; then
+    download_floor "${packages[@]}" "${ides[@]}"
+    return 0
+  fi
   if [[ "$BENCH_MODE" == warm ]]; then
     apt-get "${APT_OPTS[@]}" install --download-only "${packages[@]}" "${ides[@]}" >&2
     apt-get clean
@@ -100,7 +163,7 @@ main() {
     timing warm "$(($(usec) - t0))"
     return 0
   fi
-  [[ "$BENCH_MODE" == floor ]] || { echo "BENCH_MODE must be floor or warm, got '$BENCH_MODE'" >&2; exit 2; }
+  [[ "$BENCH_MODE" == floor ]] || { echo "BENCH_MODE must be floor, download or warm, got '$BENCH_MODE'" >&2; exit 2; }
   printf 'man-db man-db/auto-update boolean false\n' | debconf-set-selections
   rm -f "$BENCH_ROOT/var/lib/man-db/auto-update"
   apt-get "${APT_OPTS[@]}" install --download-only --no-install-recommends "${packages[@]}" "${ides[@]}" >&2

@@ -11,9 +11,10 @@ import { DEFAULT_IDE_SOURCES, IdeName } from "../../components/ideSources";
 import { USAGE_EXIT_CODE, runCli, usageFailure } from "../shared/cli";
 import { listStacks, loadStackConfig } from "../shared/stackConfig";
 import { sourcesFor } from "../local/standinRepo";
-import { serveStandinFor } from "../local/testHost";
-import { BenchOptions, parseArgs, USAGE, UsageError } from "./args";
-import { CaseContext, IdeProvider, IdeRepo, runFloor, runNaive, runOptimized, warmCache } from "./cases";
+import { serveStandinFor, snapshotTarball } from "../local/testHost";
+import { BenchOptions, CaseName, parseArgs, USAGE, UsageError } from "./args";
+import { bakeImage, CaseContext, IdeProvider, IdeRepo, runFloor, runFromImage, runNaive, runOptimized, warmCache } from "./cases";
+import { checkLinksApplicable, LinkError, linkLabel } from "./link";
 import { benchmarkKeys, KEY_BUDGET_MS, KEY_NOTE } from "./keygen";
 import { MEMORY_METHOD } from "./memory";
 import { packageSet, PackageSet } from "./packages";
@@ -31,10 +32,17 @@ export const DEFINITIONS: Record<string, string> = {
     rerun: "npm run local -- --reuse on the host optimized just provisioned: every stage runs again (as when every trigger changed) and finds its work done.",
     key: "ED25519 and RSA-4096 generation with node's crypto.generateKeyPair, interleaved, after one untimed first generation of each.",
     "optimized.install": "optimized's install stages only (system-prep start to the last of desktop, IDEs and harden), the part naive also does.",
+    link: "tc on both ends of each test host's veth pair (link.ts): tbf at the shaped link's rate; `none` is unshaped. optimized and naive run over each link; unshaped figures keep today's names, shaped ones are shaped.*, download.seconds, limit.seconds and optimized/limit.",
+    download: "the download floor: every .deb of the package set (the URIs apt would fetch for floor's install, stand-ins at real size) fetched at once with curl, 8 connections, over the link; first request to last byte. Measured on the floor host over each link in turn.",
+    limit: "max(dpkg floor, download floor over the shaped link), per run: an ideal program hides the downloads behind dpkg, or dpkg behind the downloads.",
+    "from-image": "npm run local on a fresh host booted from an image baked once per bench (role: image, untimed), with image = its snapshot and no home volume; seconds from the program's start (host extracted and booted) to the last stage's end, against optimized's same figure in the same run over the same link (from-image/fresh).",
+    restart: "npm run local -- --stop on optimized's host (the host goes, the home volume stays), then --start (a new host from the baked image when from-image ran, else the stack's image; the volume attached); the runner's stop and start seconds (from the command's start to the host gone / to ready).",
 };
 
 const DEFAULT_THRESHOLDS = path.join(__dirname, "thresholds.json");
 const DEFAULT_OUT = path.join(__dirname, "results.json");
+/** One timeline picture per case of the latest bench (issue 16), committed with its results. */
+const TIMELINE_DIR = path.join(__dirname, "timelines");
 /** Index range of the bench's own hosts (others use low indexes). */
 const FIRST_INDEX = 40;
 
@@ -80,32 +88,74 @@ export function caseOrder(run: number): ("optimized" | "naive" | "floor")[] {
     return [...base.slice(k), ...base.slice(0, k)];
 }
 
-async function hostCases(opts: BenchOptions, ctx: CaseContext, cases: Partial<Record<HostCase, CaseRun[]>>): Promise<number | undefined> {
-    const want = (c: HostCase): boolean => opts.cases.includes(c);
+/** Index of a bench-own host (naive, floor) of run `run`: distinct per run and slot (0 floor, 1+i naive over link i). */
+export function hostIndex(run: number, slot: number): number {
+    return FIRST_INDEX + 1 + (run - 1) * 3 + slot;
+}
+
+function report(results: CaseRun[]): void {
+    for (const r of results) {
+        const extra = r.stopSeconds !== undefined ? ` (stop ${r.stopSeconds.toFixed(1)} s, start ${r.startSeconds?.toFixed(1) ?? "–"} s)` : r.readySeconds !== undefined ? ` (ready ${r.readySeconds.toFixed(1)} s from the program's start)` : "";
+        say(`  ${r.host}${r.link ? ` [${r.link}]` : ""}: ${r.ok ? `${r.totalSeconds.toFixed(1)} s${extra}${r.memoryPeakMB ? `, peak ${r.memoryPeakMB.toFixed(0)} MiB` : ""}` : `FAILED: ${r.error}`}`);
+    }
+}
+
+async function hostCases(opts: BenchOptions, ctx: CaseContext, cases: Partial<Record<HostCase, CaseRun[]>>): Promise<{ warm: number; bake?: BenchResults["bake"] }> {
+    const want = (c: CaseName): boolean => opts.cases.includes(c);
+    const push = (c: HostCase, r: CaseRun | undefined): void => {
+        if (r) (cases[c] ??= []).push(r);
+    };
     say("warming the shared apt cache (untimed): every package, with Recommends and without");
     const warm = await warmCache(ctx, FIRST_INDEX);
     say(`  warm-up done in ${warm.toFixed(0)} s`);
+    let bake: BenchResults["bake"];
+    if (want("from-image")) {
+        say("baking the image from-image boots (untimed): the program with role: image on bench-bake");
+        bake = await bakeImage(ctx, `bench-${Date.now()}`);
+        say(bake.ok ? `  baked snapshot ${bake.snapshotId} in ${bake.seconds.toFixed(0)} s` : `  bake FAILED: ${bake.error}`);
+        if (bake.snapshotId) {
+            const tarball = snapshotTarball(bake.snapshotId);
+            ctx.cleanups.set("bench-bake-image", async () => fs.rmSync(tarball, { force: true }));
+        }
+    }
+    // rerun, restart and from-image go with the first link (the shaped one by default).
+    const primary = opts.links[0];
     for (let run = 1; run <= opts.runs; run++) {
         for (const c of caseOrder(run)) {
             if (!want(c)) continue;
-            say(`run ${run}/${opts.runs}: ${c}`);
-            let results: CaseRun[];
-            if (c === "optimized") {
-                const r = await runOptimized(ctx, run, want("rerun"));
-                results = [r.optimized];
-                (cases.optimized ??= []).push(r.optimized);
-                if (r.rerun) (cases.rerun ??= []).push(r.rerun);
-                if (r.rerun) results.push(r.rerun);
-            } else {
-                const index = FIRST_INDEX + 1 + (run - 1) * 2 + (c === "floor" ? 1 : 0);
-                const r = c === "naive" ? await runNaive(ctx, run, index) : await runFloor(ctx, run, index);
-                (cases[c] ??= []).push(r);
-                results = [r];
+            if (c === "floor") {
+                say(`run ${run}/${opts.runs}: floor (download floor over ${opts.links.map(linkLabel).join(", ")}, then dpkg)`);
+                const r = await runFloor(ctx, run, hostIndex(run, 0), opts.links);
+                push("floor", r);
+                report([r]);
+                continue;
             }
-            for (const r of results) say(`  ${r.host}: ${r.ok ? `${r.totalSeconds.toFixed(1)} s${r.memoryPeakMB ? `, peak ${r.memoryPeakMB.toFixed(0)} MiB` : ""}` : `FAILED: ${r.error}`}`);
+            for (const [i, link] of opts.links.entries()) {
+                say(`run ${run}/${opts.runs}: ${c}, link ${linkLabel(link)}`);
+                if (c === "naive") {
+                    const r = await runNaive(ctx, run, hostIndex(run, 1 + i), link);
+                    push("naive", r);
+                    report([r]);
+                    continue;
+                }
+                const isPrimary = link === primary;
+                const restart = isPrimary && want("restart") ? { image: bake?.snapshotId } : undefined;
+                const r = await runOptimized(ctx, run, link, { rerun: isPrimary && want("rerun"), restart });
+                push("optimized", r.optimized);
+                push("rerun", r.rerun);
+                push("restart", r.restart);
+                report([r.optimized, ...(r.rerun ? [r.rerun] : []), ...(r.restart ? [r.restart] : [])]);
+                if (isPrimary && want("from-image")) {
+                    const f = bake?.snapshotId
+                        ? await runFromImage(ctx, run, link, bake.snapshotId)
+                        : { run, host: `bench-i${run}`, ok: false, error: `not run: the bake failed: ${bake?.error ?? "unknown"}`, totalSeconds: 0, stages: {}, link: linkLabel(link) };
+                    push("from-image", f);
+                    report([f]);
+                }
+            }
         }
     }
-    return warm;
+    return { warm, bake };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -126,6 +176,17 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write("npm run bench: the provisioning cases boot test hosts (network namespaces, systemd-nspawn) and need root; run as root, or --cases key\n");
         return USAGE_EXIT_CODE;
     }
+    if (hostCaseNames.length > 0) {
+        try {
+            await checkLinksApplicable(opts.links);
+        } catch (err) {
+            if (err instanceof LinkError) {
+                process.stderr.write(`npm run bench: ${err.message}\n`);
+                return 2;
+            }
+            throw err;
+        }
+    }
 
     // The bench's hosts (its own and the runner's) live in a state dir of their own, so that
     // `testhost.sh down --all` from other work on this machine cannot stop them mid-run.
@@ -139,6 +200,7 @@ export async function main(argv: string[]): Promise<number> {
     let keys: Awaited<ReturnType<typeof benchmarkKeys>> | undefined;
     let packages: PackageSet | undefined;
     let warmupSeconds: number | undefined;
+    let bake: BenchResults["bake"];
     const key = new HarnessKey();
     const cleanups = new Map<string, () => Promise<void>>();
     let interrupted = false;
@@ -166,11 +228,12 @@ export async function main(argv: string[]): Promise<number> {
                 desktop: shape.desktop,
                 stack: opts.stack,
                 logDir: path.join(PROJECT_DIR, ".local-target", "bench", startedAt.toISOString().replace(/[:.]/g, "-")),
+                timelineDir: TIMELINE_DIR,
                 cleanups,
                 say,
             };
             say(`logs: ${ctx.logDir}`);
-            warmupSeconds = await hostCases(opts, ctx, cases);
+            ({ warm: warmupSeconds, bake } = await hostCases(opts, ctx, cases));
         }
     } finally {
         await Promise.allSettled([...cleanups.values()].map((f) => f()));
@@ -185,12 +248,15 @@ export async function main(argv: string[]): Promise<number> {
         finishedAt: new Date().toISOString(),
         command: `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`,
         machine: { cpus: os.cpus().length, memoryGiB: round(os.totalmem() / 2 ** 30, 1), kernel: os.release(), node: process.version },
-        options: { runs: opts.runs, cases: opts.cases, keyRuns: opts.keyRuns, stack: opts.stack },
+        options: { runs: opts.runs, cases: opts.cases, keyRuns: opts.keyRuns, stack: opts.stack, links: opts.links.map(linkLabel) },
         percentileMethod: PERCENTILE_METHOD,
         memoryMethod: MEMORY_METHOD,
-        definitions: Object.fromEntries(Object.entries(DEFINITIONS).filter(([k]) => k === "optimized.install" || (opts.cases as string[]).includes(k))),
+        definitions: Object.fromEntries(
+            Object.entries(DEFINITIONS).filter(([k]) => ["optimized.install", "link"].includes(k) || (opts.cases as string[]).includes(k) || (["download", "limit"].includes(k) && opts.cases.includes("floor"))),
+        ),
         packageSet: packages,
         warmupSeconds: warmupSeconds === undefined ? undefined : round(warmupSeconds, 1),
+        bake: bake === undefined ? undefined : { ...bake, seconds: round(bake.seconds, 1) },
         cases: Object.fromEntries(
             Object.entries(cases).map(([c, runs]) => [
                 c,
@@ -198,6 +264,8 @@ export async function main(argv: string[]): Promise<number> {
                     ...r,
                     totalSeconds: round(r.totalSeconds, 2),
                     installSeconds: r.installSeconds === undefined ? undefined : round(r.installSeconds, 2),
+                    readySeconds: r.readySeconds === undefined ? undefined : round(r.readySeconds, 2),
+                    downloads: r.downloads?.map((d) => ({ ...d, seconds: round(d.seconds, 2) })),
                     memoryPeakMB: r.memoryPeakMB === undefined ? undefined : round(r.memoryPeakMB, 1),
                     memoryPeakRssMB: r.memoryPeakRssMB === undefined ? undefined : round(r.memoryPeakRssMB, 1),
                     stages: Object.fromEntries(Object.entries(r.stages).map(([s, v]) => [s, round(v, 2)])),

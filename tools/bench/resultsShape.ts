@@ -9,7 +9,7 @@ import type { ThresholdOutcome } from "./threshold";
 export const SCHEMA = "workstation-bench/1";
 
 /** The provisioning cases (key generation is not run on a host). */
-export const HOST_CASES = ["optimized", "naive", "floor", "rerun"] as const;
+export const HOST_CASES = ["optimized", "naive", "floor", "rerun", "from-image", "restart"] as const;
 export type HostCase = (typeof HOST_CASES)[number];
 
 /** Stage order of the report: the program's stages, then floor's single transaction. */
@@ -47,6 +47,24 @@ export interface CaseRun {
     memoryPeakRssMB?: number;
     /** Untimed preparation (floor's download), seconds, for the record. */
     untimedSeconds?: number;
+    /** The link the case ran over ("none" or the shaped link's text, see link.ts); absent for floor's dpkg, which uses no network. */
+    link?: string;
+    /** optimized and from-image: from the program's start (the droplet created: host extracted and booted) to the last stage's end. */
+    readySeconds?: number;
+    /** floor: the download floor over each link: every .deb of the set, fetched in parallel. */
+    downloads?: DownloadFloor[];
+    /** restart: `--stop` (to the host gone) and `--start` (to ready), as the runner times them. */
+    stopSeconds?: number;
+    startSeconds?: number;
+    /** restart: whether the start booted the baked image (from-image's) or the stack's own. */
+    fromImage?: boolean;
+}
+
+export interface DownloadFloor {
+    link: string;
+    seconds: number;
+    files: number;
+    bytes: number;
 }
 
 export interface MetricSummary extends Summary {
@@ -67,13 +85,15 @@ export interface BenchResults {
     finishedAt: string;
     command: string;
     machine: { cpus: number; memoryGiB: number; kernel: string; node: string };
-    options: { runs: number; cases: string[]; keyRuns: number; stack: string };
+    options: { runs: number; cases: string[]; keyRuns: number; stack: string; links?: string[] };
     percentileMethod: string;
     memoryMethod: string;
     definitions: Record<string, string>;
     packageSet?: PackageSet;
     /** Untimed warm-up of the shared apt cache, seconds. */
     warmupSeconds?: number;
+    /** from-image: the untimed bake (role: image on a builder host), seconds, and the snapshot it made. */
+    bake?: { seconds: number; snapshotId?: string; ok: boolean; error?: string };
     cases: Partial<Record<HostCase, CaseRun[]>>;
     metrics: Record<string, MetricSummary>;
     key?: KeyResults;
@@ -91,6 +111,18 @@ export const METRICS: Record<string, MetricSummary["unit"]> = {
     "optimized/naive": "ratio",
     "optimized/floor": "ratio",
     "optimized.install/naive": "ratio",
+    "shaped.optimized.seconds": "s",
+    "shaped.naive.seconds": "s",
+    "shaped.optimized/naive": "ratio",
+    "download.seconds": "s",
+    "download.unshaped.seconds": "s",
+    "limit.seconds": "s",
+    "optimized/limit": "ratio",
+    "optimized.ready.seconds": "s",
+    "from-image.seconds": "s",
+    "from-image/fresh": "ratio",
+    "restart.stop.seconds": "s",
+    "restart.start.seconds": "s",
     "optimized.memory.mb": "MiB",
     "naive.memory.mb": "MiB",
     "floor.memory.mb": "MiB",
@@ -113,30 +145,68 @@ function summary(unit: MetricSummary["unit"], samples: number[]): MetricSummary 
     };
 }
 
+/** The link label of unshaped runs. */
+export const UNSHAPED = "none";
+
+/** max(dpkg floor, download floor): an ideal program hides one behind the other. */
+export function limitSeconds(dpkgFloor: number, downloadFloor: number): number {
+    return Math.max(dpkgFloor, downloadFloor);
+}
+
 /**
  * Per-run samples of every metric. Ratios pair the runs of one repetition (measured side
- * by side), only where both runs succeeded.
+ * by side, over the same link), only where both runs succeeded. Today's names are the
+ * unshaped figures (link none); `shaped.*`, `download.seconds`, `limit.seconds` and
+ * `optimized/limit` come from the shaped link.
  */
 export function metricSamples(cases: Partial<Record<HostCase, CaseRun[]>>, keys?: { ed25519: number[]; rsa4096: number[] }): Record<string, number[]> {
     const ok = (c: HostCase): CaseRun[] => (cases[c] ?? []).filter((r) => r.ok);
+    const unshaped = (c: HostCase): CaseRun[] => ok(c).filter((r) => r.link === undefined || r.link === UNSHAPED);
+    const shaped = (c: HostCase): CaseRun[] => ok(c).filter((r) => r.link !== undefined && r.link !== UNSHAPED);
     const out: Record<string, number[]> = {};
     const put = (name: string, values: number[]): void => {
         if (values.length > 0) out[name] = values;
     };
-    for (const c of HOST_CASES) put(`${c}.seconds`, ok(c).map((r) => r.totalSeconds));
-    put("optimized.install.seconds", ok("optimized").flatMap((r) => (r.installSeconds === undefined ? [] : [r.installSeconds])));
-    const paired = (a: HostCase, b: HostCase, pick: (r: CaseRun) => number | undefined): number[] =>
-        ok(a).flatMap((ra) => {
-            const rb = ok(b).find((r) => r.run === ra.run);
+    const paired = (as: CaseRun[], bs: CaseRun[], pick: (r: CaseRun) => number | undefined, base: (r: CaseRun) => number | undefined = (r) => r.totalSeconds): number[] =>
+        as.flatMap((ra) => {
+            const rb = bs.find((r) => r.run === ra.run && (r.link === undefined || ra.link === undefined || r.link === ra.link));
             const va = pick(ra);
-            return rb && va !== undefined && rb.totalSeconds > 0 ? [va / rb.totalSeconds] : [];
+            const vb = rb === undefined ? undefined : base(rb);
+            return va !== undefined && vb !== undefined && vb > 0 ? [va / vb] : [];
         });
-    put("optimized/naive", paired("optimized", "naive", (r) => r.totalSeconds));
-    put("optimized/floor", paired("optimized", "floor", (r) => r.totalSeconds));
-    put("optimized.install/naive", paired("optimized", "naive", (r) => r.installSeconds));
+    const total = (r: CaseRun): number => r.totalSeconds;
+    for (const c of ["optimized", "naive", "floor"] as const) put(`${c}.seconds`, unshaped(c).map(total));
+    put("rerun.seconds", ok("rerun").map(total));
+    put("optimized.install.seconds", unshaped("optimized").flatMap((r) => (r.installSeconds === undefined ? [] : [r.installSeconds])));
+    put("optimized/naive", paired(unshaped("optimized"), unshaped("naive"), total));
+    put("optimized/floor", paired(unshaped("optimized"), ok("floor"), total));
+    put("optimized.install/naive", paired(unshaped("optimized"), unshaped("naive"), (r) => r.installSeconds));
     for (const c of ["optimized", "naive", "floor"] as const) {
-        put(`${c}.memory.mb`, ok(c).flatMap((r) => (r.memoryPeakMB === undefined ? [] : [r.memoryPeakMB])));
+        put(`${c}.memory.mb`, (c === "floor" ? ok(c) : unshaped(c)).flatMap((r) => (r.memoryPeakMB === undefined ? [] : [r.memoryPeakMB])));
     }
+
+    put("shaped.optimized.seconds", shaped("optimized").map(total));
+    put("shaped.naive.seconds", shaped("naive").map(total));
+    put("shaped.optimized/naive", paired(shaped("optimized"), shaped("naive"), total));
+    const download = (r: CaseRun, want: "shaped" | "unshaped"): number | undefined =>
+        r.downloads?.find((d) => (want === "unshaped" ? d.link === UNSHAPED : d.link !== UNSHAPED))?.seconds;
+    put("download.seconds", ok("floor").flatMap((r) => download(r, "shaped") ?? []));
+    put("download.unshaped.seconds", ok("floor").flatMap((r) => download(r, "unshaped") ?? []));
+    const limit = (r: CaseRun): number | undefined => {
+        const d = download(r, "shaped");
+        return d === undefined ? undefined : limitSeconds(r.totalSeconds, d);
+    };
+    put("limit.seconds", ok("floor").flatMap((r) => limit(r) ?? []));
+    put("optimized/limit", paired(shaped("optimized"), ok("floor"), total, limit));
+
+    // from-image against the fresh workstation of its run, over the same link, both from
+    // the program's start (host boot included) to ready.
+    const ready = (r: CaseRun): number | undefined => r.readySeconds;
+    put("from-image.seconds", ok("from-image").flatMap((r) => ready(r) ?? []));
+    put("optimized.ready.seconds", ok("optimized").filter((r) => ok("from-image").some((f) => f.run === r.run && f.link === r.link)).flatMap((r) => ready(r) ?? []));
+    put("from-image/fresh", paired(ok("from-image"), ok("optimized"), ready, ready));
+    put("restart.stop.seconds", ok("restart").flatMap((r) => r.stopSeconds ?? []));
+    put("restart.start.seconds", ok("restart").flatMap((r) => r.startSeconds ?? []));
     if (keys) {
         put("key.ed25519.ms", keys.ed25519);
         put("key.rsa4096.ms", keys.rsa4096);

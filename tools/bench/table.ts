@@ -20,38 +20,52 @@ function okRuns(results: BenchResults, c: HostCase): CaseRun[] {
     return (results.cases[c] ?? []).filter((r) => r.ok);
 }
 
-/** Paired per-run ratios a/b of one stage (or of the totals when stage is undefined). */
-function stageRatios(results: BenchResults, a: HostCase, b: HostCase, stage?: string): number[] {
-    return okRuns(results, a).flatMap((ra) => {
-        const rb = okRuns(results, b).find((r) => r.run === ra.run);
+function caseLabel(c: HostCase): string {
+    return c === "rerun" ? "re-run" : c;
+}
+
+/** The report's columns: each case, split by link where a case ran over more than one. */
+export function caseColumns(results: BenchResults): { label: string; runs: CaseRun[] }[] {
+    const out: { label: string; runs: CaseRun[] }[] = [];
+    for (const c of HOST_CASES) {
+        const runs = okRuns(results, c);
+        if ((results.cases[c] ?? []).length === 0) continue;
+        // From every run, failed ones too: a column keeps its link's name when that link's run failed.
+        const links = [...new Set((results.cases[c] ?? []).map((r) => r.link ?? ""))];
+        if (links.length <= 1) out.push({ label: caseLabel(c), runs });
+        else for (const l of links) out.push({ label: `${caseLabel(c)} (${l === "none" ? "unshaped" : l})`, runs: runs.filter((r) => (r.link ?? "") === l) });
+    }
+    return out;
+}
+
+/** Paired per-run ratios optimized/naive of one stage (or of the totals), over the unshaped link. */
+function stageRatios(results: BenchResults, stage?: string): number[] {
+    const unshaped = (c: HostCase): CaseRun[] => okRuns(results, c).filter((r) => r.link === undefined || r.link === "none");
+    return unshaped("optimized").flatMap((ra) => {
+        const rb = unshaped("naive").find((r) => r.run === ra.run);
         const va = stage === undefined ? ra.totalSeconds : ra.stages[stage];
         const vb = rb === undefined ? undefined : stage === undefined ? rb.totalSeconds : rb.stages[stage];
         return va !== undefined && vb !== undefined && vb > 0 ? [va / vb] : [];
     });
 }
 
-function caseLabel(c: HostCase): string {
-    return c === "rerun" ? "re-run" : c;
-}
-
 export function stageTable(results: BenchResults): string {
-    const cases = HOST_CASES.filter((c) => (results.cases[c] ?? []).length > 0);
+    const cols = caseColumns(results);
+    const withNaive = (results.cases.optimized ?? []).length > 0 && (results.cases.naive ?? []).length > 0;
     const seen = new Set<string>();
-    for (const c of cases) for (const r of okRuns(results, c)) Object.keys(r.stages).forEach((s) => seen.add(s));
+    for (const col of cols) for (const r of col.runs) Object.keys(r.stages).forEach((s) => seen.add(s));
     const stages = [...STAGE_ORDER.filter((s) => seen.has(s)), ...[...seen].filter((s) => !(STAGE_ORDER as readonly string[]).includes(s)).sort()];
-    const withNaive = cases.includes("optimized") && cases.includes("naive");
-    const header = ["stage", ...cases.map(caseLabel), ...(withNaive ? ["optimized/naive"] : [])];
     const rows = stages.map((stage) => [
         stage === "install" ? "install (floor: one transaction)" : stage,
-        ...cases.map((c) => p50p95(okRuns(results, c).flatMap((r) => (r.stages[stage] === undefined ? [] : [r.stages[stage]])), 1)),
-        ...(withNaive ? [p50p95(stageRatios(results, "optimized", "naive", stage), 2)] : []),
+        ...cols.map((col) => p50p95(col.runs.flatMap((r) => (r.stages[stage] === undefined ? [] : [r.stages[stage]])), 1)),
+        ...(withNaive ? [p50p95(stageRatios(results, stage), 2)] : []),
     ]);
     rows.push([
         "**total**",
-        ...cases.map((c) => `**${p50p95(okRuns(results, c).map((r) => r.totalSeconds), 1)}**`),
-        ...(withNaive ? [`**${p50p95(stageRatios(results, "optimized", "naive"), 2)}**`] : []),
+        ...cols.map((col) => `**${p50p95(col.runs.map((r) => r.totalSeconds), 1)}**`),
+        ...(withNaive ? [`**${p50p95(stageRatios(results), 2)}**`] : []),
     ]);
-    return markdownTable(header, rows);
+    return markdownTable(["stage", ...cols.map((c) => c.label), ...(withNaive ? ["optimized/naive (unshaped)"] : [])], rows);
 }
 
 function metricRow(name: string, m: MetricSummary | undefined, digits: number, label = name): string[] {
@@ -62,7 +76,7 @@ function metricRow(name: string, m: MetricSummary | undefined, digits: number, l
 export function renderReport(results: BenchResults): string {
     const out: string[] = [];
     const runs = results.options.runs;
-    const failed = HOST_CASES.flatMap((c) => (results.cases[c] ?? []).filter((r) => !r.ok).map((r) => `${caseLabel(c)} run ${r.run} on ${r.host}: ${r.error ?? "failed"}`));
+    const failed = HOST_CASES.flatMap((c) => (results.cases[c] ?? []).filter((r) => !r.ok).map((r) => `${caseLabel(c)} run ${r.run} on ${r.host}${r.link ? ` [${r.link}]` : ""}: ${r.error ?? "failed"}`));
     if (HOST_CASES.some((c) => (results.cases[c] ?? []).length > 0)) {
         out.push(`### Provisioning, seconds (p50 / p95 over ${runs} run${runs === 1 ? "" : "s"})`, "", stageTable(results), "");
         out.push(
@@ -77,10 +91,31 @@ export function renderReport(results: BenchResults): string {
                     metricRow("optimized/naive", results.metrics["optimized/naive"], 2),
                     metricRow("optimized/floor", results.metrics["optimized/floor"], 2),
                     metricRow("optimized.install/naive", results.metrics["optimized.install/naive"], 2, "optimized/naive, install stages only"),
+                    metricRow("shaped.optimized/naive", results.metrics["shaped.optimized/naive"], 2, "optimized/naive, shaped link"),
+                    metricRow("optimized/limit", results.metrics["optimized/limit"], 2, "optimized/limit, shaped link"),
+                    metricRow("from-image/fresh", results.metrics["from-image/fresh"], 2),
                 ],
             ),
             "",
         );
+        out.push("Floors, limit and lifecycle, seconds:", "");
+        out.push(
+            markdownTable(
+                ["figure", "p50", "p95", "runs"],
+                [
+                    metricRow("floor.seconds", results.metrics["floor.seconds"], 1, "dpkg floor (floor)"),
+                    metricRow("download.seconds", results.metrics["download.seconds"], 1, "download floor, shaped link"),
+                    metricRow("download.unshaped.seconds", results.metrics["download.unshaped.seconds"], 1, "download floor, unshaped"),
+                    metricRow("limit.seconds", results.metrics["limit.seconds"], 1, "limit = max(dpkg, download shaped)"),
+                    metricRow("optimized.ready.seconds", results.metrics["optimized.ready.seconds"], 1, "fresh: program start to ready (boot included)"),
+                    metricRow("from-image.seconds", results.metrics["from-image.seconds"], 1, "from-image: program start to ready (boot included)"),
+                    metricRow("restart.stop.seconds", results.metrics["restart.stop.seconds"], 1, "restart: stop"),
+                    metricRow("restart.start.seconds", results.metrics["restart.start.seconds"], 1, "restart: start to ready"),
+                ],
+            ),
+            "",
+        );
+        if (results.bake) out.push(`The image from-image boots was baked once before the runs (untimed): ${results.bake.ok ? `${results.bake.seconds.toFixed(0)} s, snapshot ${results.bake.snapshotId}` : `FAILED: ${results.bake.error}`}.`, "");
         const mem = (["optimized", "naive", "floor"] as const).map((c) => metricRow(c, results.metrics[`${c}.memory.mb`], 0));
         out.push("Peak host memory, MiB (sum of Pss in the host's PID namespace, sampled every second):", "", markdownTable(["case", "p50", "p95", "runs"], mem), "");
     }
