@@ -10,7 +10,10 @@ export -n WS_PASSWORD WS_AUTHORIZED_KEYS 2>/dev/null || true
 
 # nftables is fail2ban's ban action (harden); installing it here, in the same dpkg
 # transaction as fail2ban, spares harden a dpkg run of its own on the critical path.
-readonly SP_BASE_PACKAGES=(ca-certificates curl git gnupg eatmydata sudo unattended-upgrades fail2ban python3-systemd nftables iproute2)
+# e2fsprogs (mkfs.ext4) is home-volume's: installed here, an install stage, it is in the
+# baked image, where home-volume runs before system-prep and the generalised image has no
+# apt lists to install it from.
+readonly SP_BASE_PACKAGES=(ca-certificates curl git gnupg eatmydata sudo unattended-upgrades fail2ban python3-systemd nftables iproute2 e2fsprogs)
 readonly SP_APT_CONF=/etc/apt/apt.conf.d/90workstation
 readonly SP_APT_CONF_TEXT='// workstation provisioning (provisioning/system-prep.sh)
 DPkg::Lock::Timeout "600";

@@ -7,14 +7,17 @@ import * as fs from "fs";
 import * as path from "path";
 import type { RunRecord } from "../../local/child";
 import { decodeResolved, toPlain } from "../../local/outputs";
-import { HostState, PROJECT_DIR } from "../../local/runnerState";
+import { HostState, PROJECT_DIR, stackVolumeFiles, volumeOwner } from "../../local/runnerState";
 import { sshExec } from "../../local/sshExec";
-import { snapshotTarball, stopHost } from "../../local/testHost";
+import { listHosts, snapshotTarball, stopHost } from "../../local/testHost";
+import { destroyVolume } from "../../local/volume";
+import { WORKSTATION_GID, WORKSTATION_UID } from "../../components/homeVolume";
 import { lockTrouble, secretsIn } from "./checks";
 
 // Names of this suite only (it may run beside the shared suites, never two of its own at once).
 const BUILDER = "wsimgeb";
 const WORKSTATION = "wsimgew";
+const STACK = "dev";
 const SKIPPED_FROM_IMAGE = ["wait-ready", "ide-vscode", "ide-cursor", "ide-antigravity", "monitor"];
 
 function runner(args: string[]): Promise<{ code: number; output: string }> {
@@ -45,15 +48,24 @@ describe("a workstation from a baked image on the local target (boots two hosts)
 
     before(async () => {
         for (const name of [BUILDER, WORKSTATION]) await runner(["--down", name]);
-        const b = await runner(["--name", BUILDER, "--stack", "dev", "--set", "role=image", "--set", `imageBake=e2e-${process.pid}`]);
+        // The workstation gets the stack's home volume, blank: one left by another run of the
+        // stack would hand it an old /home (the lifecycle and e2e suites do the same).
+        for (const file of stackVolumeFiles(STACK)) {
+            const owner = volumeOwner(file);
+            if (owner !== undefined && owner !== WORKSTATION && (await listHosts()).some((h) => h.name === owner)) {
+                throw new Error(`the ${STACK} stack's volume ${file} is attached to running test host ${owner}; stop it first`);
+            }
+            destroyVolume(file);
+        }
+        const b = await runner(["--name", BUILDER, "--stack", STACK, "--set", "role=image", "--set", `imageBake=e2e-${process.pid}`]);
         bake = { ...b, record: new HostState(BUILDER).readRun<RunRecord>()! };
         assert.strictEqual(b.code, 0, b.output.slice(-3000));
         const outputs = toPlain(decodeResolved(bake.record.outputs), true) as Record<string, unknown>;
         snapshotId = String(outputs.snapshotId);
-        // No home volume here: that path is the lifecycle suite's. From this image it would need
-        // e2fsprogs, which the minimal test image lacks and the install stages do not add, and
-        // apt lists the generalised image no longer has (a gap noted for the image issue).
-        const w = await runner(["--name", WORKSTATION, "--stack", "dev", "--set", `image=${snapshotId}`, "--set", "homeVolumeGb=0"]);
+        // With the stack's home volume (homeVolumeGb 20 by default): home-volume runs before
+        // system-prep and formats the blank volume with the image's own mkfs.ext4 (e2fsprogs
+        // came with system-prep's base packages at the bake; the image has no apt lists).
+        const w = await runner(["--name", WORKSTATION, "--stack", STACK, "--set", `image=${snapshotId}`]);
         ws = { ...w, record: new HostState(WORKSTATION).readRun<RunRecord>()! };
         assert.strictEqual(w.code, 0, w.output.slice(-3000));
         ip = ws.record.host!.ip;
@@ -67,6 +79,7 @@ describe("a workstation from a baked image on the local target (boots two hosts)
             await stopHost(name);
             new HostState(name).remove();
         }
+        for (const file of stackVolumeFiles(STACK)) if (volumeOwner(file) === WORKSTATION) destroyVolume(file);
         if (snapshotId && /^[0-9]+$/.test(snapshotId)) fs.rmSync(snapshotTarball(snapshotId), { force: true });
     });
 
@@ -83,12 +96,26 @@ describe("a workstation from a baked image on the local target (boots two hosts)
         assert.strictEqual(ws.record.ok, true);
         const status = Object.fromEntries(ws.record.stages.map((s) => [s.stage, s.timing?.status]));
         assert.deepStrictEqual(Object.keys(status).sort(),
-            ["desktop", "harden", "ide-antigravity", "ide-cursor", "ide-vscode", "monitor", "report", "system-prep", "verify", "wait-ready"]);
+            ["desktop", "harden", "home-volume", "ide-antigravity", "ide-cursor", "ide-vscode", "monitor", "report", "system-prep", "verify", "wait-ready"]);
         for (const s of SKIPPED_FROM_IMAGE) assert.strictEqual(status[s], "skipped", s);
         const desktop = ws.record.stages.find((s) => s.stage === "desktop")!.timing!;
         assert.deepStrictEqual((desktop.steps ?? []).filter((s) => s.status !== "skipped").map((s) => s.name), ["xsession"], "only the user's own session file");
         const prep = ws.record.stages.find((s) => s.stage === "system-prep")!.timing!;
         assert.strictEqual((prep.steps ?? []).find((s) => s.name === "base-packages")!.status, "skipped");
+    });
+
+    it("puts /home on the home volume: formatted from the image's own tools, the user's files owned by the fixed UID", async () => {
+        const hv = ws.record.stages.find((s) => s.stage === "home-volume")!;
+        assert.strictEqual(hv.ok, true);
+        assert.strictEqual(hv.timing!.status, "ok");
+        const steps = Object.fromEntries((hv.timing!.steps ?? []).map((s) => [s.name, s.status]));
+        assert.strictEqual(steps.format, "ok", JSON.stringify(hv.timing!.steps));
+        assert.strictEqual(steps["copy-home"], "ok");
+        const out = (await onHost("findmnt -n -o FSTYPE,TARGET /home; stat -c '%u:%g' /home/dev; test -f /home/.workstation-home-volume && echo marked; grep -c 'workstation home volume' /etc/fstab")).trim().split("\n");
+        assert.deepStrictEqual(out[0].trim().split(/\s+/), ["ext4", "/home"], "/home is the volume's ext4");
+        assert.strictEqual(out[1], `${WORKSTATION_UID}:${WORKSTATION_GID}`);
+        assert.strictEqual(out[2], "marked", "the copy of /home onto the volume completed");
+        assert.strictEqual(out[3], "1", "one fstab line for it");
     });
 
     it("passes verify: xrdp, each IDE, sudo", () => {
