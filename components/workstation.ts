@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as random from "@pulumi/random";
 import { WorkstationConfig } from "./config";
-import { isProdStack, projectEnvironment } from "./environment";
+import { idleStopTag, isProdStack, projectEnvironment } from "./environment";
 import { Host } from "./host";
 import { HostKey, hostKeyCloudConfig, knownHostsLine } from "./hostKey";
 import { WORKSTATION_GID, WORKSTATION_UID, homeVolumeName, volumeMonthlyPrice } from "./homeVolume";
@@ -146,7 +146,7 @@ export class Workstation extends pulumi.ComponentResource {
             userData: pulumi.secret(pulumi.all([this.keyPair.publicKey, this.hostKey.privateKey, this.hostKey.publicKey])
                 .apply(([key, hostPrivate, hostPublic]) => cloudConfig(config.username, key, { privateKey: hostPrivate, publicKey: hostPublic }))),
             allowedSshCidrs: config.allowedSshCidrs,
-            tags: dropletTags(config.tags, stack),
+            tags: dropletTags(config.tags, stack, args.installOnly ? undefined : config.idleStopMinutes),
             backups: config.backups,
             alertEmails: config.alertEmails,
             projectName: config.projectName,
@@ -321,10 +321,15 @@ export function cloudConfig(username: string, publicKey: string, hostKey: { priv
     ].join("\n");
 }
 
-/** `workstation` and `environment:<stack>` (unless an environment tag is configured), then the configured tags. */
-export function dropletTags(configured: string[], stack: string): string[] {
+/**
+ * `workstation` and `environment:<stack>` (unless an environment tag is configured), then
+ * `idle-stop:<minutes|off>` when the idle limit is given (a workstation, not an image
+ * builder), then the configured tags.
+ */
+export function dropletTags(configured: string[], stack: string, idleStopMinutes?: number): string[] {
     const own = ["workstation"];
     if (!configured.some((t) => t === "environment" || t.startsWith("environment:"))) own.push(`environment:${stack}`);
+    if (idleStopMinutes !== undefined) own.push(idleStopTag(idleStopMinutes));
     return [...new Set([...own, ...configured])];
 }
 

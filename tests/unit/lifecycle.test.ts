@@ -175,6 +175,18 @@ describe("without a home volume (homeVolumeGb: 0)", () => {
     });
 });
 
+describe("the droplet's idle-stop tag (what the droplet-idle-stop-outside-prod policy reads)", () => {
+    const idleTags = (): string[] => (one("digitalocean:index/droplet:Droplet").inputs.tags as string[]).filter((t) => t.startsWith("idle-stop"));
+    it("says the stack's idle minutes (dev: 120)", async () => {
+        await runProgram(stackValues("dev"));
+        assert.deepStrictEqual(idleTags(), ["idle-stop:120"]);
+    });
+    it("says off when idleStopMinutes is 0", async () => {
+        await runProgram(stackValues("dev", { idleStopMinutes: 0 }));
+        assert.deepStrictEqual(idleTags(), ["idle-stop:off"]);
+    });
+});
+
 describe("lifecycle config is refused when bad, before anything is created", () => {
     const cases: [string, Record<string, unknown>, string][] = [
         ["a negative volume size", { homeVolumeGb: -1 }, `workstation:homeVolumeGb: "-1" is not allowed; expected 0 (no home volume) or a whole number of GiB from 1 to 16384`],
