@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { describeEvent, main } from "../../automation/driver";
-import { Deferred, FakeStacks, ROOT, deferred, fakeDeps, settle, timingsOutput } from "./fakes";
+import { DEV_STACK_FILE, Deferred, FakeStacks, ROOT, deferred, fakeDeps, settle, timingsOutput } from "./fakes";
 
 const FLEET = JSON.stringify([
     { name: "alice", env: "dev", config: { owner: "alice" } },
@@ -260,9 +260,29 @@ describe("deploy driver: fleet", () => {
         assert.strictEqual(maxOpening, 1);
         assert.strictEqual(maxUps, 3);
         assert.deepStrictEqual(stacks.calls.filter((c) => c.op !== "up").map((c) => `${c.op} ${c.stack}`), [
-            "createOrSelect dev-alice", "replaceConfig dev-alice", "createOrSelect dev-bob", "replaceConfig dev-bob",
-            "createOrSelect staging-carol", "replaceConfig staging-carol",
+            "createOrSelect dev-alice", "outputs dev-alice", "replaceConfig dev-alice", "createOrSelect dev-bob", "outputs dev-bob", "replaceConfig dev-bob",
+            "createOrSelect staging-carol", "outputs staging-carol", "replaceConfig staging-carol",
         ]);
+    });
+
+    it("keeps a stopped fleet stack stopped unless its entry sets running, and never takes running from the env file", async () => {
+        const stacks = new FakeStacks();
+        stacks.outputsOf.set("dev-alice", { state: "stopped" });
+        stacks.outputsOf.set("dev-bob", { state: "stopped" });
+        stacks.outputsOf.set("staging-carol", { state: "running" });
+        stacks.outputsOf.set("dev-dave", { state: "running" });
+        const fleet = JSON.stringify([
+            { name: "alice", env: "dev" },
+            { name: "bob", env: "dev", config: { running: true } },
+            { name: "carol", env: "staging" },
+            { name: "dave", env: "dev" },
+        ]);
+        // The dev stack itself was stopped by stop-idle, which committed running: false to its file.
+        const deps = fakeDeps(stacks, { "fleet.json": fleet, "Pulumi.dev.yaml": `${DEV_STACK_FILE}  workstation:running: false\n` });
+        assert.strictEqual(await main(["--fleet", "fleet.json"], deps), 0, deps.lines.join("\n"));
+        const running = Object.fromEntries(stacks.ops("replaceConfig").map((c) => [c.stack, c.config?.["workstation:running"]]));
+        assert.deepStrictEqual(running, { "dev-alice": "false", "dev-bob": "true", "staging-carol": undefined, "dev-dave": undefined });
+        assert.ok(deps.lines.includes("[dev-alice] is stopped and its entry does not set running: it stays stopped"), deps.lines.join("\n"));
     });
 
     it("prefixes progress events with the stack name", async () => {
