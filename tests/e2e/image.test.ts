@@ -111,6 +111,9 @@ describe("a workstation from a baked image on the local target (boots two hosts)
         const steps = Object.fromEntries((hv.timing!.steps ?? []).map((s) => [s.name, s.status]));
         assert.strictEqual(steps.format, "ok", JSON.stringify(hv.timing!.steps));
         assert.strictEqual(steps["copy-home"], "ok");
+        // mkfs.ext4 came with the image (system-prep's base packages at the bake): no apt here.
+        assert.doesNotMatch(hv.stdout + hv.stderr, /apt-get|Reading package lists/, "home-volume installed nothing");
+        assert.deepStrictEqual((hv.result as { formatted?: boolean }).formatted, true);
         const out = (await onHost("findmnt -n -o FSTYPE,TARGET /home; stat -c '%u:%g' /home/dev; test -f /home/.workstation-home-volume && echo marked; grep -c 'workstation home volume' /etc/fstab")).trim().split("\n");
         assert.deepStrictEqual(out[0].trim().split(/\s+/), ["ext4", "/home"], "/home is the volume's ext4");
         assert.strictEqual(out[1], `${WORKSTATION_UID}:${WORKSTATION_GID}`);
