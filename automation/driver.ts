@@ -269,6 +269,9 @@ export async function stopIdle(candidates: readonly IdleCandidate[], idleHosts: 
                     report("warned", `idle ${decision.idleMinutes} of ${limitMinutes} min with someone logged in: warned on the host; stopped on a later run if nothing happens`);
                     break;
                 case "stop": {
+                    // The stop's own time: the program cannot export it (the engine deletes the
+                    // droplet after the program has ended), so the driver measures the whole up.
+                    const stopStarted = Date.now();
                     if (config) await stack.replaceConfig({ ...config, [RUNNING_KEY]: "false" });
                     else await stack.setConfigValue(RUNNING_KEY, "false");
                     const result = await stack.up(operationOptions("up", deps, {
@@ -277,7 +280,7 @@ export async function stopIdle(candidates: readonly IdleCandidate[], idleHosts: 
                             if (line) deps.out(`[${stackName}] ${line}`);
                         },
                     }));
-                    report("stopped", `idle ${decision.idleMinutes} min (limit ${limitMinutes}): running false, up done (state ${String(result.outputs.state ?? "?")})`);
+                    report("stopped", `idle ${decision.idleMinutes} min (limit ${limitMinutes}): running false, up done in ${((Date.now() - stopStarted) / 1000).toFixed(1)} s (state ${String(result.outputs.state ?? "?")})`);
                     // An env stack's config is its file in the repository: the stop lasts only once committed.
                     if (!config) deps.out(`[${stackName}] ${keepStopNote(stackName)}`);
                     break;

@@ -77,6 +77,8 @@ export interface DropletHost {
     hostName: string;
     ip: string;
     bootSeconds?: number;
+    /** When the droplet came to be (epoch ms): an adopted host's boot; now for a new one. */
+    createdAtMs?: number;
 }
 
 /** What the mocks need from the world; the runner wires the real ones, unit tests fakes. */
@@ -365,7 +367,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 disk: info.diskGb,
                 status: "active",
                 locked: false,
-                createdAt: new Date().toISOString(),
+                createdAt: new Date(host.createdAtMs ?? Date.now()).toISOString(),
             },
         };
     }

@@ -52,7 +52,7 @@ describe("stop-idle", () => {
         assert.deepStrictEqual(hosts.reads, [{ host: "10.213.7.2", user: "dev", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nKEY\n", hostKey: HOST_KEY }], "read with the stack's own key and pinned host key");
         assert.deepStrictEqual(stacks.ops("setConfigValue").map((c) => c.config), [{ "workstation:running": "false" }]);
         assert.deepStrictEqual(stacks.ops("up").map((c) => [c.stack, c.options?.policyPacks]), [["dev", ["/repo/policies"]]]);
-        assert.ok(lines.includes("[dev] stopped: idle 130 min (limit 120): running false, up done (state stopped)"), lines.join("\n"));
+        assert.ok(lines.some((l) => /^\[dev\] stopped: idle 130 min \(limit 120\): running false, up done in \d+\.\d s \(state stopped\)$/.test(l)), lines.join("\n"));
         assert.ok(lines.includes("[dev] Pulumi.dev.yaml now has workstation:running: false: commit it (the stop-idle workflow does), "
             + "or the next deploy of the repository starts the workstation again"), lines.join("\n"));
     });
