@@ -1,6 +1,7 @@
 // End to end, issue 14: an image stack baked on the local target (the unchanged program with
-// role: image, through the runner), then a workstation booted from its snapshot id. The
-// workstation passes the checks a fresh one does, and its install stages report `skipped`.
+// role: image, through the runner), then a workstation booted from its snapshot id with the
+// stack's home volume. The workstation passes the checks a fresh one does, its install
+// stages report `skipped`, and a stop and start brings it back from the image, home intact.
 import * as assert from "assert";
 import { spawn } from "child_process";
 import * as fs from "fs";
@@ -149,5 +150,27 @@ describe("a workstation from a baked image on the local target (boots two hosts)
     it("trips over no lock and prints neither the private key nor the password", () => {
         assert.deepStrictEqual(lockTrouble(ws.output), []);
         assert.deepStrictEqual(secretsIn(ws.output, key, password), []);
+    });
+
+    // Last: it replaces the host the tests above looked at.
+    it("stops, then starts again from the image with the home intact (a new host, the same volume)", async function () {
+        this.timeout(10 * 60 * 1000);
+        await sshExec({ host: ip, user: "dev", privateKey: key }, { command: "bash -s", stdin: "set -e\necho 'kept across a restart' >~/restart.txt\n", dialErrorLimit: 3 });
+        const stop = await runner(["--stop", WORKSTATION]);
+        assert.strictEqual(stop.code, 0, stop.output.slice(-3000));
+        assert.ok(!(await listHosts()).some((h) => h.name === WORKSTATION), "the host is gone while stopped");
+        const start = await runner(["--start", WORKSTATION, "--set", `image=${snapshotId}`]);
+        assert.strictEqual(start.code, 0, start.output.slice(-3000));
+        const record = new HostState(WORKSTATION).readRun<RunRecord>()!;
+        assert.notStrictEqual(record.host!.pid, ws.record.host!.pid, "a new host");
+        const status = Object.fromEntries(record.stages.map((st) => [st.stage, st.timing?.status]));
+        for (const st of SKIPPED_FROM_IMAGE) assert.strictEqual(status[st], "skipped", `${st} from the image`);
+        const hv = record.stages.find((st) => st.stage === "home-volume")!;
+        assert.deepStrictEqual(hv.result, { ...(hv.result as object), formatted: false, copiedHome: false }, "the volume's filesystem and home kept");
+        const outputs = toPlain(decodeResolved(record.outputs), true) as { lifecycle: { action: string }; verification: { ok: boolean } };
+        assert.strictEqual(outputs.lifecycle.action, "start");
+        assert.strictEqual(outputs.verification.ok, true);
+        const out = await sshExec({ host: record.host!.ip, user: "dev", privateKey: key }, { command: "cat ~/restart.txt; stat -c '%u:%g' ~/restart.txt", dialErrorLimit: 3 });
+        assert.strictEqual(out.stdout, `kept across a restart\n${WORKSTATION_UID}:${WORKSTATION_GID}\n`);
     });
 });
