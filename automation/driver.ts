@@ -94,7 +94,7 @@ function operationOptions(action: Action, deps: DriverDeps, handlers: Pick<Opera
     };
 }
 
-async function runAction(stack: StackHandle, action: Action, options: OperationOptions): Promise<{ changes?: OpMap; timings?: TimingReport }> {
+async function runAction(stack: StackHandle, action: Action, options: OperationOptions): Promise<{ changes?: OpMap; timings?: TimingReport; lifecycle?: string }> {
     switch (action) {
         case "preview":
             return { changes: (await stack.preview(options)).changeSummary };
@@ -102,7 +102,7 @@ async function runAction(stack: StackHandle, action: Action, options: OperationO
             return { changes: (await stack.destroy(options)).resourceChanges };
         case "up": {
             const result = await stack.up(options);
-            return { changes: result.resourceChanges, timings: parseTimings(result.outputs.timings) };
+            return { changes: result.resourceChanges, timings: parseTimings(result.outputs.timings), lifecycle: describeLifecycle(result.outputs.lifecycle) };
         }
     }
 }
@@ -115,6 +115,7 @@ function prepareSingle(env: Environment, action: Action, deps: DriverDeps): () =
         deps.out(`${action} ${stack.name} (policy pack: ${action === "destroy" ? "none" : POLICY_PACK_DIR})`);
         const result = await runAction(stack, action, operationOptions(action, deps, { onOutput: deps.stream }));
         deps.out(`${stack.name}: ${action} done; changes: ${formatChanges(result.changes)}`);
+        if (result.lifecycle) deps.out(`${stack.name}: ${result.lifecycle}`);
         if (result.timings) deps.out(formatTimingTable(result.timings));
         return 0;
     };
@@ -332,6 +333,16 @@ export async function runFleet(
         deps.out(`[${stackName}] ${action} done; changes: ${formatChanges(outcome.value.changes)}`);
         return { stackName, ok: true, timings: outcome.value.timings };
     });
+}
+
+/** The program's `lifecycle` output (components/workstation.ts) as one line; undefined when absent or not that shape. */
+export function describeLifecycle(value: unknown): string | undefined {
+    const l = value as { state?: unknown; action?: unknown; readySeconds?: unknown; monthlyCost?: unknown } | undefined;
+    if (l?.state === "running" && typeof l.readySeconds === "number") {
+        return `${l.action === "start" ? "started (a new droplet)" : "updated"}; ready ${l.readySeconds.toFixed(1)} s after the up began`;
+    }
+    if (l?.state === "stopped" && typeof l.monthlyCost === "number") return `stopped; costs $${l.monthlyCost.toFixed(2)} a month (the home volume)`;
+    return undefined;
 }
 
 /** Percentiles across the successful deployments, then the failures; returns the exit code. */

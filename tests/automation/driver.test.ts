@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { describeEvent, main } from "../../automation/driver";
+import { describeEvent, describeLifecycle, main } from "../../automation/driver";
 import { DEV_STACK_FILE, Deferred, FakeStacks, ROOT, deferred, fakeDeps, settle, timingsOutput } from "./fakes";
 
 const FLEET = JSON.stringify([
@@ -14,10 +14,11 @@ describe("deploy driver: one env", () => {
         const stacks = new FakeStacks();
         stacks.up = async (_stack, options) => {
             options.onOutput?.("Updating (dev)\n");
-            return { outputs: { timings: timingsOutput({ "system-prep": 80, desktop: 60 }, 140) }, resourceChanges: { create: 20 } };
+            return { outputs: { timings: timingsOutput({ "system-prep": 80, desktop: 60 }, 140), lifecycle: { state: "running", action: "start", readySeconds: 161.24 } }, resourceChanges: { create: 20 } };
         };
         const deps = fakeDeps(stacks);
         assert.strictEqual(await main(["--env", "dev"], deps), 0);
+        assert.ok(deps.lines.includes("dev: started (a new droplet); ready 161.2 s after the up began"), deps.lines.join("\n"));
 
         assert.deepStrictEqual(stacks.calls.map((c) => `${c.op} ${c.stack}`), ["createOrSelect dev", "up dev"]);
         assert.deepStrictEqual(stacks.ops("up")[0].options?.policyPacks, [`${ROOT}/policies`]);
@@ -27,6 +28,13 @@ describe("deploy driver: one env", () => {
         assert.match(out, /\nsystem-prep +80\.0 +ok\ndesktop +60\.0 +ok\n/);
         assert.match(out, /wall clock: {6}140\.0 s/);
         assert.match(out, /critical path: {3}system-prep → desktop \(140\.0 s\)/);
+    });
+
+    it("describes the lifecycle output of an update and of a stop, and nothing else", () => {
+        assert.strictEqual(describeLifecycle({ state: "running", action: "update", readySeconds: 4 }), "updated; ready 4.0 s after the up began");
+        assert.strictEqual(describeLifecycle({ state: "stopped", monthlyCost: 2 }), "stopped; costs $2.00 a month (the home volume)");
+        assert.strictEqual(describeLifecycle(undefined), undefined);
+        assert.strictEqual(describeLifecycle({ state: "running" }), undefined);
     });
 
     it("previews with the policy pack when asked, and destroys without one", async () => {
