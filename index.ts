@@ -5,6 +5,8 @@ import { WorkstationImage, imageFromStack } from "./components/image";
 import { sshConfigBlock, sshKeyFile } from "./components/sshConfig";
 import { Workstation } from "./components/workstation";
 
+// When this `pulumi up` began, as near as the program can tell: its own start.
+const upStartedAt = Date.now();
 const stack = pulumi.getStack();
 const config = loadConfig(stack);
 
@@ -20,7 +22,7 @@ export const contents = bake?.outputs.apply((o) => o.contents);
 
 const fromImage = config.role === "workstation" && config.imageStack ? imageFromStack(config.imageStack) : undefined;
 // A workstation stack builds the workstation; an image stack builds nothing else.
-const ws = config.role === "workstation" ? new Workstation("ws", { config, stack, fromImage }) : undefined;
+const ws = config.role === "workstation" ? new Workstation("ws", { config, stack, fromImage, upStartedAt }) : undefined;
 const running = ws?.provisioning;
 
 const keyFile = sshKeyFile(stack);
@@ -29,6 +31,8 @@ const keyFile = sshKeyFile(stack);
 const hostCheck = `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${keyFile}.known_hosts`;
 /** `running` or `stopped` (no droplet: only the home volume is billed). */
 export const state = ws?.state;
+/** Running: `action` (`start`: this up created the droplet) and `readySeconds` from the up's start; stopped: `monthlyCost`. */
+export const lifecycle = ws?.lifecycle;
 export const ipv4Address = ws?.ipv4Address;
 export const username = ws?.username;
 /** `pulumi stack output knownHosts > ~/.ssh/workstation-<stack>.known_hosts`: ssh checks the host's key, no first-use prompt. */

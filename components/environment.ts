@@ -24,3 +24,16 @@ export function projectEnvironment(stack: string): "Development" | "Staging" | "
     if (isStagingStack(stack)) return "Staging";
     return "Development";
 }
+
+/**
+ * The droplet tag that says whether `npm run deploy -- stop-idle` stops the workstation:
+ * `idle-stop:<minutes>` or `idle-stop:off` (config idleStopMinutes). It is how the policy
+ * pack sees the setting (policies see resources, not config), and how a person sees it in
+ * DigitalOcean's control panel. An image builder carries none (it never idles: its bake
+ * deletes it).
+ */
+export const IDLE_STOP_TAG = "idle-stop";
+
+export function idleStopTag(idleStopMinutes: number): string {
+    return `${IDLE_STOP_TAG}:${idleStopMinutes === 0 ? "off" : String(idleStopMinutes)}`;
+}

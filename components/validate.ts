@@ -6,6 +6,7 @@
 // created: DigitalOcean's API, cloud-init (YAML), useradd, sshd, apt.
 import * as net from "net";
 import { sizes } from "./sizes";
+import { IDLE_STOP_TAG } from "./environment";
 
 /** undefined: fine; "": not of the allowed form; otherwise the reason shown in the message. */
 export type Refusal = string | undefined;
@@ -344,6 +345,9 @@ export const tagProblem: Validator = (value) => {
         return "it is the tag workstation, which the program adds, in other letters; DigitalOcean tags ignore case";
     }
     const name = value.split(":")[0];
+    if (sameTag(name) === IDLE_STOP_TAG) {
+        return `${IDLE_STOP_TAG} is the program's tag for idleStopMinutes; set workstation:idleStopMinutes instead`;
+    }
     if (name !== "environment" && sameTag(name) === "environment") {
         return "write environment in lower case, so that it replaces the environment:<stack> tag the program adds";
     }

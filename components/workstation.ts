@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as random from "@pulumi/random";
 import { WorkstationConfig } from "./config";
-import { isProdStack, projectEnvironment, workstationName } from "./environment";
+import { idleStopTag, isProdStack, projectEnvironment, workstationName } from "./environment";
 import { Host } from "./host";
 import { HostKey, hostKeyCloudConfig, knownHostsLine } from "./hostKey";
 import { WORKSTATION_GID, WORKSTATION_UID, homeVolumeName, volumeMonthlyPrice } from "./homeVolume";
@@ -28,6 +28,40 @@ export interface WorkstationArgs {
     fromImage?: { image: pulumi.Input<string>; bakedAt: pulumi.Input<number> };
     /** Only the install stages (an image builder, components/image.ts). Default false. */
     installOnly?: boolean;
+    /**
+     * When this `pulumi up` began, epoch ms: the program's start (index.ts), which the engine
+     * launches within seconds of the command. The start of `lifecycle.readySeconds`. Default: now.
+     */
+    upStartedAt?: number;
+}
+
+/**
+ * A droplet created less than this before the up began is this up's (a clock apart from
+ * DigitalOcean's by up to this much still counts); one from an earlier up is older by that
+ * up's whole provisioning, minutes.
+ */
+export const CREATED_THIS_UP_SLACK_MS = 60_000;
+
+/** What a start or a stop was, as the program can measure it (output `lifecycle`). */
+export type Lifecycle =
+    | {
+        state: "running";
+        /** `start`: this up created the droplet (a start after a stop, or the first up); `update`: the droplet was there. */
+        action: "start" | "update";
+        /** Seconds from the up's start to the end of the last stage: the time to ready of a start. */
+        readySeconds: number;
+    }
+    | {
+        state: "stopped";
+        /** USD per month while stopped (the home volume). */
+        monthlyCost: number;
+    };
+
+/** `start` when the droplet was created in this up (see CREATED_THIS_UP_SLACK_MS), else `update`. */
+export function lifecycleAction(dropletCreatedAt: string | undefined, upStartedAt: number): "start" | "update" {
+    const created = Date.parse(dropletCreatedAt ?? "");
+    if (Number.isNaN(created)) throw new Error(`the droplet's createdAt ${JSON.stringify(dropletCreatedAt)} is no time`);
+    return created >= upStartedAt - CREATED_THIS_UP_SLACK_MS ? "start" : "update";
 }
 
 /** What the report stage prints (provisioning/report.sh). Fields the host could not measure are absent. */
@@ -87,6 +121,8 @@ export class Workstation extends pulumi.ComponentResource {
     public readonly stages: Partial<Record<StageName, ProvisioningStage>>;
     /** Undefined while stopped. */
     public readonly provisioning: Provisioning | undefined;
+    /** Running: whether this up started it and how long to ready; stopped: what it costs. */
+    public readonly lifecycle: pulumi.Output<Lifecycle>;
 
     constructor(name: string, args: WorkstationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("workstation:index:Workstation", name, {}, opts);
@@ -130,7 +166,7 @@ export class Workstation extends pulumi.ComponentResource {
             userData: pulumi.secret(pulumi.all([this.keyPair.publicKey, this.hostKey.privateKey, this.hostKey.publicKey])
                 .apply(([key, hostPrivate, hostPublic]) => cloudConfig(config.username, key, { privateKey: hostPrivate, publicKey: hostPublic }))),
             allowedSshCidrs: config.allowedSshCidrs,
-            tags: dropletTags(config.tags, stack),
+            tags: dropletTags(config.tags, stack, args.installOnly ? undefined : config.idleStopMinutes),
             backups: config.backups,
             alertEmails: config.alertEmails,
             projectName: config.projectName,
@@ -147,9 +183,13 @@ export class Workstation extends pulumi.ComponentResource {
         if (!droplet || !this.ipv4Address) {
             this.graph = {};
             this.provisioning = undefined;
-            this.registerOutputs({ state: this.state });
+            // A stop's own duration is not the program's to measure: the engine deletes the
+            // droplet after the program has ended. Whoever runs the stop times it (README).
+            this.lifecycle = pulumi.output<Lifecycle>({ state: "stopped", monthlyCost: this.stoppedMonthlyCost });
+            this.registerOutputs({ state: this.state, lifecycle: this.lifecycle });
             return;
         }
+        const upStartedAt = args.upStartedAt ?? Date.now();
         const ipv4Address = this.ipv4Address;
         this.graph = args.installOnly
             ? installGraph(config.ides, config.desktop)
@@ -195,8 +235,15 @@ export class Workstation extends pulumi.ComponentResource {
             ]),
         };
 
+        // Resolves when the last stage has ended, so the clock read here is the time to ready.
+        this.lifecycle = pulumi.all([timings, droplet.createdAt]).apply(([, createdAt]): Lifecycle => ({
+            state: "running",
+            action: lifecycleAction(createdAt, upStartedAt),
+            readySeconds: Math.round((Date.now() - upStartedAt) / 100) / 10,
+        }));
+
         this.registerOutputs({
-            state: this.state, ipv4Address: this.ipv4Address, knownHosts: this.knownHosts, timings: this.provisioning.timings,
+            state: this.state, lifecycle: this.lifecycle, ipv4Address: this.ipv4Address, knownHosts: this.knownHosts, timings: this.provisioning.timings,
             alerts: this.provisioning.alerts, regression: this.provisioning.regression,
         });
     }
@@ -305,10 +352,15 @@ export function cloudConfig(username: string, publicKey: string, hostKey: { priv
     ].join("\n");
 }
 
-/** `workstation` and `environment:<stack>` (unless an environment tag is configured), then the configured tags. */
-export function dropletTags(configured: string[], stack: string): string[] {
+/**
+ * `workstation` and `environment:<stack>` (unless an environment tag is configured), then
+ * `idle-stop:<minutes|off>` when the idle limit is given (a workstation, not an image
+ * builder), then the configured tags.
+ */
+export function dropletTags(configured: string[], stack: string, idleStopMinutes?: number): string[] {
     const own = ["workstation"];
     if (!configured.some((t) => t === "environment" || t.startsWith("environment:"))) own.push(`environment:${stack}`);
+    if (idleStopMinutes !== undefined) own.push(idleStopTag(idleStopMinutes));
     return [...new Set([...own, ...configured])];
 }
 

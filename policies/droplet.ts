@@ -1,7 +1,8 @@
-// Rules on digitalocean.Droplet inputs: access, size, region, tags, monitoring, backups.
+// Rules on digitalocean.Droplet inputs: access, size, region, tags, monitoring, backups, idle stop.
 import * as digitalocean from "@pulumi/digitalocean";
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { SIZE_TABLE_NAME, hasTag, isProd, readKnown, sizeOf, sizes, tagsOf, withDefaults } from "./shared";
+import { SIZE_TABLE_NAME, hasTag, isProd, readKnown, sizeOf, sizes, tagValue, tagsOf, usd, withDefaults } from "./shared";
+import { IDLE_STOP_TAG } from "../components/environment";
 
 export const dropletSshKeyRequired: ResourceValidationPolicy = {
     name: "droplet-ssh-key-required",
@@ -215,6 +216,31 @@ export const dropletBackupsInProd: ResourceValidationPolicy = {
     }),
 };
 
+export const dropletIdleStopOutsideProd: ResourceValidationPolicy = {
+    name: "droplet-idle-stop-outside-prod",
+    description:
+        "A workstation droplet outside prod stops by itself when nobody works (config idleStopMinutes, which the program " +
+        `writes as the droplet tag ${IDLE_STOP_TAG}:<minutes>, or ${IDLE_STOP_TAG}:off): without it, a forgotten workstation is ` +
+        "billed around the clock until someone stops it. Droplets without the tag (an image builder) are not workstations.",
+    enforcementLevel: "advisory",
+    severity: "low",
+    configSchema: { properties: {} },
+    validateResource: validateResourceOfType(digitalocean.Droplet, (droplet, args, reportViolation) => {
+        const tags = tagsOf(droplet.tags);
+        const setting = tagValue(tags, IDLE_STOP_TAG);
+        if (setting === undefined) args.notApplicable(`no ${IDLE_STOP_TAG} tag: not a workstation`);
+        if (isProd({ urn: args.urn, stackTags: args.stackTags, tags })) args.notApplicable("a prod stack");
+        if (setting === "off") {
+            const size = sizeOf(droplet.size);
+            const price = size ? ` (${usd(size.priceMonthly)} a month for ${String(droplet.size)})` : "";
+            reportViolation(
+                `Droplet "${args.name}" runs outside prod with no idle stop (idleStopMinutes 0): it is billed around the clock${price} ` +
+                    "until someone stops it. Set workstation:idleStopMinutes (e.g. 120) so that npm run deploy -- stop-idle stops it when nobody works.",
+            );
+        }
+    }),
+};
+
 export const dropletPolicies: ResourceValidationPolicy[] = [
     dropletSshKeyRequired,
     dropletNoPasswordLogin,
@@ -224,4 +250,5 @@ export const dropletPolicies: ResourceValidationPolicy[] = [
     dropletRequiredTags,
     dropletMonitoring,
     dropletBackupsInProd,
+    dropletIdleStopOutsideProd,
 ];

@@ -15,7 +15,9 @@ readonly HV_BY_ID=/dev/disk/by-id
 # Written on the volume once the copy of /home is complete.
 readonly HV_MARKER=.workstation-home-volume
 readonly HV_FSTAB_TAG="# workstation home volume"
-# Cloud images carry e2fsprogs; a minimal Debian (the local test host) may not.
+# Cloud images carry e2fsprogs; a minimal Debian (the local test host) may not. On a
+# fresh droplet this stage runs before system-prep, so it installs them itself; a baked
+# image has them from system-prep's base packages.
 readonly HV_PACKAGES=(e2fsprogs)
 HV_STAGING=/mnt/workstation-home-staging
 

@@ -8,8 +8,10 @@ WS_STAGE="${WS_STAGE:-system-prep}"
 # Keep the password out of every child's environment, also when a test exported it.
 export -n WS_PASSWORD WS_AUTHORIZED_KEYS 2>/dev/null || true
 
-# nftables is fail2ban's ban action (harden).
-readonly SP_BASE_PACKAGES=(ca-certificates curl git gnupg eatmydata sudo unattended-upgrades fail2ban python3-systemd nftables iproute2)
+# nftables is fail2ban's ban action (harden). e2fsprogs (mkfs.ext4) is home-volume's:
+# installed here, an install stage, it is in the baked image, where home-volume runs before
+# system-prep and the generalised image has no apt lists to install it from.
+readonly SP_BASE_PACKAGES=(ca-certificates curl git gnupg eatmydata sudo unattended-upgrades fail2ban python3-systemd nftables iproute2 e2fsprogs)
 # harden's packages (its HD_PACKAGES; python3 and its byte-compiling come with them) and
 # git (perl comes with it), which only dotfiles uses: no stage that runs before them needs
 # them, so they do not hold up every later stage here. They are deferred to the next

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { describeEvent, main } from "../../tools/deploy/driver";
-import { Deferred, FakeStacks, ROOT, deferred, fakeDeps, settle, timingsOutput } from "./fakes";
+import { describeEvent, describeLifecycle, main } from "../../tools/deploy/driver";
+import { DEV_STACK_FILE, Deferred, FakeStacks, ROOT, deferred, fakeDeps, settle, timingsOutput } from "./fakes";
 
 const FLEET = JSON.stringify([
     { name: "alice", env: "dev", config: { owner: "alice" } },
@@ -14,10 +14,11 @@ describe("deploy driver: one env", () => {
         const stacks = new FakeStacks();
         stacks.up = async (_stack, options) => {
             options.onOutput?.("Updating (dev)\n");
-            return { outputs: { timings: timingsOutput({ "system-prep": 80, desktop: 60 }, 140) }, resourceChanges: { create: 20 } };
+            return { outputs: { timings: timingsOutput({ "system-prep": 80, desktop: 60 }, 140), lifecycle: { state: "running", action: "start", readySeconds: 161.24 } }, resourceChanges: { create: 20 } };
         };
         const deps = fakeDeps(stacks);
         assert.strictEqual(await main(["--env", "dev"], deps), 0);
+        assert.ok(deps.lines.includes("dev: started (a new droplet); ready 161.2 s after the up began"), deps.lines.join("\n"));
 
         assert.deepStrictEqual(stacks.calls.map((c) => `${c.op} ${c.stack}`), ["createOrSelect dev", "up dev"]);
         assert.deepStrictEqual(stacks.ops("up")[0].options?.policyPacks, [`${ROOT}/policies`]);
@@ -27,6 +28,13 @@ describe("deploy driver: one env", () => {
         assert.match(out, /\nsystem-prep +80\.0 +ok\ndesktop +60\.0 +ok\n/);
         assert.match(out, /wall clock: {6}140\.0 s/);
         assert.match(out, /critical path: {3}system-prep → desktop \(140\.0 s\)/);
+    });
+
+    it("describes the lifecycle output of an update and of a stop, and nothing else", () => {
+        assert.strictEqual(describeLifecycle({ state: "running", action: "update", readySeconds: 4 }), "updated; ready 4.0 s after the up began");
+        assert.strictEqual(describeLifecycle({ state: "stopped", monthlyCost: 2 }), "stopped; costs $2.00 a month (the home volume)");
+        assert.strictEqual(describeLifecycle(undefined), undefined);
+        assert.strictEqual(describeLifecycle({ state: "running" }), undefined);
     });
 
     it("previews with the policy pack when asked, and destroys without one", async () => {
@@ -260,9 +268,29 @@ describe("deploy driver: fleet", () => {
         assert.strictEqual(maxOpening, 1);
         assert.strictEqual(maxUps, 3);
         assert.deepStrictEqual(stacks.calls.filter((c) => c.op !== "up").map((c) => `${c.op} ${c.stack}`), [
-            "createOrSelect dev-alice", "replaceConfig dev-alice", "createOrSelect dev-bob", "replaceConfig dev-bob",
-            "createOrSelect staging-carol", "replaceConfig staging-carol",
+            "createOrSelect dev-alice", "outputs dev-alice", "replaceConfig dev-alice", "createOrSelect dev-bob", "outputs dev-bob", "replaceConfig dev-bob",
+            "createOrSelect staging-carol", "outputs staging-carol", "replaceConfig staging-carol",
         ]);
+    });
+
+    it("keeps a stopped fleet stack stopped unless its entry sets running, and never takes running from the env file", async () => {
+        const stacks = new FakeStacks();
+        stacks.outputsOf.set("dev-alice", { state: "stopped" });
+        stacks.outputsOf.set("dev-bob", { state: "stopped" });
+        stacks.outputsOf.set("staging-carol", { state: "running" });
+        stacks.outputsOf.set("dev-dave", { state: "running" });
+        const fleet = JSON.stringify([
+            { name: "alice", env: "dev" },
+            { name: "bob", env: "dev", config: { running: true } },
+            { name: "carol", env: "staging" },
+            { name: "dave", env: "dev" },
+        ]);
+        // The dev stack itself was stopped by stop-idle, which committed running: false to its file.
+        const deps = fakeDeps(stacks, { "fleet.json": fleet, "Pulumi.dev.yaml": `${DEV_STACK_FILE}  workstation:running: false\n` });
+        assert.strictEqual(await main(["--fleet", "fleet.json"], deps), 0, deps.lines.join("\n"));
+        const running = Object.fromEntries(stacks.ops("replaceConfig").map((c) => [c.stack, c.config?.["workstation:running"]]));
+        assert.deepStrictEqual(running, { "dev-alice": "false", "dev-bob": "true", "staging-carol": undefined, "dev-dave": undefined });
+        assert.ok(deps.lines.includes("[dev-alice] is stopped and its entry does not set running: it stays stopped"), deps.lines.join("\n"));
     });
 
     it("prefixes progress events with the stack name", async () => {

@@ -52,7 +52,22 @@ describe("stop-idle", () => {
         assert.deepStrictEqual(hosts.reads, [{ host: "10.213.7.2", user: "dev", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nKEY\n", hostKey: HOST_KEY }], "read with the stack's own key and pinned host key");
         assert.deepStrictEqual(stacks.ops("setConfigValue").map((c) => c.config), [{ "workstation:running": "false" }]);
         assert.deepStrictEqual(stacks.ops("up").map((c) => [c.stack, c.options?.policyPacks]), [["dev", ["/repo/policies"]]]);
-        assert.ok(lines.includes("[dev] stopped: idle 130 min (limit 120): running false, up done (state stopped)"), lines.join("\n"));
+        assert.ok(lines.some((l) => /^\[dev\] stopped: idle 130 min \(limit 120\): running false, up done in \d+\.\d s \(state stopped\)$/.test(l)), lines.join("\n"));
+        assert.ok(lines.includes("[dev] Pulumi.dev.yaml now has workstation:running: false: commit it (the stop-idle workflow does), "
+            + "or the next deploy of the repository starts the workstation again"), lines.join("\n"));
+    });
+
+    it("stops a fleet stack with its whole fleet config and running false (its up needs no local copy of the config)", async () => {
+        const fleet = JSON.stringify([{ name: "alice", env: "dev", config: { size: "s-4vcpu-8gb" } }]);
+        const hosts = new FakeHosts({ "10.213.7.2": activity(130) });
+        const { code, stacks, lines } = await run(["stop-idle", "--fleet", "fleet.json"], hosts, (s) => s.outputsOf.set("dev-alice", outputs("10.213.7.2")), { "fleet.json": fleet });
+        assert.strictEqual(code, 0, lines.join("\n"));
+        assert.deepStrictEqual(stacks.ops("setConfigValue"), []);
+        assert.deepStrictEqual(stacks.ops("replaceConfig").map((c) => [c.stack, c.config]), [["dev-alice", {
+            "workstation:region": "nyc3", "workstation:idleStopMinutes": "120", "workstation:size": "s-4vcpu-8gb", "workstation:running": "false",
+        }]]);
+        assert.deepStrictEqual(stacks.ops("up").map((c) => c.stack), ["dev-alice"]);
+        assert.ok(!lines.some((l) => l.includes("commit it")), "a fleet stack's stop lives in its own config, not in a file to commit");
     });
 
     it("leaves an active stack alone", async () => {

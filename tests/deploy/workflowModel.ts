@@ -15,6 +15,9 @@ export interface Step {
     job: string;
     /** The job's matrix values this copy of the step runs with ({} without a matrix). */
     matrix: Record<string, string>;
+    name?: string;
+    /** The step's `if`, as written. */
+    if?: string;
     uses?: string;
     /** `run`, with `${{ matrix.x }}` substituted. */
     run?: string;
@@ -89,6 +92,8 @@ export function parseWorkflow(file: string, text: string): Workflow {
             return {
                 job: id,
                 matrix: m,
+                name: typeof step.name === "string" ? step.name : undefined,
+                if: typeof step.if === "string" ? step.if : undefined,
                 uses: typeof step.uses === "string" ? step.uses : undefined,
                 run: typeof step.run === "string" ? substituteMatrix(step.run, m) : undefined,
                 with: stringMap(step.with, m, `${where}.steps[${i}].with`),

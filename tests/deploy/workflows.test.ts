@@ -174,7 +174,26 @@ describe("GitHub Actions workflows", () => {
         assert.deepStrictEqual(job.raw.concurrency, { group: "pulumi-up-${{ matrix.stack }}", "cancel-in-progress": false });
     });
 
-    it("grants contents: read, and pull-requests: write only to the job that comments", () => {
+    it("commits the stack file a stop changed, after the stop, also when it failed, so the next deploy keeps the stack stopped", () => {
+        const job = jobOf(workflows.find((w) => w.file === "stop-idle.yml")!, "stop-idle");
+        for (const stack of envStacks) {
+            const steps = job.steps.filter((s) => s.matrix.stack === stack);
+            const stop = steps.findIndex((s) => s.run === `npm run deploy -- stop-idle --stack ${stack}`);
+            const keep = steps.findIndex((s) => s.name === "keep the stop (commit the stack file)");
+            assert.ok(stop !== -1 && keep > stop, `${stack}: the commit step comes after the stop`);
+            const step = steps[keep];
+            assert.strictEqual(step.if, "always()");
+            assert.strictEqual(step.env.STACK, stack);
+            const script = step.run ?? "";
+            assert.match(script, /^\s*file="Pulumi\.\$\{STACK\}\.yaml"$/m);
+            assert.match(script, /git diff --quiet -- "\$file"/, "commits only when the stop changed the file");
+            assert.match(script, /git commit -m "[^"]*" -- "\$file"/, "commits that file only");
+            assert.match(script, /git pull --rebase origin "\$GITHUB_REF_NAME" && git push origin "HEAD:\$GITHUB_REF_NAME"/);
+        }
+        assert.deepStrictEqual(job.raw.permissions, { contents: "write" }, "contents: write, for that push only");
+    });
+
+    it("grants contents: read, pull-requests: write only to the job that comments, contents: write only to stop-idle's commit", () => {
         for (const wf of workflows) {
             assert.deepStrictEqual(wf.raw.permissions, { contents: "read" }, `${wf.file}: top-level permissions`);
             for (const job of wf.jobs) {
@@ -182,7 +201,10 @@ describe("GitHub Actions workflows", () => {
                 if (perms === undefined) continue;
                 assert.ok(typeof perms === "object" && perms !== null, `${wf.file} ${job.id}: permissions must be a mapping, not ${String(perms)}`);
                 const comments = job.steps.some((s) => s.with["comment-on-pr"] === "true");
-                const allowed: Record<string, string> = comments ? { contents: "read", "pull-requests": "write" } : { contents: "read" };
+                // stop-idle pushes the stack file its stop changed (checked above).
+                const pushes = wf.file === "stop-idle.yml" && job.id === "stop-idle";
+                const allowed: Record<string, string> = comments ? { contents: "read", "pull-requests": "write" }
+                    : pushes ? { contents: "write" } : { contents: "read" };
                 for (const [scope, level] of Object.entries(perms as Record<string, string>)) {
                     assert.ok(level === "none" || level === "read" && scope in allowed || allowed[scope] === level,
                         `${wf.file} ${job.id}: ${scope}: ${level} is more than it needs`);

@@ -88,6 +88,14 @@ describe(`stop and start on a local test host (${HOST})`, function () {
         assert.strictEqual(path.basename(volume), "workstation-dev-home.img");
     });
 
+    it("exports the first up as a start and its time to ready, measured by the program", () => {
+        const lifecycle = first.outputs.lifecycle as { state: string; action: string; readySeconds: number };
+        assert.strictEqual(lifecycle.state, "running");
+        assert.strictEqual(lifecycle.action, "start");
+        const whole = (first.record.endedAt - first.record.startedAt) / 1000;
+        assert.ok(lifecycle.readySeconds > 0 && lifecycle.readySeconds <= whole, `readySeconds ${lifecycle.readySeconds}, the program ran ${whole} s`);
+    });
+
     it("stop removes the test host and keeps the volume, keys and password", () => {
         assert.strictEqual(stopped.code, 0, stopped.record.error ?? "");
         assert.strictEqual(stopped.outputs.state, "stopped");
@@ -97,6 +105,7 @@ describe(`stop and start on a local test host (${HOST})`, function () {
         assert.ok(stackVolumeFiles(STACK).includes(volume), "the volume file is kept");
         assert.ok(state.exists(), "keys and password are kept");
         assert.ok((stopped.record.lifecycle?.stopSeconds ?? -1) > 0, "the stop is timed");
+        assert.deepStrictEqual(stopped.outputs.lifecycle, { state: "stopped", monthlyCost: 2 });
         assert.ok(typeof stopped.outputs.startCommand === "string");
     });
 
@@ -107,6 +116,11 @@ describe(`stop and start on a local test host (${HOST})`, function () {
         assert.deepStrictEqual(loopDevicesOf(volume), loopsWhileStopped, "the same loop device, attached to the new host");
         assert.strictEqual(volumeOwner(volume), HOST);
         assert.ok((started.record.lifecycle?.startSeconds ?? -1) > 0, "the start is timed");
+        // The program's own measure of the start, exported like the stages' timings.
+        const lifecycle = started.outputs.lifecycle as { state: string; action: string; readySeconds: number };
+        assert.strictEqual(lifecycle.action, "start", "a new droplet: this up started the workstation");
+        assert.ok(lifecycle.readySeconds > 0 && lifecycle.readySeconds <= started.record.lifecycle!.startSeconds!,
+            `readySeconds ${lifecycle.readySeconds} within the runner's ${started.record.lifecycle!.startSeconds} s`);
     });
 
     it("the files are there with the workstation user's fixed owner", async () => {

@@ -2,6 +2,7 @@ import * as assert from "assert";
 import * as proxy from "@pulumi/policy/proxy";
 import {
     dropletBackupsInProd,
+    dropletIdleStopOutsideProd,
     dropletMonitoring,
     dropletNoPasswordLogin,
     dropletRegionAllowed,
@@ -173,5 +174,28 @@ describe("droplet-backups-in-prod", () => {
     });
     it("does not take a stack merely named like prod for prod", async () => {
         assert.strictEqual((await checkResource(dropletBackupsInProd, droplet({}, { stack: "production-test" }))).notApplicable, "not a prod stack");
+    });
+});
+
+describe("droplet-idle-stop-outside-prod", () => {
+    const message = 'Droplet "ws-droplet" runs outside prod with no idle stop (idleStopMinutes 0): it is billed around the clock '
+        + "($24.00 a month for s-2vcpu-4gb) until someone stops it. Set workstation:idleStopMinutes (e.g. 120) so that "
+        + "npm run deploy -- stop-idle stops it when nobody works.";
+    const tags = (idle: string) => ["environment:dev", "owner:alice", idle];
+
+    it("flags a workstation outside prod whose idle stop is off", async () => {
+        assert.deepStrictEqual(await checkResource(dropletIdleStopOutsideProd, droplet({ tags: tags("idle-stop:off") })), { violations: [message] });
+    });
+    it("passes one that stops after its idle minutes", async () => {
+        assert.deepStrictEqual(await checkResource(dropletIdleStopOutsideProd, droplet({ tags: tags("idle-stop:120") })), { violations: [] });
+    });
+    it("does not apply in prod, by stack name or by tag", async () => {
+        const byName = await checkResource(dropletIdleStopOutsideProd, droplet({ tags: tags("idle-stop:off") }, { stack: "prod" }));
+        assert.deepStrictEqual(byName, { violations: [], notApplicable: "a prod stack" });
+        const byTag = await checkResource(dropletIdleStopOutsideProd, droplet({ tags: ["environment:prod", "idle-stop:off"] }));
+        assert.deepStrictEqual(byTag, { violations: [], notApplicable: "a prod stack" });
+    });
+    it("does not apply to a droplet without the tag (an image builder, or not this program's)", async () => {
+        assert.deepStrictEqual(await checkResource(dropletIdleStopOutsideProd, droplet()), { violations: [], notApplicable: "no idle-stop tag: not a workstation" });
     });
 });

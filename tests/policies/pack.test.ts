@@ -12,6 +12,7 @@ const NAMES_AND_LEVELS: Record<string, string> = {
     "droplet-required-tags": "advisory",
     "droplet-monitoring": "advisory",
     "droplet-backups-in-prod": "advisory",
+    "droplet-idle-stop-outside-prod": "advisory",
     "firewall-no-remote-desktop-ports": "mandatory",
     "firewall-ssh-not-world-open": "advisory",
     "firewall-ssh-not-world-open-prod": "mandatory",

@@ -94,10 +94,14 @@ describe("npm run plan", function () {
     it("advises an idle stop for a running stack outside prod that has none, and not for prod", () => {
         const file = stackFile("forever", "config:\n  workstation:tags: [owner:alice]\n");
         const { stdout } = plan("--stack-file", file);
-        assert.ok(stdout.includes("  advisory: stack forever is not prod and never stops by itself: set workstation:idleStopMinutes"), stdout);
+        assert.ok(stdout.includes("Lifecycle: running; stopped it would cost $2.00 a month (the home volume); it never stops by itself (idleStopMinutes 0)\n"), stdout);
+        assert.match(stdout, /WARN {2}advisory {3}droplet-idle-stop-outside-prod \(1 resource\)\n {10}Droplet "ws-droplet" runs outside prod with no idle stop \(idleStopMinutes 0\)/);
+        const dev = plan("--stack", "dev").stdout;
+        assert.match(dev, /ok {4}advisory {3}droplet-idle-stop-outside-prod \(1 resource\)\n/);
+        assert.ok(dev.includes("; stop-idle stops it after 120 idle minutes\n"), dev);
         const prod = plan("--stack", "prod").stdout;
-        assert.ok(prod.includes("Lifecycle: running; stopped it would cost $2.00 a month (the home volume)\n"), prod);
-        assert.ok(!prod.includes("never stops by itself"), prod);
+        assert.ok(prod.includes("Lifecycle: running; stopped it would cost $2.00 a month (the home volume); it never stops by itself (idleStopMinutes 0)\n"), prod);
+        assert.ok(!prod.includes("droplet-idle-stop-outside-prod (1 resource)"), prod);
     });
 
     it("applies a policy config file: a budget made mandatory fails dev", () => {

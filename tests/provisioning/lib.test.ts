@@ -308,12 +308,13 @@ describe("provisioning lib: dpkg lock waits", () => {
 describe("provisioning lib: batched installs", () => {
     const LIB = path.join(__dirname, "..", "..", "provisioning", "lib.sh");
     // Stages as background jobs sharing one dpkg queue and batch dir; apt-get is a fake that
-    // logs its install arguments and takes 1.5 s (fails when it is asked for "bad").
+    // logs its install arguments and takes 1.5 s (fails when it is asked for "bad"); its
+    // free-space dry run (--assume-no) gives no figures, so the check passes unlogged.
     // A job starts once its `after` file exists: "calls" (an apt-get run has begun) or a
     // request in the batch dir, so the order does not hang on how fast the machine is.
     function run(name: string, jobs: { stage: string; body: string; after?: string }[]) {
         const fakes = tempDir(`${name}-fakes`);
-        fakeCommand(fakes, "apt-get", `for a in "$@"; do [ "$a" = update ] && exit 0; done
+        fakeCommand(fakes, "apt-get", `for a in "$@"; do [ "$a" = update ] && exit 0; [ "$a" = --assume-no ] && exit 1; done
 printf '%s\\n' "$*" >>"${fakes}/calls"; sleep 1.5; case " $* " in *" bad "*) echo "E: bad package"; exit 100;; esac; exit 0`);
         fakeCommand(fakes, "dpkg-query", "exit 1");
         fs.writeFileSync(path.join(fakes, "lock-frontend"), "");

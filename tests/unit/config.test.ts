@@ -146,6 +146,7 @@ describe("bad config is refused before anything is created", () => {
         ["a stage limit for an unknown stage", { stageTimeouts: { compile: 10 } }, `workstation:stageTimeouts: stage "compile" is unknown`],
         ["one tag in two cases", { tags: ["Owner:a", "owner:a"] }, `workstation:tags: "Owner:a" and "owner:a" are the same tag`],
         ["a tag over 255 characters", { tags: ["x".repeat(256)] }, "is not allowed: it has 256 characters"],
+        ["the program's idle-stop tag", { tags: ["Idle-Stop:off"] }, `workstation:tags: "Idle-Stop:off" is not allowed: idle-stop is the program's tag for idleStopMinutes; set workstation:idleStopMinutes instead`],
         ["a size not in the table", { size: "s-3vcpu-5gb" }, `workstation:size: "s-3vcpu-5gb" is not allowed: it is not in data/do-sizes.json`],
         ["an image without apt", { image: "fedora-42-x64" }, `workstation:image: "fedora-42-x64" is not allowed: the provisioning stages need apt`],
         ["a group name as the user", { username: "sudo" }, `workstation:username: "sudo" is reserved by the system`],

@@ -31,6 +31,10 @@ describe("the image stack (role: image)", () => {
         assert.strictEqual(ofType("digitalocean:index/droplet:Droplet")[0].inputs.image, "debian-13-x64", "the builder starts from the base image");
     });
 
+    it("tags the builder without idle-stop: it is no workstation, and its bake deletes it", () => {
+        assert.deepStrictEqual(ofType("digitalocean:index/droplet:Droplet")[0].inputs.tags, ["workstation", "environment:dev", "owner:platform-team"]);
+    });
+
     it("generalises after every install stage, then snapshots the builder's droplet under the bake's name", () => {
         const order = registrations.map((r) => `${r.type} ${r.name}`);
         const generalise = order.indexOf("command:remote:Command image-generalise");

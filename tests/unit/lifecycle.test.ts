@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseConfig } from "../../components/config";
 import { WORKSTATION_UID, homeVolumeName, volumeMonthlyPrice } from "../../components/homeVolume";
-import { Workstation } from "../../components/workstation";
+import { Workstation, lifecycleAction } from "../../components/workstation";
 import {
     MOCK_PASSWORD, MOCK_PRIVATE_KEY, Registration, isSecretInput, registrations, settle, unwrap, valueOf,
 } from "./mocks";
@@ -56,6 +56,10 @@ describe("a stopped workstation (running: false)", () => {
         for (const gone of ["ipv4Address", "sshCommand", "rdpTunnelCommand", "priceMonthly", "timings", "alerts", "verification"]) {
             assert.strictEqual(outputs[gone], undefined, gone);
         }
+    });
+
+    it("exports its lifecycle as stopped, with what it costs a month", async () => {
+        assert.deepStrictEqual(await valueOf(outputs.lifecycle), { state: "stopped", monthlyCost: 2 });
     });
 
     it("still exports the same key and password, as secrets", async () => {
@@ -172,6 +176,39 @@ describe("without a home volume (homeVolumeGb: 0)", () => {
         assert.strictEqual(outputs.stoppedMonthlyCost as unknown, 0);
         assert.strictEqual(outputs.homeVolume, undefined);
         assert.strictEqual(volumeMonthlyPrice(0), 0);
+    });
+});
+
+describe("the lifecycle output of a running workstation (start timing)", () => {
+    it("says this up started it (the droplet is new) and how many seconds it took to ready, from the up's start", async () => {
+        const before = Date.now();
+        const outputs = await runProgram(stackValues("dev"));
+        const elapsed = (Date.now() - before) / 1000;
+        const lifecycle = await valueOf(outputs.lifecycle) as { state: string; action: string; readySeconds: number };
+        assert.deepStrictEqual(Object.keys(lifecycle).sort(), ["action", "readySeconds", "state"]);
+        assert.strictEqual(lifecycle.state, "running");
+        assert.strictEqual(lifecycle.action, "start");
+        assert.ok(lifecycle.readySeconds >= 0 && lifecycle.readySeconds <= elapsed + 0.1, `${lifecycle.readySeconds} s, the run took ${elapsed} s`);
+    });
+
+    it("tells a start (droplet created in this up) from an update (droplet from an earlier up)", () => {
+        const up = Date.parse("2026-12-03T12:00:00Z");
+        assert.strictEqual(lifecycleAction("2026-12-03T12:00:40Z", up), "start");
+        assert.strictEqual(lifecycleAction("2026-12-03T11:59:30Z", up), "start", "a clock 30 s apart from DigitalOcean's");
+        assert.strictEqual(lifecycleAction("2026-12-03T11:50:00Z", up), "update");
+        assert.throws(() => lifecycleAction(undefined, up), /the droplet's createdAt undefined is no time/);
+    });
+});
+
+describe("the droplet's idle-stop tag (what the droplet-idle-stop-outside-prod policy reads)", () => {
+    const idleTags = (): string[] => (one("digitalocean:index/droplet:Droplet").inputs.tags as string[]).filter((t) => t.startsWith("idle-stop"));
+    it("says the stack's idle minutes (dev: 120)", async () => {
+        await runProgram(stackValues("dev"));
+        assert.deepStrictEqual(idleTags(), ["idle-stop:120"]);
+    });
+    it("says off when idleStopMinutes is 0", async () => {
+        await runProgram(stackValues("dev", { idleStopMinutes: 0 }));
+        assert.deepStrictEqual(idleTags(), ["idle-stop:off"]);
     });
 });
 

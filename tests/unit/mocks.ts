@@ -150,7 +150,7 @@ function outputsFor(type: string, name: string, id: string, inputs: Record<strin
             dropletsById.set(Number(id), { region: String(inputs.region) });
             return {
                 ...inputs, ipv4Address: MOCK_IP, priceMonthly: size?.priceMonthly ?? 0,
-                dropletUrn: `do:droplet:${id}`, status: "active",
+                dropletUrn: `do:droplet:${id}`, status: "active", createdAt: new Date().toISOString(),
             };
         }
         case "digitalocean:index/volume:Volume":

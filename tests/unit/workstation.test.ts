@@ -156,7 +156,7 @@ describe("the program on the dev stack", () => {
         assert.match(userData, /^#cloud-config\nusers:\n {2}- name: dev\n/);
         assert.match(userData, /sudo: "ALL=\(ALL\) NOPASSWD:ALL"/);
         assert.match(userData, /- ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMock/);
-        assert.deepStrictEqual(droplet.inputs.tags, ["workstation", "environment:dev", "owner:platform-team"]);
+        assert.deepStrictEqual(droplet.inputs.tags, ["workstation", "environment:dev", "idle-stop:120", "owner:platform-team"]);
         assert.strictEqual(droplet.inputs.monitoring, true);
         assert.strictEqual(droplet.inputs.image, "debian-13-x64");
     });

@@ -6,7 +6,7 @@ import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
 import { USAGE_EXIT_CODE } from "../shared/cli";
 import { Action, DeployArgs, ENVIRONMENTS, Environment, USAGE, UsageError, parseArgs } from "./args";
 import { IdleHosts, decide, parseActivity, targetFromOutputs, warningMessage } from "./idle";
-import { FleetMember, fleetStackConfig, parseFleet, readStackFileConfig } from "./fleet";
+import { FleetMember, RUNNING_CONFIG_KEY, fleetStackConfig, parseFleet, readStackFileConfig } from "./fleet";
 import { CONCURRENCY_CAP, hourlyBudgetWarning, runPool, serialized } from "./limits";
 import { OperationOptions, StackConfigValue, StackHandle, StackProvider } from "./stacks";
 import { TimingReport, fleetPercentiles, formatPercentileTable, formatTimingTable, parseTimings } from "./timings";
@@ -95,7 +95,7 @@ function operationOptions(action: Action, deps: DriverDeps, handlers: Pick<Opera
     };
 }
 
-async function runAction(stack: StackHandle, action: Action, options: OperationOptions): Promise<{ changes?: OpMap; timings?: TimingReport }> {
+async function runAction(stack: StackHandle, action: Action, options: OperationOptions): Promise<{ changes?: OpMap; timings?: TimingReport; lifecycle?: string }> {
     switch (action) {
         case "preview":
             return { changes: (await stack.preview(options)).changeSummary };
@@ -103,7 +103,7 @@ async function runAction(stack: StackHandle, action: Action, options: OperationO
             return { changes: (await stack.destroy(options)).resourceChanges };
         case "up": {
             const result = await stack.up(options);
-            return { changes: result.resourceChanges, timings: parseTimings(result.outputs.timings) };
+            return { changes: result.resourceChanges, timings: parseTimings(result.outputs.timings), lifecycle: describeLifecycle(result.outputs.lifecycle) };
         }
     }
 }
@@ -116,6 +116,7 @@ function prepareSingle(env: Environment, action: Action, deps: DriverDeps): () =
         deps.out(`${action} ${stack.name} (policy pack: ${action === "destroy" ? "none" : POLICY_PACK_DIR})`);
         const result = await runAction(stack, action, operationOptions(action, deps, { onOutput: deps.stream }));
         deps.out(`${stack.name}: ${action} done; changes: ${formatChanges(result.changes)}`);
+        if (result.lifecycle) deps.out(`${stack.name}: ${result.lifecycle}`);
         if (result.timings) deps.out(formatTimingTable(result.timings));
         return 0;
     };
@@ -146,10 +147,17 @@ function prepareFleet(args: Extract<DeployArgs, { kind: "fleet" }>, cap: number,
 export interface IdleCandidate {
     stackName: string;
     limitMinutes: number;
+    /**
+     * A fleet stack's whole config (its env file under its entry, as a fleet deploy sets
+     * it): the stop sets it with running false, so that the stop's `up` runs with the
+     * stack's own config also where the CLI's local copy of it is gone (a CI checkout).
+     * Absent for an env stack, whose config is its Pulumi.<env>.yaml.
+     */
+    config?: Record<string, StackConfigValue>;
 }
 
 const IDLE_KEY = "workstation:idleStopMinutes";
-const RUNNING_KEY = "workstation:running";
+const RUNNING_KEY = RUNNING_CONFIG_KEY;
 
 /** A stack config's idleStopMinutes (Pulumi.yaml's default, 0, when unset); refuses anything but a whole number. */
 function idleLimit(config: Record<string, unknown>, where: string): number {
@@ -175,7 +183,10 @@ function prepareStopIdle(args: Extract<DeployArgs, { kind: "stop-idle" }>, deps:
         if (text === undefined) throw new UsageError(`--fleet ${args.fleetFile}: no such file (${fleetPath})`);
         const members = parseFleet(text, args.fleetFile);
         preflight("up", [...new Set(members.map((m) => m.env))], deps);
-        candidates = members.map((m) => ({ stackName: m.stackName, limitMinutes: idleLimit(fleetStackConfig(envConfig(m.env) ?? {}, m), `${args.fleetFile}: ${m.name}`) }));
+        candidates = members.map((m) => {
+            const config = fleetStackConfig(envConfig(m.env) ?? {}, m);
+            return { stackName: m.stackName, limitMinutes: idleLimit(config, `${args.fleetFile}: ${m.name}`), config };
+        });
     } else if (args.stack !== undefined) {
         preflight("up", [], deps);
         candidates = [{ stackName: args.stack, limitMinutes: idleLimit(envConfig(args.stack) ?? {}, `Pulumi.${args.stack}.yaml`) }];
@@ -195,6 +206,16 @@ function prepareStopIdle(args: Extract<DeployArgs, { kind: "stop-idle" }>, deps:
     };
 }
 
+/**
+ * What keeps an env stack stopped: `workstation:running: false` is now in its
+ * Pulumi.<stack>.yaml in this checkout, and the next deploy reads the file from the
+ * repository. stop-idle.yml commits it; from a laptop, commit it yourself.
+ */
+export function keepStopNote(stackName: string): string {
+    return `Pulumi.${stackName}.yaml now has workstation:running: false: commit it (the stop-idle workflow does), `
+        + "or the next deploy of the repository starts the workstation again";
+}
+
 export type IdleOutcome = { stackName: string; kind: "stopped" | "warned" | "active" | "off" | "stopped-already" | "unreachable" | "failed"; detail: string };
 
 /**
@@ -204,7 +225,7 @@ export type IdleOutcome = { stackName: string; kind: "stopped" | "warned" | "act
  */
 export async function stopIdle(candidates: readonly IdleCandidate[], idleHosts: IdleHosts, deps: DriverDeps): Promise<IdleOutcome[]> {
     const results: IdleOutcome[] = [];
-    for (const { stackName, limitMinutes } of candidates) {
+    for (const { stackName, limitMinutes, config } of candidates) {
         const report = (kind: IdleOutcome["kind"], detail: string): void => {
             results.push({ stackName, kind, detail });
             deps.out(`[${stackName}] ${kind}: ${detail}`);
@@ -250,14 +271,20 @@ export async function stopIdle(candidates: readonly IdleCandidate[], idleHosts: 
                     report("warned", `idle ${decision.idleMinutes} of ${limitMinutes} min with someone logged in: warned on the host; stopped on a later run if nothing happens`);
                     break;
                 case "stop": {
-                    await stack.setConfigValue(RUNNING_KEY, "false");
+                    // The stop's own time: the program cannot export it (the engine deletes the
+                    // droplet after the program has ended), so the driver measures the whole up.
+                    const stopStarted = Date.now();
+                    if (config) await stack.replaceConfig({ ...config, [RUNNING_KEY]: "false" });
+                    else await stack.setConfigValue(RUNNING_KEY, "false");
                     const result = await stack.up(operationOptions("up", deps, {
                         onEvent: (event) => {
                             const line = describeEvent(event);
                             if (line) deps.out(`[${stackName}] ${line}`);
                         },
                     }));
-                    report("stopped", `idle ${decision.idleMinutes} min (limit ${limitMinutes}): running false, up done (state ${String(result.outputs.state ?? "?")})`);
+                    report("stopped", `idle ${decision.idleMinutes} min (limit ${limitMinutes}): running false, up done in ${((Date.now() - stopStarted) / 1000).toFixed(1)} s (state ${String(result.outputs.state ?? "?")})`);
+                    // An env stack's config is its file in the repository: the stop lasts only once committed.
+                    if (!config) deps.out(`[${stackName}] ${keepStopNote(stackName)}`);
                     break;
                 }
             }
@@ -280,7 +307,14 @@ export async function runFleet(
     const settled = await runPool(members, concurrency, async (member) => {
         const stack = await setup(async () => {
             const opened = await deps.stacks.createOrSelect(member.stackName);
-            if (action !== "destroy") await opened.replaceConfig(configs.get(member.stackName) ?? {});
+            if (action !== "destroy") {
+                const config = configs.get(member.stackName) ?? {};
+                // A stopped stack (stop-idle, or a stop by hand) stays stopped unless its entry
+                // says running: the backend's outputs say so, whatever this checkout holds.
+                const stopped = !(RUNNING_KEY in config) && (await opened.outputs()).state === "stopped";
+                if (stopped) deps.out(`[${member.stackName}] is stopped and its entry does not set running: it stays stopped`);
+                await opened.replaceConfig(stopped ? { ...config, [RUNNING_KEY]: "false" } : config);
+            }
             return opened;
         });
         deps.out(`[${member.stackName}] ${action} started`);
@@ -300,6 +334,16 @@ export async function runFleet(
         deps.out(`[${stackName}] ${action} done; changes: ${formatChanges(outcome.value.changes)}`);
         return { stackName, ok: true, timings: outcome.value.timings };
     });
+}
+
+/** The program's `lifecycle` output (components/workstation.ts) as one line; undefined when absent or not that shape. */
+export function describeLifecycle(value: unknown): string | undefined {
+    const l = value as { state?: unknown; action?: unknown; readySeconds?: unknown; monthlyCost?: unknown } | undefined;
+    if (l?.state === "running" && typeof l.readySeconds === "number") {
+        return `${l.action === "start" ? "started (a new droplet)" : "updated"}; ready ${l.readySeconds.toFixed(1)} s after the up began`;
+    }
+    if (l?.state === "stopped" && typeof l.monthlyCost === "number") return `stopped; costs $${l.monthlyCost.toFixed(2)} a month (the home volume)`;
+    return undefined;
 }
 
 /** Percentiles across the successful deployments, then the failures; returns the exit code. */

@@ -141,9 +141,12 @@ export function readStackFileConfig(text: string, fileName: string): Record<stri
     return parsed.config;
 }
 
+/** The key that says whether a workstation is running (config `running`). */
+export const RUNNING_CONFIG_KEY = `${PROJECT_NAMESPACE}:running`;
+
 /**
- * The complete config of a fleet stack: the env file's config, then the member's own keys on top,
- * keys fully qualified. Numbers and booleans become the text the stack file keeps for them (the
+ * The complete config of a fleet stack: the env file's config but `running`, then the member's
+ * own keys on top, keys fully qualified. Numbers and booleans become the text the stack file keeps for them (the
  * CLI accepts "42" for an integer and "true" for a boolean); lists and mappings stay structured,
  * since the CLI refuses a JSON string for a key Pulumi.yaml declares as an array or an object.
  */
@@ -154,7 +157,9 @@ export function fleetStackConfig(envConfig: Record<string, unknown>, member: Fle
             ? value as unknown[] | Record<string, unknown>
             : String(value);
     };
-    for (const [key, value] of Object.entries(envConfig)) put(key, value);
+    // running is each stack's own state, not the env's: a stop committed to Pulumi.<env>.yaml
+    // (stop-idle) stops the env stack, not every fleet stack built on that file.
+    for (const [key, value] of Object.entries(envConfig)) if (qualifyKey(key) !== RUNNING_CONFIG_KEY) put(key, value);
     for (const [key, value] of Object.entries(member.config)) put(key, value);
     return result;
 }

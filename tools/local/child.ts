@@ -189,7 +189,8 @@ async function main(): Promise<number> {
                     dotfiles = await serveStandinDotfiles(host.gatewayIp);
                     out(`stand-in dotfiles repository served at ${dotfiles.url}`);
                 }
-                return { hostName: host.name, ip: host.ip, bootSeconds: job.reuse ? undefined : host.bootSeconds };
+                // A reused host is an existing droplet: created when it booted, not in this run.
+                return { hostName: host.name, ip: host.ip, bootSeconds: job.reuse ? undefined : host.bootSeconds, createdAtMs: job.reuse ? testHost.processStartMs(host.pid) : undefined };
             },
             snapshotDroplet: async (req) => {
                 const t = Date.now();

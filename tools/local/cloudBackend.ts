@@ -28,6 +28,8 @@ export interface DropletHost {
     hostName: string;
     ip: string;
     bootSeconds?: number;
+    /** When the droplet came to be (epoch ms): an adopted host's boot; now for a new one. */
+    createdAtMs?: number;
 }
 
 /** What the mocks need from the world; the runner wires the real ones, unit tests fakes. */

@@ -259,7 +259,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 disk: info.diskGb,
                 status: "active",
                 locked: false,
-                createdAt: new Date().toISOString(),
+                createdAt: new Date(host.createdAtMs ?? Date.now()).toISOString(),
             },
         };
     }

@@ -214,3 +214,16 @@ export async function serveMetadata(host: TestHost): Promise<void> {
     ].join("\n");
     await run(["ssh", host.name, script], 60_000);
 }
+
+/**
+ * When a process started, epoch ms: its start time since boot (/proc/PID/stat, field 22,
+ * in clock ticks of 1/100 s on Linux) after the boot time (/proc/stat btime).
+ */
+export function processStartMs(pid: number): number {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which is in parentheses and may hold spaces: field 3 first.
+    const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    const btime = Number(/^btime (\d+)$/m.exec(fs.readFileSync("/proc/stat", "utf8"))?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(btime)) throw new Error(`cannot read the start time of process ${pid}`);
+    return btime * 1000 + ticks * 10;
+}

@@ -13,23 +13,20 @@ import { estimateMonthlyCost } from "../../policies/stack";
 import { Schedule, duration, schedule } from "./schedule";
 import { UsageError, parseFlags, usageFailure } from "../shared/cli";
 import { StackConfig, StackFileError, loadStackConfig } from "../shared/stackConfig";
-import { isProdStack } from "../../components/environment";
 import type { StageGraph } from "../../components/stages";
 import type { RecordedProgram } from "./record";
 import { volumeMonthlyPrice } from "../../components/homeVolume";
 
-/** Running or stopped, what a stop would save, and an advisory for a running stack that never stops by itself. */
-function lifecycleLines(config: { running: boolean; homeVolumeGb: number; idleStopMinutes: number }, stack: string, total: number): string[] {
+/**
+ * Running or stopped, and what a stop would save. A running stack outside prod that never
+ * stops by itself is the policy droplet-idle-stop-outside-prod's advisory, among the verdicts.
+ */
+function lifecycleLines(config: { running: boolean; homeVolumeGb: number; idleStopMinutes: number }, total: number): string[] {
     if (!config.running) {
         return [`Lifecycle: stopped (no droplet): ${usd(total)} a month, the home volume; start with workstation:running true`];
     }
-    const lines = [`Lifecycle: running; stopped it would cost ${usd(volumeMonthlyPrice(config.homeVolumeGb))} a month (the home volume)`
-        + (config.idleStopMinutes > 0 ? `; stop-idle stops it after ${config.idleStopMinutes} idle minutes` : "")];
-    if (config.idleStopMinutes === 0 && !isProdStack(stack)) {
-        lines.push(`  advisory: stack ${stack} is not prod and never stops by itself: set workstation:idleStopMinutes `
-            + "(e.g. 120) so that npm run deploy -- stop-idle stops it when nobody works");
-    }
-    return lines;
+    return [`Lifecycle: running; stopped it would cost ${usd(volumeMonthlyPrice(config.homeVolumeGb))} a month (the home volume)`
+        + (config.idleStopMinutes > 0 ? `; stop-idle stops it after ${config.idleStopMinutes} idle minutes` : "; it never stops by itself (idleStopMinutes 0)")];
 }
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -182,7 +179,7 @@ async function main(argv: string[]): Promise<number> {
     }
     for (const u of cost.unknown) out.push(`  ${u.name}  ${u.size}  not in the table`);
     out.push(`  total ${usd(cost.total)} a month`, "");
-    out.push(...lifecycleLines(loadConfig(stack.stack), stack.stack, cost.total), "");
+    out.push(...lifecycleLines(loadConfig(stack.stack), cost.total), "");
 
     const verdicts = await evaluatePolicies(policies, resources, { config: policyConfig.config });
     const policyRel = policyConfig.file ? path.relative(process.cwd(), policyConfig.file) : "none";
