@@ -40,9 +40,10 @@ export const knownHosts = ws?.knownHosts;
 /** Save the key and the host's key first (README, Connecting): `privateKey` and `knownHosts`. */
 export const sshCommand = ws?.ipv4Address && pulumi.interpolate`ssh -i ${keyFile} ${hostCheck} ${ws.username}@${ws.ipv4Address}`;
 /** Keep it open, then point an RDP client at localhost:3389 (xrdp listens on 127.0.0.1 only). */
-export const rdpTunnelCommand = config.desktop && ws?.ipv4Address
-    ? pulumi.interpolate`ssh -i ${keyFile} ${hostCheck} -N -L 3389:127.0.0.1:3389 ${ws.username}@${ws.ipv4Address}`
-    : undefined;
+export const rdpTunnelCommand =
+    config.desktop && ws?.ipv4Address
+        ? pulumi.interpolate`ssh -i ${keyFile} ${hostCheck} -N -L 3389:127.0.0.1:3389 ${ws.username}@${ws.ipv4Address}`
+        : undefined;
 /** Append to ~/.ssh/config; then `ssh workstation-<stack>` and editors connect by name (README, "Connecting"). */
 export const sshConfig = ws?.ipv4Address?.apply((ip) => sshConfigBlock({ stack, hostName: ip, user: ws.username, desktop: config.desktop }));
 export const password = ws?.password;
@@ -50,9 +51,7 @@ export const privateKey = ws?.privateKey;
 /** The droplet's price per month, while running. */
 export const priceMonthly = ws?.priceMonthly;
 /** The home volume: its name, size and what it costs per month, running or stopped. */
-export const homeVolume = ws?.homeVolume
-    ? { name: ws.homeVolume.name, sizeGb: config.homeVolumeGb, priceMonthly: ws.stoppedMonthlyCost }
-    : undefined;
+export const homeVolume = ws?.homeVolume ? { name: ws.homeVolume.name, sizeGb: config.homeVolumeGb, priceMonthly: ws.stoppedMonthlyCost } : undefined;
 /** What the stack costs per month while stopped (the home volume), USD. */
 export const stoppedMonthlyCost = ws?.stoppedMonthlyCost;
 /** How to stop paying for the droplet (the home stays on its volume), or to start again. */

@@ -6,10 +6,38 @@ import { DotfilesConfig, parseDotfiles } from "./dotfiles";
 import { DEFAULT_IDE_SOURCES, IDE_NAMES, IDE_SOURCE_FIELDS, IdeCandidate, IdeName, IdeSource } from "./ideSources";
 import { DEFAULT_STAGE_ESTIMATES, STAGE_NAMES, StageName } from "./stages";
 import {
-    CIDR_ALLOWED, EMAIL_ALLOWED, FIREWALL_RULE_SOURCES_MAX, FINGERPRINT_ALLOWED, IMAGE_ALLOWED, PROJECT_NAME_ALLOWED, REGION_ALLOWED, Refusal, SIZE_ALLOWED,
-    STACK_ALLOWED, TAG_ALLOWED, USERNAME_ALLOWED, Validator, asValidator, cidrProblem, matches, emailProblem, fingerprintProblem,
-    imageProblem, projectNameProblem, publicKeyProblem, quote, regionProblem, sameCidr, sameEmail, samePublicKey, sameTag, sizeProblem,
-    stackNameProblem, tagProblem, textProblem, usernameProblem,
+    CIDR_ALLOWED,
+    EMAIL_ALLOWED,
+    FIREWALL_RULE_SOURCES_MAX,
+    FINGERPRINT_ALLOWED,
+    IMAGE_ALLOWED,
+    PROJECT_NAME_ALLOWED,
+    REGION_ALLOWED,
+    Refusal,
+    SIZE_ALLOWED,
+    STACK_ALLOWED,
+    TAG_ALLOWED,
+    USERNAME_ALLOWED,
+    Validator,
+    asValidator,
+    cidrProblem,
+    matches,
+    emailProblem,
+    fingerprintProblem,
+    imageProblem,
+    projectNameProblem,
+    publicKeyProblem,
+    quote,
+    regionProblem,
+    sameCidr,
+    sameEmail,
+    samePublicKey,
+    sameTag,
+    sizeProblem,
+    stackNameProblem,
+    tagProblem,
+    textProblem,
+    usernameProblem,
 } from "./validate";
 import { VOLUME_MAX_GIB, VOLUME_MIN_GIB, VOLUME_REGIONS } from "./homeVolume";
 import { workstationName } from "./environment";
@@ -109,10 +137,35 @@ export class ConfigError extends Error {
 
 /** Keys this program understands, in the order the README documents them. */
 export const CONFIG_KEYS = [
-    "region", "size", "image", "username", "ides", "desktop", "allowedSshCidrs", "sshNeverBanCidrs", "authorizedKeys",
-    "existingSshKeyFingerprints", "tags", "backups", "alertEmails", "stageEstimates", "baseline",
-    "stageTimeouts", "ideSources", "projectName", "provisioningRun", "dotfiles", "homeVolumeGb", "running", "idleStopMinutes",
-    "role", "imageStack", "imageMaxAgeDays", "imageKeep", "imageBake", "imageBuilder",
+    "region",
+    "size",
+    "image",
+    "username",
+    "ides",
+    "desktop",
+    "allowedSshCidrs",
+    "sshNeverBanCidrs",
+    "authorizedKeys",
+    "existingSshKeyFingerprints",
+    "tags",
+    "backups",
+    "alertEmails",
+    "stageEstimates",
+    "baseline",
+    "stageTimeouts",
+    "ideSources",
+    "projectName",
+    "provisioningRun",
+    "dotfiles",
+    "homeVolumeGb",
+    "running",
+    "idleStopMinutes",
+    "role",
+    "imageStack",
+    "imageMaxAgeDays",
+    "imageKeep",
+    "imageBake",
+    "imageBuilder",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -174,8 +227,10 @@ export function parseConfig(raw: RawConfig, stack: string, present: string[] = [
     // The stack name is no config key, but it names the droplet (a host name), its firewall and a tag.
     const stackRefusal = stackNameProblem(stack);
     if (stackRefusal !== undefined) {
-        problems.push(`stack ${quote(stack)} is not allowed${stackRefusal ? `: ${stackRefusal}` : ""}; it names the droplet `
-            + `(workstation-<stack>, its host name) and tags it environment:<stack>, so expected ${STACK_ALLOWED}`);
+        problems.push(
+            `stack ${quote(stack)} is not allowed${stackRefusal ? `: ${stackRefusal}` : ""}; it names the droplet ` +
+                `(workstation-<stack>, its host name) and tags it environment:<stack>, so expected ${STACK_ALLOWED}`,
+        );
     }
 
     const cfg: WorkstationConfig = {
@@ -186,42 +241,63 @@ export function parseConfig(raw: RawConfig, stack: string, present: string[] = [
         ides: p.ides(d.ides),
         desktop: p.boolean("desktop", d.desktop),
         allowedSshCidrs: p.cidrs("allowedSshCidrs", d.allowedSshCidrs, {
-            nonEmpty: true, max: { items: FIREWALL_RULE_SOURCES_MAX, why: "a DigitalOcean firewall rule takes at most 1000 sources" },
+            nonEmpty: true,
+            max: { items: FIREWALL_RULE_SOURCES_MAX, why: "a DigitalOcean firewall rule takes at most 1000 sources" },
         }),
         sshNeverBanCidrs: p.cidrs("sshNeverBanCidrs", d.sshNeverBanCidrs, {
             max: { items: FIREWALL_RULE_SOURCES_MAX, why: "fail2ban's ignoreip is one line; keep it as short as a firewall rule" },
         }),
-        authorizedKeys: p.list("authorizedKeys", d.authorizedKeys, publicKeyProblem, "OpenSSH public keys (\"ssh-ed25519 AAAA… comment\")", {
-            text: { ascii: false }, unique: { noun: "key", same: samePublicKey, why: "one key blob, whatever the comment" },
+        authorizedKeys: p.list("authorizedKeys", d.authorizedKeys, publicKeyProblem, 'OpenSSH public keys ("ssh-ed25519 AAAA… comment")', {
+            text: { ascii: false },
+            unique: { noun: "key", same: samePublicKey, why: "one key blob, whatever the comment" },
         }),
-        existingSshKeyFingerprints: p.list("existingSshKeyFingerprints", d.existingSshKeyFingerprints, fingerprintProblem,
-            FINGERPRINT_ALLOWED, { unique: { noun: "key" } }),
+        existingSshKeyFingerprints: p.list("existingSshKeyFingerprints", d.existingSshKeyFingerprints, fingerprintProblem, FINGERPRINT_ALLOWED, {
+            unique: { noun: "key" },
+        }),
         tags: p.list("tags", d.tags, tagProblem, TAG_ALLOWED, { unique: { noun: "tag", same: sameTag, why: "DigitalOcean tags ignore case" } }),
         backups: p.boolean("backups", d.backups),
-        alertEmails: p.list("alertEmails", d.alertEmails, emailProblem, EMAIL_ALLOWED,
-            { unique: { noun: "address", same: sameEmail, why: "addresses ignore case" } }),
+        alertEmails: p.list("alertEmails", d.alertEmails, emailProblem, EMAIL_ALLOWED, {
+            unique: { noun: "address", same: sameEmail, why: "addresses ignore case" },
+        }),
         stageEstimates: {
             ...d.stageEstimates,
             ...p.stageSeconds("stageEstimates", (n) => n > 0 && n <= MAX_STAGE_SECONDS, `positive seconds, at most ${MAX_STAGE_SECONDS} (a day)`),
         },
         baseline: p.stageSeconds("baseline", (n) => n >= 0 && n <= MAX_STAGE_SECONDS, `seconds, zero or more, at most ${MAX_STAGE_SECONDS} (a day)`),
-        stageTimeouts: p.stageSeconds("stageTimeouts", (n) => Number.isInteger(n) && n >= 1 && n <= MAX_STAGE_SECONDS,
-            `whole seconds, 1 to ${MAX_STAGE_SECONDS} (a day)`),
+        stageTimeouts: p.stageSeconds(
+            "stageTimeouts",
+            (n) => Number.isInteger(n) && n >= 1 && n <= MAX_STAGE_SECONDS,
+            `whole seconds, 1 to ${MAX_STAGE_SECONDS} (a day)`,
+        ),
         ideSources: p.ideSources(),
         projectName: p.string("projectName", d.projectName, projectNameProblem, PROJECT_NAME_ALLOWED),
-        provisioningRun: p.string("provisioningRun", d.provisioningRun, /^[A-Za-z0-9_.:-]{0,64}$/,
-            "up to 64 letters, digits, dots, colons, dashes or underscores", { allowEmpty: true }),
-        homeVolumeGb: p.integer("homeVolumeGb", d.homeVolumeGb, (n) => n === 0 || (n >= VOLUME_MIN_GIB && n <= VOLUME_MAX_GIB),
-            `0 (no home volume) or a whole number of GiB from ${VOLUME_MIN_GIB} to ${VOLUME_MAX_GIB}, as DigitalOcean creates volumes`),
+        provisioningRun: p.string(
+            "provisioningRun",
+            d.provisioningRun,
+            /^[A-Za-z0-9_.:-]{0,64}$/,
+            "up to 64 letters, digits, dots, colons, dashes or underscores",
+            { allowEmpty: true },
+        ),
+        homeVolumeGb: p.integer(
+            "homeVolumeGb",
+            d.homeVolumeGb,
+            (n) => n === 0 || (n >= VOLUME_MIN_GIB && n <= VOLUME_MAX_GIB),
+            `0 (no home volume) or a whole number of GiB from ${VOLUME_MIN_GIB} to ${VOLUME_MAX_GIB}, as DigitalOcean creates volumes`,
+        ),
         running: p.boolean("running", d.running),
-        idleStopMinutes: p.integer("idleStopMinutes", d.idleStopMinutes, (n) => n === 0 || (n >= 15 && n <= 10080),
-            "0 (never stop) or whole minutes from 15 to 10080 (a week); under 15 a user would be stopped between two coffees"),
+        idleStopMinutes: p.integer(
+            "idleStopMinutes",
+            d.idleStopMinutes,
+            (n) => n === 0 || (n >= 15 && n <= 10080),
+            "0 (never stop) or whole minutes from 15 to 10080 (a week); under 15 a user would be stopped between two coffees",
+        ),
         role: p.string("role", d.role, new RegExp(`^(${ROLES.join("|")})$`), `one of ${ROLES.join(", ")}`) as Role,
         imageStack: p.string("imageStack", d.imageStack, STACK_REFERENCE, "an image stack as org/project/stack", { allowEmpty: true }),
         imageMaxAgeDays: p.integer("imageMaxAgeDays", d.imageMaxAgeDays, (n) => n >= 1 && n <= 365, "a whole number from 1 to 365"),
         imageKeep: p.integer("imageKeep", d.imageKeep, (n) => n >= 1 && n <= 50, "a whole number from 1 to 50"),
-        imageBake: p.string("imageBake", d.imageBake, /^$|^[a-z0-9][a-z0-9-]{0,39}$/,
-            "up to 40 lower-case letters, digits or dashes, such as 2026-12-03", { allowEmpty: true }),
+        imageBake: p.string("imageBake", d.imageBake, /^$|^[a-z0-9][a-z0-9-]{0,39}$/, "up to 40 lower-case letters, digits or dashes, such as 2026-12-03", {
+            allowEmpty: true,
+        }),
         imageBuilder: p.boolean("imageBuilder", d.imageBuilder),
     };
     problems.push(...homeVolumeRegionProblems(cfg));
@@ -229,10 +305,14 @@ export function parseConfig(raw: RawConfig, stack: string, present: string[] = [
         problems.push(`${CONFIG_NAMESPACE}:imageBake: an image stack needs a bake id, such as the date (2026-12-03); it names the snapshot`);
     }
     if (cfg.imageStack && raw("image") !== undefined && cfg.image !== d.image) {
-        problems.push(`${CONFIG_NAMESPACE}:imageStack: ${quote(cfg.imageStack)} and ${CONFIG_NAMESPACE}:image ${quote(cfg.image)} both name the droplet's image; set one of them`);
+        problems.push(
+            `${CONFIG_NAMESPACE}:imageStack: ${quote(cfg.imageStack)} and ${CONFIG_NAMESPACE}:image ${quote(cfg.image)} both name the droplet's image; set one of them`,
+        );
     }
     if (cfg.imageStack && cfg.role === "image") {
-        problems.push(`${CONFIG_NAMESPACE}:imageStack: an image stack bakes from a base image, not from another image stack; remove imageStack or set role to workstation`);
+        problems.push(
+            `${CONFIG_NAMESPACE}:imageStack: an image stack bakes from a base image, not from another image stack; remove imageStack or set role to workstation`,
+        );
     }
 
     const dotfiles = parseDotfiles(raw("dotfiles"), problems, CONFIG_NAMESPACE);
@@ -245,8 +325,10 @@ export function parseConfig(raw: RawConfig, stack: string, present: string[] = [
 /** A home volume must be in the droplet's region, and not every region offers volumes. */
 function homeVolumeRegionProblems(cfg: Pick<WorkstationConfig, "region" | "homeVolumeGb">): string[] {
     if (cfg.homeVolumeGb === 0 || VOLUME_REGIONS.includes(cfg.region)) return [];
-    return [`${CONFIG_NAMESPACE}:region: "${cfg.region}" offers no volumes, so it cannot hold a home volume of ${cfg.homeVolumeGb} GiB; `
-        + `choose one of ${VOLUME_REGIONS.join(", ")}, or set ${CONFIG_NAMESPACE}:homeVolumeGb to 0 (the home then goes with the droplet)`];
+    return [
+        `${CONFIG_NAMESPACE}:region: "${cfg.region}" offers no volumes, so it cannot hold a home volume of ${cfg.homeVolumeGb} GiB; ` +
+            `choose one of ${VOLUME_REGIONS.join(", ")}, or set ${CONFIG_NAMESPACE}:homeVolumeGb to 0 (the home then goes with the droplet)`,
+    ];
 }
 
 function duplicates<T>(items: T[]): T[] {
@@ -277,8 +359,10 @@ function duplicateProblems(key: string, items: string[], u: Uniqueness): string[
         if (spellings.length === 1) {
             repeated.push(spellings[0]);
         } else {
-            problems.push(`${CONFIG_NAMESPACE}:${key}: ${spellings.map(quote).join(" and ")} are the same ${u.noun}`
-                + `${u.why ? ` (${u.why})` : ""}; list each ${u.noun} once`);
+            problems.push(
+                `${CONFIG_NAMESPACE}:${key}: ${spellings.map(quote).join(" and ")} are the same ${u.noun}` +
+                    `${u.why ? ` (${u.why})` : ""}; list each ${u.noun} once`,
+            );
         }
     }
     if (repeated.length) problems.unshift(`${CONFIG_NAMESPACE}:${key}: ${quote(repeated)} given more than once; list each ${u.noun} once`);
@@ -287,15 +371,23 @@ function duplicateProblems(key: string, items: string[], u: Uniqueness): string[
 
 /** Parses one key at a time, recording a problem instead of throwing, so all are reported at once. */
 class Parser {
-    constructor(private readonly raw: RawConfig, private readonly problems: string[]) {}
+    constructor(
+        private readonly raw: RawConfig,
+        private readonly problems: string[],
+    ) {}
 
     private bad(key: string, value: unknown, allowed: string, reason: Refusal = ""): void {
         this.problems.push(`${CONFIG_NAMESPACE}:${key}: ${quote(value)} is not allowed${reason ? `: ${reason}` : ""}; expected ${allowed}`);
     }
 
     /** The rules every text value follows (textProblem), then the key's own; true when the value passes. */
-    private check(key: string, value: string, rule: RegExp | Validator | ((v: string) => boolean), allowed: string,
-        text: { ascii?: boolean; allowEmpty?: boolean } = {}): boolean {
+    private check(
+        key: string,
+        value: string,
+        rule: RegExp | Validator | ((v: string) => boolean),
+        allowed: string,
+        text: { ascii?: boolean; allowEmpty?: boolean } = {},
+    ): boolean {
         const validate = rule instanceof RegExp ? matches(rule) : asValidator(rule);
         const reason = textProblem(value, text) ?? validate(value);
         if (reason === undefined) return true;
@@ -341,8 +433,13 @@ class Parser {
         return n;
     }
 
-    list(key: string, fallback: string[], valid: Validator | ((v: string) => boolean), allowed: string,
-        opts: { nonEmpty?: boolean; max?: { items: number; why: string }; text?: { ascii?: boolean }; unique?: Uniqueness } = {}): string[] {
+    list(
+        key: string,
+        fallback: string[],
+        valid: Validator | ((v: string) => boolean),
+        allowed: string,
+        opts: { nonEmpty?: boolean; max?: { items: number; why: string }; text?: { ascii?: boolean }; unique?: Uniqueness } = {},
+    ): string[] {
         const listAllowed = `a list of ${allowed}`;
         const parsed = this.json(key, listAllowed);
         if (!parsed.ok) return fallback;
@@ -450,8 +547,10 @@ class Parser {
                     continue;
                 }
                 if (field === "package" || field === "binary") {
-                    this.problems.push(`${CONFIG_NAMESPACE}:${where}: replaced by candidates, an ordered list of packages and their commands, ` +
-                        `e.g. ${JSON.stringify(DEFAULT_IDE_SOURCES[ide as IdeName].candidates)}`);
+                    this.problems.push(
+                        `${CONFIG_NAMESPACE}:${where}: replaced by candidates, an ordered list of packages and their commands, ` +
+                            `e.g. ${JSON.stringify(DEFAULT_IDE_SOURCES[ide as IdeName].candidates)}`,
+                    );
                     continue;
                 }
                 const rule = SOURCE_FIELDS[field as keyof typeof SOURCE_FIELDS];
@@ -469,7 +568,7 @@ class Parser {
 
     /** An ordered, non-empty list of distinct {package, command}; undefined (and problems) when bad. */
     private ideCandidates(where: string, value: unknown): IdeCandidate[] | undefined {
-        const allowed = "a non-empty list of {\"package\": a Debian package name, \"command\": the command it installs}, most preferred first";
+        const allowed = 'a non-empty list of {"package": a Debian package name, "command": the command it installs}, most preferred first';
         if (!Array.isArray(value) || value.length === 0) {
             this.bad(where, value, allowed);
             return undefined;

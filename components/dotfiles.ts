@@ -13,7 +13,14 @@ export interface DotfilesConfig {
 
 /** Scripts tried in this order, as Codespaces does; without one, the dotfiles are linked. */
 export const DOTFILES_INSTALL_SCRIPTS = [
-    "install.sh", "install", "bootstrap.sh", "bootstrap", "script/bootstrap", "setup.sh", "setup", "script/setup",
+    "install.sh",
+    "install",
+    "bootstrap.sh",
+    "bootstrap",
+    "script/bootstrap",
+    "setup.sh",
+    "setup",
+    "script/setup",
 ] as const;
 
 const DOTFILES_FIELDS = ["url", "branch", "installCommand"] as const;
@@ -70,11 +77,17 @@ export function parseDotfiles(raw: string | undefined, problems: string[], names
     if (url === undefined) problems.push(`${key}.url: missing; expected ${URL_ALLOWED}`);
     else if (typeof url !== "string" || !isGitUrl(url)) problems.push(`${key}.url: ${JSON.stringify(url)} is not allowed; expected ${URL_ALLOWED}`);
     if (branch !== undefined && (typeof branch !== "string" || !isBranchName(branch))) {
-        problems.push(`${key}.branch: ${JSON.stringify(branch)} is not allowed; expected a git branch name (no spaces, ~ ^ : ? * [ \\, "..", "@{", or a leading "-")`);
+        problems.push(
+            `${key}.branch: ${JSON.stringify(branch)} is not allowed; expected a git branch name (no spaces, ~ ^ : ? * [ \\, "..", "@{", or a leading "-")`,
+        );
     }
-    if (installCommand !== undefined
-        && (typeof installCommand !== "string" || installCommand.trim() === "" || installCommand.length > 1000 || hasControl(installCommand))) {
-        problems.push(`${key}.installCommand: ${JSON.stringify(installCommand)} is not allowed; expected one shell command line of at most 1000 characters, no newlines`);
+    if (
+        installCommand !== undefined &&
+        (typeof installCommand !== "string" || installCommand.trim() === "" || installCommand.length > 1000 || hasControl(installCommand))
+    ) {
+        problems.push(
+            `${key}.installCommand: ${JSON.stringify(installCommand)} is not allowed; expected one shell command line of at most 1000 characters, no newlines`,
+        );
     }
     if (problems.length > before) return undefined;
     return {

@@ -31,7 +31,10 @@ export function volumeMonthlyPrice(sizeGib: number): number {
  * wants lower-case letters, digits and dashes, at most 64 characters.
  */
 export function homeVolumeName(stack: string): string {
-    return `${workstationName(stack)}-home`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 64);
+    return `${workstationName(stack)}-home`
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, "-")
+        .slice(0, 64);
 }
 
 /** Where DigitalOcean's udev rules expose an attached volume on the droplet. */

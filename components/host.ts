@@ -57,73 +57,101 @@ export class Host extends pulumi.ComponentResource {
         super("workstation:index:Host", name, {}, opts);
         const running = args.running ?? true;
 
-        this.droplet = !running ? undefined : new digitalocean.Droplet(`${name}-droplet`, {
-            name: args.dropletName,
-            region: args.region,
-            size: args.size,
-            image: args.image,
-            sshKeys: args.sshKeys,
-            userData: args.userData,
-            // The metrics agent feeds the alerts and the control panel's graphs.
-            monitoring: true,
-            backups: args.backups ?? false,
-            // Shut down through ACPI before power-off on resize or destroy, so disks are consistent.
-            gracefulShutdown: true,
-            tags: args.tags,
-        }, {
-            parent: this,
-            // The user data holds the host's private key: kept secret in the state, whatever the input.
-            additionalSecretOutputs: ["userData"],
-        });
+        this.droplet = !running
+            ? undefined
+            : new digitalocean.Droplet(
+                  `${name}-droplet`,
+                  {
+                      name: args.dropletName,
+                      region: args.region,
+                      size: args.size,
+                      image: args.image,
+                      sshKeys: args.sshKeys,
+                      userData: args.userData,
+                      // The metrics agent feeds the alerts and the control panel's graphs.
+                      monitoring: true,
+                      backups: args.backups ?? false,
+                      // Shut down through ACPI before power-off on resize or destroy, so disks are consistent.
+                      gracefulShutdown: true,
+                      tags: args.tags,
+                  },
+                  {
+                      parent: this,
+                      // The user data holds the host's private key: kept secret in the state, whatever the input.
+                      additionalSecretOutputs: ["userData"],
+                  },
+              );
         this.ipv4Address = this.droplet?.ipv4Address;
         const dropletId = this.droplet?.id.apply(Number);
         const droplet = this.droplet;
 
         // The attachment goes with the droplet; the volume itself belongs to the Workstation
         // and stays. A new droplet gets a new attachment of the same volume.
-        this.homeAttachment = droplet && args.homeVolume && new digitalocean.VolumeAttachment(`${name}-home-attachment`, {
-            dropletId: dropletId!,
-            volumeId: args.homeVolume.id,
-        }, { parent: this });
+        this.homeAttachment =
+            droplet &&
+            args.homeVolume &&
+            new digitalocean.VolumeAttachment(
+                `${name}-home-attachment`,
+                {
+                    dropletId: dropletId!,
+                    volumeId: args.homeVolume.id,
+                },
+                { parent: this },
+            );
 
         const everywhere = ["0.0.0.0/0", "::/0"];
-        this.firewall = new digitalocean.Firewall(`${name}-firewall`, {
-            name: pulumi.interpolate`${args.dropletName}-fw`,
-            dropletIds: dropletId ? [dropletId] : [],
-            // RDP is never opened: xrdp listens on 127.0.0.1 and is reached through SSH.
-            inboundRules: [
-                { protocol: "tcp", portRange: "22", sourceAddresses: args.allowedSshCidrs },
-                { protocol: "icmp", sourceAddresses: everywhere },
-            ],
-            outboundRules: [
-                { protocol: "tcp", portRange: "1-65535", destinationAddresses: everywhere },
-                { protocol: "udp", portRange: "1-65535", destinationAddresses: everywhere },
-                { protocol: "icmp", destinationAddresses: everywhere },
-            ],
-        }, { parent: this });
+        this.firewall = new digitalocean.Firewall(
+            `${name}-firewall`,
+            {
+                name: pulumi.interpolate`${args.dropletName}-fw`,
+                dropletIds: dropletId ? [dropletId] : [],
+                // RDP is never opened: xrdp listens on 127.0.0.1 and is reached through SSH.
+                inboundRules: [
+                    { protocol: "tcp", portRange: "22", sourceAddresses: args.allowedSshCidrs },
+                    { protocol: "icmp", sourceAddresses: everywhere },
+                ],
+                outboundRules: [
+                    { protocol: "tcp", portRange: "1-65535", destinationAddresses: everywhere },
+                    { protocol: "udp", portRange: "1-65535", destinationAddresses: everywhere },
+                    { protocol: "icmp", destinationAddresses: everywhere },
+                ],
+            },
+            { parent: this },
+        );
 
-        this.project = new digitalocean.Project(`${name}-project`, {
-            name: args.projectName,
-            description: "Cloud developer workstation managed by Pulumi",
-            purpose: "Operational / Developer tooling",
-            environment: args.projectEnvironment,
-            resources: [
-                ...(droplet ? [droplet.dropletUrn] : []),
-                ...(args.homeVolume ? [args.homeVolume.volumeUrn] : []),
-            ],
-        }, { parent: this });
+        this.project = new digitalocean.Project(
+            `${name}-project`,
+            {
+                name: args.projectName,
+                description: "Cloud developer workstation managed by Pulumi",
+                purpose: "Operational / Developer tooling",
+                environment: args.projectEnvironment,
+                resources: [...(droplet ? [droplet.dropletUrn] : []), ...(args.homeVolume ? [args.homeVolume.volumeUrn] : [])],
+            },
+            { parent: this },
+        );
 
         const emails = args.alertEmails ?? [];
-        this.monitorAlerts = !droplet || emails.length === 0 ? undefined : ALERTS.map((a) => new digitalocean.MonitorAlert(`${name}-alert-${a.key}`, {
-            type: a.type,
-            compare: "GreaterThan",
-            value: a.value,
-            window: "5m",
-            entities: [droplet.id],
-            description: pulumi.interpolate`${args.dropletName}: ${a.description}`,
-            alerts: { emails },
-            enabled: true,
-        }, { parent: this }));
+        this.monitorAlerts =
+            !droplet || emails.length === 0
+                ? undefined
+                : ALERTS.map(
+                      (a) =>
+                          new digitalocean.MonitorAlert(
+                              `${name}-alert-${a.key}`,
+                              {
+                                  type: a.type,
+                                  compare: "GreaterThan",
+                                  value: a.value,
+                                  window: "5m",
+                                  entities: [droplet.id],
+                                  description: pulumi.interpolate`${args.dropletName}: ${a.description}`,
+                                  alerts: { emails },
+                                  enabled: true,
+                              },
+                              { parent: this },
+                          ),
+                  );
 
         this.registerOutputs({ ipv4Address: this.ipv4Address });
     }

@@ -53,13 +53,9 @@ export function knownHostsLine(host: string, port: number, publicKey: string): s
  * answers with this key from its first start.
  */
 export function hostKeyCloudConfig(privateKey: string, publicKey: string): string[] {
-    const body = privateKey.trim().split("\n").map((l) => `    ${l}`);
-    return [
-        "ssh_deletekeys: true",
-        "ssh_genkeytypes: []",
-        "ssh_keys:",
-        "  ed25519_private: |",
-        ...body,
-        `  ed25519_public: ${publicKey.trim()}`,
-    ];
+    const body = privateKey
+        .trim()
+        .split("\n")
+        .map((l) => `    ${l}`);
+    return ["ssh_deletekeys: true", "ssh_genkeytypes: []", "ssh_keys:", "  ed25519_private: |", ...body, `  ed25519_public: ${publicKey.trim()}`];
 }

@@ -91,40 +91,54 @@ export class WorkstationImage extends pulumi.ComponentResource {
         const script = fs.readFileSync(path.join(__dirname, "..", "provisioning", "generalise.sh"), "utf8");
         const packages = reportedPackages(config).join(" ");
 
-        this.generalise = new command.remote.Command(`${name}-generalise`, {
-            connection: pulumi.secret({
-                host: this.builder?.ipv4Address ?? gone,
-                user: config.username,
-                privateKey: this.builder?.privateKey ?? gone,
-                hostKey: this.builder?.hostKey.publicKey ?? gone,
-                dialErrorLimit: 10,
-                perDialTimeout: 15,
-            }),
-            // generalise.sh removes this very user; userdel -f allows it while the session is open.
-            create: `sudo -n bash -s -- --poweroff --packages '${packages}'`,
-            stdin: script,
-            triggers: [this.builder?.host.droplet?.id ?? gone, config.imageBake],
-            logging: "stdoutAndStderr",
-            addPreviousOutputInEnv: false,
-        }, {
-            parent: this, dependsOn: stages, customTimeouts: { create: "10m" },
-            ignoreChanges: building ? [] : ["connection", "triggers", "stdin", "create"],
-        });
+        this.generalise = new command.remote.Command(
+            `${name}-generalise`,
+            {
+                connection: pulumi.secret({
+                    host: this.builder?.ipv4Address ?? gone,
+                    user: config.username,
+                    privateKey: this.builder?.privateKey ?? gone,
+                    hostKey: this.builder?.hostKey.publicKey ?? gone,
+                    dialErrorLimit: 10,
+                    perDialTimeout: 15,
+                }),
+                // generalise.sh removes this very user; userdel -f allows it while the session is open.
+                create: `sudo -n bash -s -- --poweroff --packages '${packages}'`,
+                stdin: script,
+                triggers: [this.builder?.host.droplet?.id ?? gone, config.imageBake],
+                logging: "stdoutAndStderr",
+                addPreviousOutputInEnv: false,
+            },
+            {
+                parent: this,
+                dependsOn: stages,
+                customTimeouts: { create: "10m" },
+                ignoreChanges: building ? [] : ["connection", "triggers", "stdin", "create"],
+            },
+        );
 
-        this.snapshot = new digitalocean.DropletSnapshot(`${name}-snapshot`, {
-            dropletId: this.builder?.host.droplet?.id ?? gone,
-            name: snapshotName(stack, config.imageBake),
-        }, {
-            parent: this, dependsOn: [this.generalise],
-            ignoreChanges: building ? [] : ["dropletId"],
-            // A new bake replaces the snapshot resource (its name changes); the older snapshot
-            // stays in the account for workstations still on it, until the bake workflow prunes it.
-            retainOnDelete: true,
-        });
+        this.snapshot = new digitalocean.DropletSnapshot(
+            `${name}-snapshot`,
+            {
+                dropletId: this.builder?.host.droplet?.id ?? gone,
+                name: snapshotName(stack, config.imageBake),
+            },
+            {
+                parent: this,
+                dependsOn: [this.generalise],
+                ignoreChanges: building ? [] : ["dropletId"],
+                // A new bake replaces the snapshot resource (its name changes); the older snapshot
+                // stays in the account for workstations still on it, until the bake workflow prunes it.
+                retainOnDelete: true,
+            },
+        );
 
         const generalised = this.generalise.stdout.apply((out) => parseGeneralised(out ?? ""));
         this.outputs = pulumi.all([this.snapshot.id, this.snapshot.name, generalised]).apply(([id, snapName, g]) => ({
-            snapshotId: id, snapshotName: snapName, bakedAt: g.at, contents: g.packages,
+            snapshotId: id,
+            snapshotName: snapName,
+            bakedAt: g.at,
+            contents: g.packages,
         }));
         this.registerOutputs({ outputs: this.outputs });
     }
@@ -136,12 +150,13 @@ export class WorkstationImage extends pulumi.ComponentResource {
  */
 export function imageFromStack(stackName: string, opts?: pulumi.CustomResourceOptions): { image: pulumi.Output<string>; bakedAt: pulumi.Output<number> } {
     const ref = new pulumi.StackReference(stackName, { name: stackName }, opts);
-    const read = (key: keyof ImageOutputs) => ref.getOutput(key).apply((v: unknown) => {
-        if (v === undefined || v === null || v === "") {
-            throw new Error(`workstation:imageStack: stack ${stackName} has no ${key} output; is it an image stack (role: image) that has baked?`);
-        }
-        return v;
-    });
+    const read = (key: keyof ImageOutputs) =>
+        ref.getOutput(key).apply((v: unknown) => {
+            if (v === undefined || v === null || v === "") {
+                throw new Error(`workstation:imageStack: stack ${stackName} has no ${key} output; is it an image stack (role: image) that has baked?`);
+            }
+            return v;
+        });
     return { image: read("snapshotId").apply(String), bakedAt: read("bakedAt").apply(Number) };
 }
 

@@ -60,29 +60,33 @@ export class ProvisioningStage extends pulumi.ComponentResource {
         const waitForHost = args.waitForHost ?? false;
         const timeoutSeconds = args.timeoutSeconds ?? STAGE_TIMEOUT_SECONDS[args.stage];
 
-        this.command = new command.remote.Command(name, {
-            connection: pulumi.secret({
-                host: args.connection.host,
-                user: args.connection.user,
-                privateKey: args.connection.privateKey,
-                hostKey: args.connection.hostKey,
-                // -1: keep dialing until the create timeout; a fresh droplet's sshd comes late.
-                dialErrorLimit: waitForHost ? -1 : 10,
-                perDialTimeout: 15,
-            }),
-            create: stageCommand(args.stage, timeoutSeconds),
-            stdin: args.script,
-            triggers: args.triggers,
-            logging: args.handlesSecrets ? "none" : "stdoutAndStderr",
-            // On an update the provider would send the previous stdout and stderr as SSH
-            // environment variables, which sshd refuses (AcceptEnv), warning for each stage.
-            addPreviousOutputInEnv: false,
-        }, {
-            parent: this,
-            dependsOn: args.dependsOn,
-            customTimeouts: { create: `${timeoutSeconds}s` },
-            additionalSecretOutputs: args.handlesSecrets ? ["stdout", "stderr"] : [],
-        });
+        this.command = new command.remote.Command(
+            name,
+            {
+                connection: pulumi.secret({
+                    host: args.connection.host,
+                    user: args.connection.user,
+                    privateKey: args.connection.privateKey,
+                    hostKey: args.connection.hostKey,
+                    // -1: keep dialing until the create timeout; a fresh droplet's sshd comes late.
+                    dialErrorLimit: waitForHost ? -1 : 10,
+                    perDialTimeout: 15,
+                }),
+                create: stageCommand(args.stage, timeoutSeconds),
+                stdin: args.script,
+                triggers: args.triggers,
+                logging: args.handlesSecrets ? "none" : "stdoutAndStderr",
+                // On an update the provider would send the previous stdout and stderr as SSH
+                // environment variables, which sshd refuses (AcceptEnv), warning for each stage.
+                addPreviousOutputInEnv: false,
+            },
+            {
+                parent: this,
+                dependsOn: args.dependsOn,
+                customTimeouts: { create: `${timeoutSeconds}s` },
+                additionalSecretOutputs: args.handlesSecrets ? ["stdout", "stderr"] : [],
+            },
+        );
 
         // The timing line holds only numbers and step names; a secret stage's stdout is
         // secret as a whole, but its timing need not hide the workstation's timings output.

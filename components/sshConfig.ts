@@ -37,7 +37,8 @@ export function sshHostAlias(stack: string): string {
 export function sshConfigBlock(args: SshConfigArgs): string {
     for (const [key, value] of Object.entries({ stack: args.stack, hostName: args.hostName, user: args.user })) {
         // A space or newline would end the directive early or start a new one.
-        if (!/^[A-Za-z0-9._:-]+$/.test(value)) throw new Error(`sshConfigBlock: ${key} ${JSON.stringify(value)} is not allowed; expected letters, digits, dots, colons, dashes or underscores`);
+        if (!/^[A-Za-z0-9._:-]+$/.test(value))
+            throw new Error(`sshConfigBlock: ${key} ${JSON.stringify(value)} is not allowed; expected letters, digits, dots, colons, dashes or underscores`);
     }
     return [
         `Host ${sshHostAlias(args.stack)}`,

@@ -32,10 +32,14 @@ export class SshKeyPair extends pulumi.ComponentResource {
         this.key = new tls.PrivateKey(`${name}-key`, { algorithm: "ED25519" }, { parent: this });
         this.privateKey = pulumi.secret(this.key.privateKeyOpenssh);
         this.publicKey = this.key.publicKeyOpenssh.apply((k) => k.trim());
-        this.sshKey = new digitalocean.SshKey(`${name}-sshkey`, {
-            name: args.keyName,
-            publicKey: this.publicKey,
-        }, { parent: this });
+        this.sshKey = new digitalocean.SshKey(
+            `${name}-sshkey`,
+            {
+                name: args.keyName,
+                publicKey: this.publicKey,
+            },
+            { parent: this },
+        );
         this.fingerprints = this.sshKey.fingerprint.apply((fp) => [fp, ...(args.existingFingerprints ?? [])]);
 
         this.registerOutputs({ publicKey: this.publicKey, fingerprints: this.fingerprints });

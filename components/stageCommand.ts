@@ -22,7 +22,10 @@ function boundScript(): string {
  * `limitSeconds` (exit code 124, and stderr names the stage and the limit).
  */
 export function stageCommand(stage: StageName, limitSeconds: number, graceSeconds = KILL_GRACE_SECONDS): string {
-    for (const [name, value] of [["limitSeconds", limitSeconds], ["graceSeconds", graceSeconds]] as const) {
+    for (const [name, value] of [
+        ["limitSeconds", limitSeconds],
+        ["graceSeconds", graceSeconds],
+    ] as const) {
         if (!Number.isInteger(value) || value < 1) throw new Error(`stage ${stage}: ${name} ${value} is not allowed: a whole number of seconds, 1 or more`);
     }
     return `sudo -n bash -c ${shellQuote(boundScript())} stage-bound ${stage} ${limitSeconds} ${graceSeconds}`;

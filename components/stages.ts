@@ -4,8 +4,18 @@
 import { IdeName } from "./ideSources";
 
 export const STAGE_NAMES = [
-    "wait-ready", "home-volume", "system-prep", "desktop", "ide-vscode", "ide-cursor", "ide-antigravity",
-    "monitor", "verify", "harden", "report", "dotfiles",
+    "wait-ready",
+    "home-volume",
+    "system-prep",
+    "desktop",
+    "ide-vscode",
+    "ide-cursor",
+    "ide-antigravity",
+    "monitor",
+    "verify",
+    "harden",
+    "report",
+    "dotfiles",
 ] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
@@ -42,15 +52,15 @@ export const STAGES: Readonly<Record<StageName, StageDescriptor>> = {
     "wait-ready": { name: "wait-ready", script: "wait-ready.sh", estimateSeconds: 90, timeoutSeconds: 15 * MINUTES, install: true },
     "home-volume": { name: "home-volume", script: "home-volume.sh", estimateSeconds: 20, timeoutSeconds: 30 * MINUTES, install: false },
     "system-prep": { name: "system-prep", script: "system-prep.sh", estimateSeconds: 120, timeoutSeconds: 30 * MINUTES, install: true },
-    "desktop": { name: "desktop", script: "desktop.sh", estimateSeconds: 240, timeoutSeconds: 30 * MINUTES, install: true },
+    desktop: { name: "desktop", script: "desktop.sh", estimateSeconds: 240, timeoutSeconds: 30 * MINUTES, install: true },
     "ide-vscode": { name: "ide-vscode", script: "ide.sh", estimateSeconds: 90, timeoutSeconds: 30 * MINUTES, ide: "vscode", install: true },
     "ide-cursor": { name: "ide-cursor", script: "ide.sh", estimateSeconds: 90, timeoutSeconds: 30 * MINUTES, ide: "cursor", install: true },
     "ide-antigravity": { name: "ide-antigravity", script: "ide.sh", estimateSeconds: 90, timeoutSeconds: 30 * MINUTES, ide: "antigravity", install: true },
-    "monitor": { name: "monitor", script: "monitor.sh", estimateSeconds: 10, timeoutSeconds: 30 * MINUTES, install: true },
-    "verify": { name: "verify", script: "verify.sh", estimateSeconds: 15, timeoutSeconds: 30 * MINUTES, install: false },
-    "harden": { name: "harden", script: "harden.sh", estimateSeconds: 20, timeoutSeconds: 30 * MINUTES, install: false },
-    "report": { name: "report", script: "report.sh", estimateSeconds: 30, timeoutSeconds: 30 * MINUTES, install: false },
-    "dotfiles": { name: "dotfiles", script: "dotfiles.sh", estimateSeconds: 30, timeoutSeconds: 30 * MINUTES, install: false },
+    monitor: { name: "monitor", script: "monitor.sh", estimateSeconds: 10, timeoutSeconds: 30 * MINUTES, install: true },
+    verify: { name: "verify", script: "verify.sh", estimateSeconds: 15, timeoutSeconds: 30 * MINUTES, install: false },
+    harden: { name: "harden", script: "harden.sh", estimateSeconds: 20, timeoutSeconds: 30 * MINUTES, install: false },
+    report: { name: "report", script: "report.sh", estimateSeconds: 30, timeoutSeconds: 30 * MINUTES, install: false },
+    dotfiles: { name: "dotfiles", script: "dotfiles.sh", estimateSeconds: 30, timeoutSeconds: 30 * MINUTES, install: false },
 };
 
 function perStage<T>(field: (d: StageDescriptor) => T): Record<StageName, T> {
@@ -87,7 +97,9 @@ export interface OptionalStages {
  */
 export function stageGraph(ides: readonly IdeName[], desktop: boolean, optional: OptionalStages = {}): StageGraph {
     const parallel: StageName[] = [
-        ...(desktop ? ["desktop" as const] : []), ...ides.map(ideStage), "monitor",
+        ...(desktop ? ["desktop" as const] : []),
+        ...ides.map(ideStage),
+        "monitor",
         ...(optional.dotfiles ? ["dotfiles" as const] : []),
     ];
     const graph: StageGraph = optional.homeVolume

@@ -34,8 +34,10 @@ export interface StageTiming {
 export function parseTimingRecord(stage: string, stdout: string): StageTiming {
     const line = lastMarkedLine(stdout, TIMING_MARKER);
     if (line === undefined) {
-        throw new Error(`stage ${stage}: its output has no timing record (a line starting with ${TIMING_MARKER}); `
-            + `last output: ${JSON.stringify(stdout.trim().split("\n").slice(-3).join("\n"))}`);
+        throw new Error(
+            `stage ${stage}: its output has no timing record (a line starting with ${TIMING_MARKER}); ` +
+                `last output: ${JSON.stringify(stdout.trim().split("\n").slice(-3).join("\n"))}`,
+        );
     }
     let record: unknown;
     try {
@@ -123,9 +125,7 @@ export function summarize(timings: StageTiming[], graph: StageGraph): TimingSumm
         if (t.lockWaitSeconds !== undefined) stages[t.stage].lockWaitSeconds = round(t.lockWaitSeconds);
         seconds[t.stage as StageName] = t.seconds;
     }
-    const wallClock = timings.length
-        ? Math.max(...timings.map((t) => t.end)) - Math.min(...timings.map((t) => t.start))
-        : 0;
+    const wallClock = timings.length ? Math.max(...timings.map((t) => t.end)) - Math.min(...timings.map((t) => t.start)) : 0;
     const sequential = timings.reduce((sum, t) => sum + t.seconds, 0);
     const savings = Math.max(0, sequential - wallClock);
     return {
@@ -160,7 +160,11 @@ export function stageAlerts(timings: StageTiming[], estimates: Partial<Record<St
         const level = ratio > CRITICAL_RATIO ? "critical" : ratio > WARNING_RATIO ? "warning" : undefined;
         if (!level) continue;
         alerts.push({
-            level, kind: "stage", stage: t.stage, seconds: round(t.seconds), estimate,
+            level,
+            kind: "stage",
+            stage: t.stage,
+            seconds: round(t.seconds),
+            estimate,
             message: `${t.stage} took ${round(t.seconds)} s, ${Math.round(ratio * 100)} % of its ${estimate} s estimate`,
         });
     }
@@ -193,8 +197,11 @@ export function regressionAgainst(timings: StageTiming[], baseline: Partial<Reco
         // A zero baseline cannot be exceeded by a percentage; treat any time as no regression.
         const change = base > 0 ? (t.seconds - base) / base : 0;
         stages.push({
-            stage: t.stage, seconds: round(t.seconds), baseline: base,
-            changePercent: round(change * 100), regressed: change > REGRESSION_THRESHOLD,
+            stage: t.stage,
+            seconds: round(t.seconds),
+            baseline: base,
+            changePercent: round(change * 100),
+            regressed: change > REGRESSION_THRESHOLD,
         });
     }
     const thresholdPercent = REGRESSION_THRESHOLD * 100;

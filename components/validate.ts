@@ -31,9 +31,19 @@ export function asValidator(check: Validator | ((value: string) => boolean)): Va
 // variation selectors. A value carrying one looks right in the stack file and is
 // something else downstream. Ranges of code points, inclusive.
 const INVISIBLE: readonly [number, number][] = [
-    [0xa0, 0xa0], [0xad, 0xad], [0x34f, 0x34f], [0x61c, 0x61c], [0x115f, 0x1160], [0x17b4, 0x17b5],
-    [0x180b, 0x180e], [0x2000, 0x200f], [0x202a, 0x202f], [0x205f, 0x206f], [0x3000, 0x3000],
-    [0xfe00, 0xfe0f], [0xfeff, 0xfeff],
+    [0xa0, 0xa0],
+    [0xad, 0xad],
+    [0x34f, 0x34f],
+    [0x61c, 0x61c],
+    [0x115f, 0x1160],
+    [0x17b4, 0x17b5],
+    [0x180b, 0x180e],
+    [0x2000, 0x200f],
+    [0x202a, 0x202f],
+    [0x205f, 0x206f],
+    [0x3000, 0x3000],
+    [0xfe00, 0xfe0f],
+    [0xfeff, 0xfeff],
 ];
 // \u0085, \u2028 and \u2029 end a line for YAML and for many readers, as \n and \r do.
 const LINE_BREAKS = new Set([0x0a, 0x0d, 0x0b, 0x0c, 0x85, 0x2028, 0x2029]);
@@ -82,11 +92,13 @@ export function textProblem(value: string, opts: { ascii?: boolean; allowEmpty?:
 /** How a value is shown in a message: JSON, with invisible characters escaped as well. */
 export function quote(value: unknown): string {
     // JSON would show Infinity (from 1e999) as null.
-    const text = typeof value === "number" && !Number.isFinite(value) ? String(value) : JSON.stringify(value) ?? String(value);
-    return [...text].map((ch) => {
-        const cp = ch.codePointAt(0)!;
-        return isInvisible(cp) || isControl(cp) || cp === 0x2028 || cp === 0x2029 ? `\\u${cp.toString(16).padStart(4, "0")}` : ch;
-    }).join("");
+    const text = typeof value === "number" && !Number.isFinite(value) ? String(value) : (JSON.stringify(value) ?? String(value));
+    return [...text]
+        .map((ch) => {
+            const cp = ch.codePointAt(0)!;
+            return isInvisible(cp) || isControl(cp) || cp === 0x2028 || cp === 0x2029 ? `\\u${cp.toString(16).padStart(4, "0")}` : ch;
+        })
+        .join("");
 }
 
 // ---------------------------------------------------------------------------
@@ -192,7 +204,10 @@ function bigIntToIpv6(value: bigint): string {
     // RFC 5952: compress the longest run of two or more zero groups, the first if tied.
     let best = { start: -1, length: 0 };
     for (let i = 0; i < 8;) {
-        if (groups[i] !== 0) { i++; continue; }
+        if (groups[i] !== 0) {
+            i++;
+            continue;
+        }
         let j = i;
         while (j < 8 && groups[j] === 0) j++;
         if (j - i > best.length && j - i >= 2) best = { start: i, length: j - i };
@@ -208,8 +223,7 @@ function bigIntToIpv6(value: bigint): string {
 
 /** useradd and adduser on Debian: at most 32 characters (utmp's name field). */
 export const USERNAME_MAX = 32;
-export const USERNAME_ALLOWED =
-    "a Linux user name: a lower-case letter, then up to 31 lower-case letters, digits, dashes or underscores";
+export const USERNAME_ALLOWED = "a Linux user name: a lower-case letter, then up to 31 lower-case letters, digits, dashes or underscores";
 
 /**
  * Names that exist on the image or that the stages' packages create, as users or as
@@ -220,19 +234,96 @@ export const USERNAME_ALLOWED =
  */
 export const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
     // users (base-passwd and Debian 13's base system)
-    "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy",
-    "www-data", "backup", "list", "irc", "gnats", "nobody", "messagebus", "sshd", "dhcpcd",
+    "root",
+    "daemon",
+    "bin",
+    "sys",
+    "sync",
+    "games",
+    "man",
+    "lp",
+    "mail",
+    "news",
+    "uucp",
+    "proxy",
+    "www-data",
+    "backup",
+    "list",
+    "irc",
+    "gnats",
+    "nobody",
+    "messagebus",
+    "sshd",
+    "dhcpcd",
     // groups of base-passwd and the base system
-    "adm", "tty", "disk", "kmem", "dialout", "fax", "voice", "cdrom", "floppy", "tape", "sudo", "audio",
-    "dip", "operator", "src", "shadow", "utmp", "video", "sasl", "plugdev", "staff", "users", "nogroup",
-    "input", "kvm", "render", "sgx", "netdev", "crontab", "ssl-cert", "wheel",
+    "adm",
+    "tty",
+    "disk",
+    "kmem",
+    "dialout",
+    "fax",
+    "voice",
+    "cdrom",
+    "floppy",
+    "tape",
+    "sudo",
+    "audio",
+    "dip",
+    "operator",
+    "src",
+    "shadow",
+    "utmp",
+    "video",
+    "sasl",
+    "plugdev",
+    "staff",
+    "users",
+    "nogroup",
+    "input",
+    "kvm",
+    "render",
+    "sgx",
+    "netdev",
+    "crontab",
+    "ssl-cert",
+    "wheel",
     // created by the packages the stages install, or commonly present
-    "xrdp", "polkitd", "avahi", "colord", "rtkit", "pulse", "pulse-access", "saned", "scanner", "lpadmin",
-    "lightdm", "geoclue", "tss", "uuidd", "tcpdump", "dnsmasq", "ntp", "ntpsec", "statd", "postfix",
-    "postdrop", "bluetooth", "fuse", "usbmux", "syslog", "lxd", "landscape", "pollinate", "fwupd-refresh",
+    "xrdp",
+    "polkitd",
+    "avahi",
+    "colord",
+    "rtkit",
+    "pulse",
+    "pulse-access",
+    "saned",
+    "scanner",
+    "lpadmin",
+    "lightdm",
+    "geoclue",
+    "tss",
+    "uuidd",
+    "tcpdump",
+    "dnsmasq",
+    "ntp",
+    "ntpsec",
+    "statd",
+    "postfix",
+    "postdrop",
+    "bluetooth",
+    "fuse",
+    "usbmux",
+    "syslog",
+    "lxd",
+    "landscape",
+    "pollinate",
+    "fwupd-refresh",
     "docker",
     // default users of cloud images
-    "debian", "ubuntu", "admin", "cloud-user", "ec2-user",
+    "debian",
+    "ubuntu",
+    "admin",
+    "cloud-user",
+    "ec2-user",
 ]);
 
 /** Words YAML 1.1 (cloud-init's PyYAML) reads as a boolean or null when unquoted. */
@@ -446,8 +537,7 @@ export const projectNameProblem: Validator = (value) => {
  * digits and dashes, at most 63 - "workstation-".length = 51.
  */
 export const STACK_NAME_MAX = 51;
-export const STACK_ALLOWED =
-    `letters, digits and dashes, starting and ending with a letter or digit, at most ${STACK_NAME_MAX} characters`;
+export const STACK_ALLOWED = `letters, digits and dashes, starting and ending with a letter or digit, at most ${STACK_NAME_MAX} characters`;
 
 export const stackNameProblem: Validator = (value) => {
     if (!/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/.test(value)) return "";
@@ -461,8 +551,22 @@ export const stackNameProblem: Validator = (value) => {
  * a region DigitalOcean opens later belongs here.
  */
 export const KNOWN_REGIONS: readonly string[] = [
-    "nyc1", "nyc2", "nyc3", "sfo1", "sfo2", "sfo3", "ams2", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1",
-    "syd1", "atl1", "ric1",
+    "nyc1",
+    "nyc2",
+    "nyc3",
+    "sfo1",
+    "sfo2",
+    "sfo3",
+    "ams2",
+    "ams3",
+    "sgp1",
+    "lon1",
+    "fra1",
+    "tor1",
+    "blr1",
+    "syd1",
+    "atl1",
+    "ric1",
 ];
 export const REGION_ALLOWED = `a region slug such as nyc3, fra1 or sgp1: ${KNOWN_REGIONS.join(", ")}`;
 

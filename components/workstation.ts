@@ -11,9 +11,7 @@ import { ProvisioningStage } from "./provisioningStage";
 import { SshKeyPair } from "./sshKeyPair";
 import { StageVariables, assembleScript, sha256 } from "./stageScript";
 import { STAGES, StageGraph, StageName, installGraph, stageGraph, topologicalOrder } from "./stages";
-import {
-    Regression, StageTiming, TimingAlert, TimingSummary, regressionAgainst, stageAlerts, summarize,
-} from "./timing";
+import { Regression, StageTiming, TimingAlert, TimingSummary, regressionAgainst, stageAlerts, summarize } from "./timing";
 
 export interface WorkstationArgs {
     /** Validated settings (config.ts). */
@@ -45,17 +43,17 @@ export const CREATED_THIS_UP_SLACK_MS = 60_000;
 /** What a start or a stop was, as the program can measure it (output `lifecycle`). */
 export type Lifecycle =
     | {
-        state: "running";
-        /** `start`: this up created the droplet (a start after a stop, or the first up); `update`: the droplet was there. */
-        action: "start" | "update";
-        /** Seconds from the up's start to the end of the last stage: the time to ready of a start. */
-        readySeconds: number;
-    }
+          state: "running";
+          /** `start`: this up created the droplet (a start after a stop, or the first up); `update`: the droplet was there. */
+          action: "start" | "update";
+          /** Seconds from the up's start to the end of the last stage: the time to ready of a start. */
+          readySeconds: number;
+      }
     | {
-        state: "stopped";
-        /** USD per month while stopped (the home volume). */
-        monthlyCost: number;
-    };
+          state: "stopped";
+          /** USD per month while stopped (the home volume). */
+          monthlyCost: number;
+      };
 
 /** `start` when the droplet was created in this up (see CREATED_THIS_UP_SLACK_MS), else `update`. */
 export function lifecycleAction(dropletCreatedAt: string | undefined, upStartedAt: number): "start" | "update" {
@@ -131,10 +129,14 @@ export class Workstation extends pulumi.ComponentResource {
         this.state = config.running || args.installOnly ? "running" : "stopped";
         const resourceName = workstationName(stack);
 
-        this.keyPair = new SshKeyPair(name, {
-            keyName: resourceName,
-            existingFingerprints: config.existingSshKeyFingerprints,
-        }, { parent: this });
+        this.keyPair = new SshKeyPair(
+            name,
+            {
+                keyName: resourceName,
+                existingFingerprints: config.existingSshKeyFingerprints,
+            },
+            { parent: this },
+        );
         this.privateKey = this.keyPair.privateKey;
         this.hostKey = new HostKey(name, { parent: this });
 
@@ -148,32 +150,46 @@ export class Workstation extends pulumi.ComponentResource {
         // changes its URN or name. A region change is ignored rather than obeyed: obeying
         // would replace the volume, that is delete the home. Prod protects it outright.
         // An image builder has no home of its own to keep: the image carries none.
-        this.homeVolume = config.homeVolumeGb === 0 || args.installOnly ? undefined : new digitalocean.Volume(`${name}-home`, {
-            name: homeVolumeName(stack),
-            region: config.region,
-            size: config.homeVolumeGb,
-            description: `/home of ${workstationName(stack)}; kept while the workstation is stopped`,
-        }, { parent: this, protect: isProdStack(stack), ignoreChanges: ["region"] });
+        this.homeVolume =
+            config.homeVolumeGb === 0 || args.installOnly
+                ? undefined
+                : new digitalocean.Volume(
+                      `${name}-home`,
+                      {
+                          name: homeVolumeName(stack),
+                          region: config.region,
+                          size: config.homeVolumeGb,
+                          description: `/home of ${workstationName(stack)}; kept while the workstation is stopped`,
+                      },
+                      { parent: this, protect: isProdStack(stack), ignoreChanges: ["region"] },
+                  );
         this.stoppedMonthlyCost = this.homeVolume ? volumeMonthlyPrice(config.homeVolumeGb) : 0;
 
-        this.host = new Host(name, {
-            dropletName: resourceName,
-            region: config.region,
-            size: config.size,
-            image: args.fromImage?.image ?? config.image,
-            sshKeys: this.keyPair.fingerprints,
-            // Secret as a whole: it carries the host's private key.
-            userData: pulumi.secret(pulumi.all([this.keyPair.publicKey, this.hostKey.privateKey, this.hostKey.publicKey])
-                .apply(([key, hostPrivate, hostPublic]) => cloudConfig(config.username, key, { privateKey: hostPrivate, publicKey: hostPublic }))),
-            allowedSshCidrs: config.allowedSshCidrs,
-            tags: dropletTags(config.tags, stack, args.installOnly ? undefined : config.idleStopMinutes),
-            backups: config.backups,
-            alertEmails: config.alertEmails,
-            projectName: config.projectName,
-            projectEnvironment: projectEnvironment(stack),
-            running: config.running || args.installOnly === true,
-            homeVolume: this.homeVolume,
-        }, { parent: this });
+        this.host = new Host(
+            name,
+            {
+                dropletName: resourceName,
+                region: config.region,
+                size: config.size,
+                image: args.fromImage?.image ?? config.image,
+                sshKeys: this.keyPair.fingerprints,
+                // Secret as a whole: it carries the host's private key.
+                userData: pulumi.secret(
+                    pulumi
+                        .all([this.keyPair.publicKey, this.hostKey.privateKey, this.hostKey.publicKey])
+                        .apply(([key, hostPrivate, hostPublic]) => cloudConfig(config.username, key, { privateKey: hostPrivate, publicKey: hostPublic })),
+                ),
+                allowedSshCidrs: config.allowedSshCidrs,
+                tags: dropletTags(config.tags, stack, args.installOnly ? undefined : config.idleStopMinutes),
+                backups: config.backups,
+                alertEmails: config.alertEmails,
+                projectName: config.projectName,
+                projectEnvironment: projectEnvironment(stack),
+                running: config.running || args.installOnly === true,
+                homeVolume: this.homeVolume,
+            },
+            { parent: this },
+        );
         this.ipv4Address = this.host.ipv4Address;
         this.knownHosts = this.ipv4Address && pulumi.all([this.ipv4Address, this.hostKey.publicKey]).apply(([ip, key]) => knownHostsLine(ip, 22, key));
         this.priceMonthly = this.host.droplet?.priceMonthly;
@@ -197,22 +213,26 @@ export class Workstation extends pulumi.ComponentResource {
         for (const stage of topologicalOrder(this.graph)) {
             const variables = { WS_STAGE: stage, WS_USERNAME: config.username, ...this.stageVariables(stage, config, stack, args.fromImage) };
             const script = assembleScript(STAGES[stage].script, variables);
-            this.stages[stage] = new ProvisioningStage(`${name}-${stage}`, {
-                stage,
-                connection: { host: ipv4Address, user: config.username, privateKey: this.privateKey, hostKey: this.hostKey.publicKey },
-                script,
-                timeoutSeconds: config.stageTimeouts[stage],
-                // A new droplet, an edited script or a new provisioningRun runs the stage again.
-                triggers: [script.apply(sha256), droplet.id, config.provisioningRun],
-                // Ordering comes from the graph only; a stage's own droplet dependency comes
-                // through its connection's host, and home-volume also waits for the attachment.
-                dependsOn: [
-                    ...(this.graph[stage] ?? []).map((dep) => this.stages[dep]!.command),
-                    ...(stage === "home-volume" && this.host.homeAttachment ? [this.host.homeAttachment] : []),
-                ],
-                handlesSecrets: stage === "system-prep",
-                waitForHost: stage === "wait-ready",
-            }, { parent: this });
+            this.stages[stage] = new ProvisioningStage(
+                `${name}-${stage}`,
+                {
+                    stage,
+                    connection: { host: ipv4Address, user: config.username, privateKey: this.privateKey, hostKey: this.hostKey.publicKey },
+                    script,
+                    timeoutSeconds: config.stageTimeouts[stage],
+                    // A new droplet, an edited script or a new provisioningRun runs the stage again.
+                    triggers: [script.apply(sha256), droplet.id, config.provisioningRun],
+                    // Ordering comes from the graph only; a stage's own droplet dependency comes
+                    // through its connection's host, and home-volume also waits for the attachment.
+                    dependsOn: [
+                        ...(this.graph[stage] ?? []).map((dep) => this.stages[dep]!.command),
+                        ...(stage === "home-volume" && this.host.homeAttachment ? [this.host.homeAttachment] : []),
+                    ],
+                    handlesSecrets: stage === "system-prep",
+                    waitForHost: stage === "wait-ready",
+                },
+                { parent: this },
+            );
         }
 
         const graph = this.graph;
@@ -228,11 +248,13 @@ export class Workstation extends pulumi.ComponentResource {
             // An image builder has no verify or report stage.
             verification: this.stages.verify?.result ?? pulumi.output(undefined),
             report,
-            alerts: pulumi.all([timings, report, dotfilesResult]).apply(([t, r, dotfiles]) => [
-                ...stageAlerts(t, config.stageEstimates),
-                ...(r.alerts ?? []).filter((a) => a.kind !== "stage"),
-                ...dotfilesAlerts(dotfiles),
-            ]),
+            alerts: pulumi
+                .all([timings, report, dotfilesResult])
+                .apply(([t, r, dotfiles]) => [
+                    ...stageAlerts(t, config.stageEstimates),
+                    ...(r.alerts ?? []).filter((a) => a.kind !== "stage"),
+                    ...dotfilesAlerts(dotfiles),
+                ]),
         };
 
         // Resolves when the last stage has ended, so the clock read here is the time to ready.
@@ -243,8 +265,13 @@ export class Workstation extends pulumi.ComponentResource {
         }));
 
         this.registerOutputs({
-            state: this.state, lifecycle: this.lifecycle, ipv4Address: this.ipv4Address, knownHosts: this.knownHosts, timings: this.provisioning.timings,
-            alerts: this.provisioning.alerts, regression: this.provisioning.regression,
+            state: this.state,
+            lifecycle: this.lifecycle,
+            ipv4Address: this.ipv4Address,
+            knownHosts: this.knownHosts,
+            timings: this.provisioning.timings,
+            alerts: this.provisioning.alerts,
+            regression: this.provisioning.regression,
         });
     }
 
@@ -258,10 +285,12 @@ export class Workstation extends pulumi.ComponentResource {
                 };
             case "system-prep":
                 return {
-                    ...(fromImage ? {
-                        WS_IMAGE_BAKED_AT: pulumi.output(fromImage.bakedAt).apply(String),
-                        WS_IMAGE_MAX_AGE_DAYS: String(config.imageMaxAgeDays),
-                    } : {}),
+                    ...(fromImage
+                        ? {
+                              WS_IMAGE_BAKED_AT: pulumi.output(fromImage.bakedAt).apply(String),
+                              WS_IMAGE_MAX_AGE_DAYS: String(config.imageMaxAgeDays),
+                          }
+                        : {}),
                     WS_PASSWORD: this.password,
                     WS_AUTHORIZED_KEYS: this.keyPair.publicKey.apply((key) => [key, ...config.authorizedKeys].join("\n")),
                     // Keys registered with DigitalOcean reach root only; root login ends with harden.
@@ -300,7 +329,8 @@ export class Workstation extends pulumi.ComponentResource {
             case "report":
                 return {
                     WS_STAGE_ESTIMATES: Object.keys(this.graph)
-                        .map((s) => `${s}=${config.stageEstimates[s as StageName]}`).join(" "),
+                        .map((s) => `${s}=${config.stageEstimates[s as StageName]}`)
+                        .join(" "),
                 };
             default:
                 return {};
@@ -322,10 +352,14 @@ export interface DotfilesResult {
 export function dotfilesAlerts(result: unknown): NonNullable<HostReport["alerts"]> {
     const failure = (result as DotfilesResult | undefined)?.failure;
     if (!failure) return [];
-    return [{
-        level: "warning", kind: "dotfiles", stage: "dotfiles",
-        message: `dotfiles: ${failure.step} exited with ${failure.exitCode}; last lines of its output:\n${failure.tail}`,
-    }];
+    return [
+        {
+            level: "warning",
+            kind: "dotfiles",
+            stage: "dotfiles",
+            message: `dotfiles: ${failure.step} exited with ${failure.exitCode}; last lines of its output:\n${failure.tail}`,
+        },
+    ];
 }
 
 /**
@@ -343,7 +377,7 @@ export function cloudConfig(username: string, publicKey: string, hostKey: { priv
         `    uid: ${WORKSTATION_UID}`,
         "    shell: /bin/bash",
         "    groups: [sudo]",
-        "    sudo: \"ALL=(ALL) NOPASSWD:ALL\"",
+        '    sudo: "ALL=(ALL) NOPASSWD:ALL"',
         "    lock_passwd: true",
         "    ssh_authorized_keys:",
         `      - ${publicKey.trim()}`,
@@ -363,5 +397,3 @@ export function dropletTags(configured: string[], stack: string, idleStopMinutes
     if (idleStopMinutes !== undefined) own.push(idleStopTag(idleStopMinutes));
     return [...new Set([...own, ...configured])];
 }
-
-

@@ -22,12 +22,7 @@ const SCRIPT_INPUTS = ["stdin", "create", "update", "delete"] as const;
  * the stage name, the markers in its scripts, and `additionalSecretOutputs` on stdout or
  * stderr (how the program marks a stage that handles secrets).
  */
-function secretReasons(
-    cmd: Record<string, unknown>,
-    name: string,
-    additionalSecretOutputs: readonly string[],
-    cfg: SecretsNotLoggedConfig,
-): string[] {
+function secretReasons(cmd: Record<string, unknown>, name: string, additionalSecretOutputs: readonly string[], cfg: SecretsNotLoggedConfig): string[] {
     const reasons: string[] = [];
     const stage = cfg.secretStages.find((s) => name === s || name.endsWith(`-${s}`));
     if (stage !== undefined) reasons.push(`stage ${stage}`);
@@ -49,7 +44,7 @@ export const remoteCommandSecretsNotLogged: ResourceValidationPolicy = {
     name: "remote-command-secrets-not-logged",
     description:
         "A remote command that carries a secret (the system-prep stage, a script that sets WS_PASSWORD=, or " +
-        "stdout/stderr marked as secret outputs) has logging \"none\": otherwise its output, which can echo the " +
+        'stdout/stderr marked as secret outputs) has logging "none": otherwise its output, which can echo the ' +
         "secret, is streamed into the engine's logs and the update's history.",
     enforcementLevel: "mandatory",
     severity: "high",
@@ -71,8 +66,7 @@ export const remoteCommandSecretsNotLogged: ResourceValidationPolicy = {
               ? "logging is unset (stdoutAndStderr)"
               : `logging is "${logging.value}"`;
         reportViolation(
-            `Command "${args.name}" handles secrets (${reasons.join("; ")}) but ${now}: ` +
-                `set logging: "none" so that the secret never reaches the logs.`,
+            `Command "${args.name}" handles secrets (${reasons.join("; ")}) but ${now}: ` + `set logging: "none" so that the secret never reaches the logs.`,
         );
     }),
 };

@@ -47,10 +47,7 @@ export const dropletNoPasswordLogin: ResourceValidationPolicy = {
         const text = userData.value;
         const found = PASSWORD_LOGIN_PATTERNS.filter((p) => p.re.test(text)).map((p) => p.label);
         if (found.length > 0) {
-            reportViolation(
-                `Droplet "${args.name}" user data enables password login (${found.join(", ")}): ` +
-                    "remove it; sign-in is by SSH key only.",
-            );
+            reportViolation(`Droplet "${args.name}" user data enables password login (${found.join(", ")}): ` + "remove it; sign-in is by SSH key only.");
         }
     }),
 };
@@ -84,8 +81,7 @@ export const dropletSizeMinimum: ResourceValidationPolicy = {
             );
         } else if (size.memoryMb < minimumMemoryMb) {
             reportViolation(
-                `Droplet "${args.name}" size "${slug}" has ${size.memoryMb} MB of memory, under the desktop's minimum ` +
-                    `of ${minimumMemoryMb} MB.`,
+                `Droplet "${args.name}" size "${slug}" has ${size.memoryMb} MB of memory, under the desktop's minimum ` + `of ${minimumMemoryMb} MB.`,
             );
         }
     }),
@@ -175,8 +171,7 @@ export const dropletRequiredTags: ResourceValidationPolicy = {
         const missing = requiredTags.filter((key) => !hasTag(tags, key));
         if (missing.length > 0) {
             reportViolation(
-                `Droplet "${args.name}" is missing required tags: ${missing.join(", ")} ` +
-                    `(as "key" or "key:value", e.g. "${missing[0]}:<value>").`,
+                `Droplet "${args.name}" is missing required tags: ${missing.join(", ")} ` + `(as "key" or "key:value", e.g. "${missing[0]}:<value>").`,
             );
         }
     }),
@@ -184,9 +179,7 @@ export const dropletRequiredTags: ResourceValidationPolicy = {
 
 export const dropletMonitoring: ResourceValidationPolicy = {
     name: "droplet-monitoring",
-    description:
-        "A droplet has monitoring on: the metrics agent feeds the memory, disk and CPU alerts (MonitorAlerts), " +
-        "which see nothing without it.",
+    description: "A droplet has monitoring on: the metrics agent feeds the memory, disk and CPU alerts (MonitorAlerts), " + "which see nothing without it.",
     enforcementLevel: "advisory",
     severity: "low",
     configSchema: { properties: {} },

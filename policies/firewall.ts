@@ -97,7 +97,8 @@ export const firewallSshNotWorldOpen: ResourceValidationPolicy = {
     name: "firewall-ssh-not-world-open",
     description:
         "Outside prod, SSH open to 0.0.0.0/0 or ::/0 is flagged: a public SSH port sees thousands of login attempts " +
-        "a day, and sshd then drops connections, the provisioner's included. " + ENVIRONMENT_RULE,
+        "a day, and sshd then drops connections, the provisioner's included. " +
+        ENVIRONMENT_RULE,
     enforcementLevel: "advisory",
     severity: "medium",
     configSchema: { properties: {} },
@@ -119,8 +120,4 @@ export const firewallSshNotWorldOpenProd: ResourceValidationPolicy = {
     }),
 };
 
-export const firewallPolicies: ResourceValidationPolicy[] = [
-    firewallNoRemoteDesktopPorts,
-    firewallSshNotWorldOpen,
-    firewallSshNotWorldOpenProd,
-];
+export const firewallPolicies: ResourceValidationPolicy[] = [firewallNoRemoteDesktopPorts, firewallSshNotWorldOpen, firewallSshNotWorldOpenProd];

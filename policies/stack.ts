@@ -74,12 +74,8 @@ export const monthlyCostBudget: StackValidationPolicy = {
             );
         }
         if (estimate.total > monthlyBudgetUsd) {
-            const parts = estimate.lines.map(
-                (l) => `${l.name} ${l.size} ${usd(l.base)}${l.backups > 0 ? ` + backups ${usd(l.backups)}` : ""}`,
-            );
-            reportViolation(
-                `Estimated monthly cost ${usd(estimate.total)} (${parts.join("; ")}) is over the budget of ${usd(monthlyBudgetUsd)}.`,
-            );
+            const parts = estimate.lines.map((l) => `${l.name} ${l.size} ${usd(l.base)}${l.backups > 0 ? ` + backups ${usd(l.backups)}` : ""}`);
+            reportViolation(`Estimated monthly cost ${usd(estimate.total)} (${parts.join("; ")}) is over the budget of ${usd(monthlyBudgetUsd)}.`);
         }
     },
 };
@@ -170,8 +166,7 @@ export const verifyAfterInstallStages: StackValidationPolicy = {
             const missing = stages.filter((s) => !deps.has(s.urn)).map((s) => s.name);
             if (missing.length > 0) {
                 reportViolation(
-                    `Command "${verify.name}" does not depend on ${missing.map((m) => `"${m}"`).join(", ")}: ` +
-                        "verify must run after every install stage.",
+                    `Command "${verify.name}" does not depend on ${missing.map((m) => `"${m}"`).join(", ")}: ` + "verify must run after every install stage.",
                     verify.urn,
                 );
             }

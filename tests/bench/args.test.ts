@@ -41,13 +41,22 @@ describe("bench arguments", () => {
         assert.strictEqual(usageError(["--runs", "0"]), '--runs "0": must be a whole number from 1 to 20');
         assert.strictEqual(usageError(["--runs=three"]), '--runs "three": must be a whole number from 1 to 20');
         assert.strictEqual(usageError(["--key-runs", "1001"]), '--key-runs "1001": must be a whole number from 1 to 1000');
-        assert.strictEqual(usageError(["--cases", "optimized,fast"]), '--cases "optimized,fast": unknown case "fast"; allowed: a comma-separated subset of optimized, naive, floor, rerun, from-image, restart, key');
-        assert.strictEqual(usageError(["--cases="]), '--cases "": empty; allowed: a comma-separated subset of optimized, naive, floor, rerun, from-image, restart, key');
+        assert.strictEqual(
+            usageError(["--cases", "optimized,fast"]),
+            '--cases "optimized,fast": unknown case "fast"; allowed: a comma-separated subset of optimized, naive, floor, rerun, from-image, restart, key',
+        );
+        assert.strictEqual(
+            usageError(["--cases="]),
+            '--cases "": empty; allowed: a comma-separated subset of optimized, naive, floor, rerun, from-image, restart, key',
+        );
         assert.strictEqual(usageError(["--stack", "qa"]), '--stack "qa": no Pulumi.qa.yaml; allowed: dev, prod, staging');
         assert.strictEqual(usageError(["--runs"]), "--runs needs a value");
         assert.strictEqual(usageError(["--runs", "--cases"]), "--runs needs a value");
         assert.strictEqual(usageError(["--help=yes"]), '--help takes no value, got "yes"');
-        assert.strictEqual(usageError(["-k", "3"]), 'unknown option "-k"; allowed: --runs, --cases, --key-runs, --thresholds, --out, --stack, --link, --help, -h');
+        assert.strictEqual(
+            usageError(["-k", "3"]),
+            'unknown option "-k"; allowed: --runs, --cases, --key-runs, --thresholds, --out, --stack, --link, --help, -h',
+        );
     });
 
     it("refuses rerun without optimized: the re-run needs the host optimized provisioned", () => {
@@ -56,12 +65,17 @@ describe("bench arguments", () => {
 
     it("refuses restart and from-image without optimized: one runs on its host, the other is measured against it", () => {
         assert.strictEqual(usageError(["--cases", "restart"]), '--cases "restart": restart runs on the host the optimized case provisioned; add optimized');
-        assert.strictEqual(usageError(["--cases", "from-image,naive"]), '--cases "naive,from-image": from-image is measured against a fresh workstation of the same run (optimized); add optimized');
+        assert.strictEqual(
+            usageError(["--cases", "from-image,naive"]),
+            '--cases "naive,from-image": from-image is measured against a fresh workstation of the same run (optimized); add optimized',
+        );
     });
 
     it("reads --link: none, a rate, a rate with a delay, or both kinds, shaped first", () => {
         assert.deepStrictEqual(parseArgs(["--link", "none"], STACKS, DEFAULTS).links, [{ kind: "none" }]);
-        assert.deepStrictEqual(parseArgs(["--link=1.5gbit"], STACKS, DEFAULTS).links, [{ kind: "shaped", text: "1.5gbit", rateBitsPerSecond: 1.5e9, delayMs: 0 }]);
+        assert.deepStrictEqual(parseArgs(["--link=1.5gbit"], STACKS, DEFAULTS).links, [
+            { kind: "shaped", text: "1.5gbit", rateBitsPerSecond: 1.5e9, delayMs: 0 },
+        ]);
         assert.deepStrictEqual(parseArgs(["--link", "none,100mbit:20ms"], STACKS, DEFAULTS).links, [
             { kind: "shaped", text: "100mbit:20ms", rateBitsPerSecond: 100e6, delayMs: 20 },
             { kind: "none" },
@@ -74,7 +88,10 @@ describe("bench arguments", () => {
         assert.strictEqual(usageError(["--link", "200mbit:20"]), `--link "200mbit:20": not ${form}`);
         assert.strictEqual(usageError(["--link", "500kbit"]), '--link "500kbit": rate 500kbit is outside 1mbit to 100gbit');
         assert.strictEqual(usageError(["--link", "100mbit:2000ms"]), '--link "100mbit:2000ms": delay 2000ms is above 1000ms');
-        assert.strictEqual(usageError(["--link", "100mbit,200mbit"]), '--link "100mbit,200mbit": at most one shaped link and one "none" (the figures are named by shaped/unshaped)');
+        assert.strictEqual(
+            usageError(["--link", "100mbit,200mbit"]),
+            '--link "100mbit,200mbit": at most one shaped link and one "none" (the figures are named by shaped/unshaped)',
+        );
         assert.match(usageError(["--link", ","]), /^--link ",": empty; allowed: a comma-separated list of "none" or RATE/);
     });
 

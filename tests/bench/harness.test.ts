@@ -20,21 +20,39 @@ describe("bench harness", () => {
     });
 
     it("quotes recipe variables so that bash reads back exactly the value", () => {
-        const value = "it's \"quoted\" $HOME `x` \\ \n second line";
+        const value = 'it\'s "quoted" $HOME `x` \\ \n second line';
         const script = `${shellAssignments({ BENCH_X: value })}\nprintf '%s' "$BENCH_X"`;
         assert.strictEqual(execFileSync("bash", ["-c", script], { encoding: "utf8" }), value);
         assert.throws(() => shellAssignments({ "bad-name": "x" }), /not a shell variable name: bad-name/);
     });
 
     it("reads the recipes' timing lines and total, ignoring other output", () => {
-        const out = 'noise\n::bench-timing:: {"stage":"system-prep","seconds":12.5}\nmore\n::bench-timing:: {"stage":"desktop","seconds":30}\n::bench-total:: {"seconds":42.75}\n';
-        assert.deepStrictEqual(parseRecipeOutput(out), { stages: [{ stage: "system-prep", seconds: 12.5 }, { stage: "desktop", seconds: 30 }], total: 42.75 });
+        const out =
+            'noise\n::bench-timing:: {"stage":"system-prep","seconds":12.5}\nmore\n::bench-timing:: {"stage":"desktop","seconds":30}\n::bench-total:: {"seconds":42.75}\n';
+        assert.deepStrictEqual(parseRecipeOutput(out), {
+            stages: [
+                { stage: "system-prep", seconds: 12.5 },
+                { stage: "desktop", seconds: 30 },
+            ],
+            total: 42.75,
+        });
         assert.deepStrictEqual(parseRecipeOutput("nothing"), { stages: [], total: undefined });
     });
 
     it("writes one IDE per line with the fields the recipes read, refusing spaces", () => {
-        const ide = { name: "vscode", package: "code", repoUrl: "http://10.213.41.1:8080/code", suite: "stable", components: "main", keyUrl: "http://10.213.41.1:8080/k.asc", keyring: "/usr/share/keyrings/microsoft.gpg" };
-        assert.strictEqual(ideLines([ide]), "vscode code http://10.213.41.1:8080/code stable main http://10.213.41.1:8080/k.asc /usr/share/keyrings/microsoft.gpg");
+        const ide = {
+            name: "vscode",
+            package: "code",
+            repoUrl: "http://10.213.41.1:8080/code",
+            suite: "stable",
+            components: "main",
+            keyUrl: "http://10.213.41.1:8080/k.asc",
+            keyring: "/usr/share/keyrings/microsoft.gpg",
+        };
+        assert.strictEqual(
+            ideLines([ide]),
+            "vscode code http://10.213.41.1:8080/code stable main http://10.213.41.1:8080/k.asc /usr/share/keyrings/microsoft.gpg",
+        );
         assert.throws(() => ideLines([{ ...ide, components: "main contrib" }]), /IDE vscode: field "main contrib" is empty or has spaces/);
     });
 
@@ -64,7 +82,12 @@ describe("bench harness", () => {
         assert.strictEqual(r.totalSeconds, 71);
         assert.strictEqual(r.installSeconds, 68);
         assert.strictEqual(r.stages.desktop, 40);
-        const failed = caseRunFromRecord(1, "bench-o1", { ...rec, ok: false, error: "desktop: apt failed\nmore", stages: [...rec.stages.slice(0, 2), stage("desktop", 30_000, 31_000, false)] }, 1);
+        const failed = caseRunFromRecord(
+            1,
+            "bench-o1",
+            { ...rec, ok: false, error: "desktop: apt failed\nmore", stages: [...rec.stages.slice(0, 2), stage("desktop", 30_000, 31_000, false)] },
+            1,
+        );
         assert.strictEqual(failed.ok, false);
         assert.strictEqual(failed.error, "runner exit 1, failed: desktop: desktop: apt failed");
     });

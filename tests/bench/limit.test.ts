@@ -41,7 +41,10 @@ describe("bench floors and limit", () => {
     });
 
     it("has no shaped figures when only the unshaped link ran, and no limit without a shaped download", () => {
-        const s = metricSamples({ optimized: [r(1, 60, { link: "none" })], floor: [r(1, 50, { downloads: [{ link: "none", seconds: 4, files: 1, bytes: 1 }] })] });
+        const s = metricSamples({
+            optimized: [r(1, 60, { link: "none" })],
+            floor: [r(1, 50, { downloads: [{ link: "none", seconds: 4, files: 1, bytes: 1 }] })],
+        });
         assert.deepStrictEqual(s["optimized/floor"], [1.2]);
         for (const m of ["shaped.optimized.seconds", "download.seconds", "limit.seconds", "optimized/limit"]) assert.strictEqual(s[m], undefined, m);
     });
@@ -55,7 +58,11 @@ describe("bench floors and limit", () => {
 describe("bench from-image and restart figures", () => {
     it("compares from-image with the fresh workstation of its run over the same link, boot included", () => {
         const s = metricSamples({
-            optimized: [r(1, 80, { link: "200mbit", readySeconds: 100 }), r(1, 60, { link: "none", readySeconds: 75 }), r(2, 85, { link: "200mbit", readySeconds: 110 })],
+            optimized: [
+                r(1, 80, { link: "200mbit", readySeconds: 100 }),
+                r(1, 60, { link: "none", readySeconds: 75 }),
+                r(2, 85, { link: "200mbit", readySeconds: 110 }),
+            ],
             "from-image": [r(1, 15, { link: "200mbit", readySeconds: 20 }), r(2, 16, { link: "200mbit", readySeconds: 33 })],
         });
         assert.deepStrictEqual(s["from-image.seconds"], [20, 33]);
@@ -77,29 +84,62 @@ describe("bench from-image and restart figures", () => {
 
     it("accepts the new cases in a results document", () => {
         const doc = {
-            schema: "workstation-bench/1", startedAt: "2026-01-01T00:00:00Z", finishedAt: "2026-01-01T00:00:00Z", command: "x", percentileMethod: "x", memoryMethod: "x", ok: true,
+            schema: "workstation-bench/1",
+            startedAt: "2026-01-01T00:00:00Z",
+            finishedAt: "2026-01-01T00:00:00Z",
+            command: "x",
+            percentileMethod: "x",
+            memoryMethod: "x",
+            ok: true,
             options: { runs: 1, cases: ["from-image", "restart"], keyRuns: 1 },
-            cases: { "from-image": [r(1, 10)], restart: [r(1, 90)] }, metrics: {}, thresholds: [],
+            cases: { "from-image": [r(1, 10)], restart: [r(1, 90)] },
+            metrics: {},
+            thresholds: [],
         };
         assert.deepStrictEqual(checkResultsShape(doc), []);
     });
 
     it("splits a case's report column by link only when it ran over more than one", () => {
         const cols = caseColumns({ cases: { optimized: [r(1, 60, { link: "none" }), r(1, 90, { link: "200mbit" })], floor: [r(1, 50)] } } as never);
-        assert.deepStrictEqual(cols.map((c) => [c.label, c.runs.map((x) => x.totalSeconds)]), [
-            ["optimized (unshaped)", [60]],
-            ["optimized (200mbit)", [90]],
-            ["floor", [50]],
-        ]);
+        assert.deepStrictEqual(
+            cols.map((c) => [c.label, c.runs.map((x) => x.totalSeconds)]),
+            [
+                ["optimized (unshaped)", [60]],
+                ["optimized (200mbit)", [90]],
+                ["floor", [50]],
+            ],
+        );
         const failedUnshaped = caseColumns({ cases: { optimized: [{ ...r(1, 0, { link: "none" }), ok: false }, r(1, 90, { link: "200mbit" })] } } as never);
-        assert.deepStrictEqual(failedUnshaped.map((c) => [c.label, c.runs.length]), [["optimized (unshaped)", 0], ["optimized (200mbit)", 1]], "the shaped column is not passed off as the only one");
+        assert.deepStrictEqual(
+            failedUnshaped.map((c) => [c.label, c.runs.length]),
+            [
+                ["optimized (unshaped)", 0],
+                ["optimized (200mbit)", 1],
+            ],
+            "the shaped column is not passed off as the only one",
+        );
     });
 });
 
 describe("bench timelines of the script cases", () => {
     it("lays naive's stages one after another from its own stage timings", () => {
-        const t = timelineFromOutputs(sequentialTimings([{ stage: "system-prep", seconds: 10 }, { stage: "desktop", seconds: 50 }], 1000), "naive");
-        assert.deepStrictEqual(t.stages.map((s) => [s.name, s.start, s.end]), [["system-prep", 1000, 1010], ["desktop", 1010, 1060]]);
+        const t = timelineFromOutputs(
+            sequentialTimings(
+                [
+                    { stage: "system-prep", seconds: 10 },
+                    { stage: "desktop", seconds: 50 },
+                ],
+                1000,
+            ),
+            "naive",
+        );
+        assert.deepStrictEqual(
+            t.stages.map((s) => [s.name, s.start, s.end]),
+            [
+                ["system-prep", 1000, 1010],
+                ["desktop", 1010, 1060],
+            ],
+        );
         assert.strictEqual(t.wallClockSeconds, 60);
         assert.deepStrictEqual(t.criticalPath, ["system-prep", "desktop"]);
     });
@@ -110,7 +150,9 @@ describe("bench host names and indexes", () => {
         const { caseHostName } = await import("../../tools/bench/cases");
         const { hostIndex } = await import("../../tools/bench/index");
         const { parseLink } = await import("../../tools/bench/link");
-        const names = [1, 20].flatMap((run) => ["o", "n", "i"].flatMap((l) => [caseHostName(l, run, parseLink("200mbit")), caseHostName(l, run, { kind: "none" })]));
+        const names = [1, 20].flatMap((run) =>
+            ["o", "n", "i"].flatMap((l) => [caseHostName(l, run, parseLink("200mbit")), caseHostName(l, run, { kind: "none" })]),
+        );
         assert.ok(names.includes("bench-o20s") && names.includes("bench-n1"));
         for (const n of names) assert.match(n, /^[a-z0-9][a-z0-9-]{0,9}$/, n);
         const indexes = Array.from({ length: 20 }, (_, i) => [0, 1, 2].map((slot) => hostIndex(i + 1, slot))).flat();

@@ -9,18 +9,38 @@ describe("bench link shaping (tc on the test host's veth pair)", () => {
     it("shapes both ends with tbf: the host side in the root namespace, eth0 in the host's netns", () => {
         assert.deepStrictEqual(tcCommands(parseLink("200mbit"), "wsth41", "wsth-bench-o1"), [
             ["qdisc", "replace", "dev", "wsth41", "root", "handle", "1:", "tbf", "rate", "200000000bit", "burst", "250000", "latency", "100ms"],
-            ["-n", "wsth-bench-o1", "qdisc", "replace", "dev", "eth0", "root", "handle", "1:", "tbf", "rate", "200000000bit", "burst", "250000", "latency", "100ms"],
+            [
+                "-n",
+                "wsth-bench-o1",
+                "qdisc",
+                "replace",
+                "dev",
+                "eth0",
+                "root",
+                "handle",
+                "1:",
+                "tbf",
+                "rate",
+                "200000000bit",
+                "burst",
+                "250000",
+                "latency",
+                "100ms",
+            ],
         ]);
     });
 
     it("adds netem below tbf with half the round trip on each end when a delay is asked", () => {
         const cmds = tcCommands(parseLink("100mbit:20ms"), "wsth7", "wsth-x");
-        assert.deepStrictEqual(cmds.map((c) => c.join(" ")), [
-            "qdisc replace dev wsth7 root handle 1: tbf rate 100000000bit burst 125000 latency 100ms",
-            "qdisc replace dev wsth7 parent 1:1 handle 10: netem delay 10ms",
-            "-n wsth-x qdisc replace dev eth0 root handle 1: tbf rate 100000000bit burst 125000 latency 100ms",
-            "-n wsth-x qdisc replace dev eth0 parent 1:1 handle 10: netem delay 10ms",
-        ]);
+        assert.deepStrictEqual(
+            cmds.map((c) => c.join(" ")),
+            [
+                "qdisc replace dev wsth7 root handle 1: tbf rate 100000000bit burst 125000 latency 100ms",
+                "qdisc replace dev wsth7 parent 1:1 handle 10: netem delay 10ms",
+                "-n wsth-x qdisc replace dev eth0 root handle 1: tbf rate 100000000bit burst 125000 latency 100ms",
+                "-n wsth-x qdisc replace dev eth0 parent 1:1 handle 10: netem delay 10ms",
+            ],
+        );
     });
 
     it("removes the shaping of both ends for none", () => {
@@ -36,11 +56,14 @@ describe("bench link shaping (tc on the test host's veth pair)", () => {
     });
 
     it("refuses a delay where the kernel has no netem, before anything boots, and names the rate-only flag", async () => {
-        await assert.rejects(checkLinksApplicable(parseLinks("200mbit:20ms,none"), async () => false), (err: Error) => {
-            assert.ok(err instanceof LinkError);
-            assert.match(err.message, /^--link 200mbit:20ms: this kernel has no netem qdisc .* use --link 200mbit \(rate only/);
-            return true;
-        });
+        await assert.rejects(
+            checkLinksApplicable(parseLinks("200mbit:20ms,none"), async () => false),
+            (err: Error) => {
+                assert.ok(err instanceof LinkError);
+                assert.match(err.message, /^--link 200mbit:20ms: this kernel has no netem qdisc .* use --link 200mbit \(rate only/);
+                return true;
+            },
+        );
         await checkLinksApplicable(parseLinks("200mbit:20ms"), async () => true);
         let probed = false;
         await checkLinksApplicable(parseLinks("200mbit,none"), async () => (probed = true));

@@ -14,7 +14,8 @@ function fakeProc(): string {
         fs.mkdirSync(path.join(dir, "task", String(pid)), { recursive: true });
         fs.symlinkSync(`pid:[${ns}]`, path.join(dir, "ns", "pid"));
         fs.writeFileSync(path.join(dir, "task", String(pid), "children"), children.length ? `${children.join(" ")} ` : "");
-        if (pss !== undefined) fs.writeFileSync(path.join(dir, "smaps_rollup"), `00400000-7fff [rollup]\nRss:    ${rss} kB\nPss:    ${pss} kB\nPss_Anon:  1 kB\n`);
+        if (pss !== undefined)
+            fs.writeFileSync(path.join(dir, "smaps_rollup"), `00400000-7fff [rollup]\nRss:    ${rss} kB\nPss:    ${pss} kB\nPss_Anon:  1 kB\n`);
     };
     proc1(10, "4026531836", [11], 4000, 5000);
     proc1(11, "4026531836", [12]);

@@ -15,7 +15,7 @@ function aptInstallCalls(): { script: string; args: string[] }[] {
 
 describe("bench package set", () => {
     it("parses readonly bash arrays, comments and line breaks included", () => {
-        const text = 'x=1\nreadonly PKGS=(a b\n  c-d # comment (x)\n  e+f)\nother=(z)\n';
+        const text = "x=1\nreadonly PKGS=(a b\n  c-d # comment (x)\n  e+f)\nother=(z)\n";
         assert.deepStrictEqual(parseBashArray(text, "PKGS"), ["a", "b", "c-d", "e+f"]);
         assert.deepStrictEqual(parseBashArray(text, "other"), ["z"]);
         assert.throws(() => parseBashArray(text, "MISSING", "provisioning/x.sh"), /provisioning\/x.sh: no array MISSING=\(\.\.\.\) found/);
@@ -38,7 +38,11 @@ describe("bench package set", () => {
             for (const arg of args) {
                 const ref = /^"\$\{(\w+)\[@\]\}"$/.exec(arg);
                 if (ref) {
-                    assert.strictEqual(arrays.get(ref[1]), script, `${script} installs \${${ref[1]}[@]}: add it to STAGE_PACKAGE_ARRAYS in tools/bench/packages.ts`);
+                    assert.strictEqual(
+                        arrays.get(ref[1]),
+                        script,
+                        `${script} installs \${${ref[1]}[@]}: add it to STAGE_PACKAGE_ARRAYS in tools/bench/packages.ts`,
+                    );
                 } else {
                     assert.ok(set.has(arg), `${script} installs ${arg}, which the bench's package set lacks`);
                 }
@@ -49,8 +53,14 @@ describe("bench package set", () => {
     it("takes the IDE packages from the sources the program uses (ide.sh installs WS_IDE_PACKAGE)", () => {
         const ide = fs.readFileSync(path.join(PROVISIONING_DIR, "ide.sh"), "utf8");
         assert.match(ide, /ws_apt_get "\$\{opts\[@\]\}" download "\$WS_IDE_PACKAGE"/);
-        const set = packageSet([{ ide: "vscode", package: "code" }, { ide: "cursor", package: "cursor" }]);
-        assert.deepStrictEqual(set.stages.map((s) => s.stage), ["system-prep", "desktop", "harden"]);
+        const set = packageSet([
+            { ide: "vscode", package: "code" },
+            { ide: "cursor", package: "cursor" },
+        ]);
+        assert.deepStrictEqual(
+            set.stages.map((s) => s.stage),
+            ["system-prep", "desktop", "harden"],
+        );
         const all = allPackages(set);
         assert.deepStrictEqual(all.slice(-2), ["code", "cursor"]);
         assert.strictEqual(new Set(all).size, all.length, "each package once");

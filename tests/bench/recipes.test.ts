@@ -28,7 +28,7 @@ function sandbox(): { dir: string; root: string; env: NodeJS.ProcessEnv; calls: 
     };
     stub("apt-get");
     stub("debconf-set-selections", "cat >/dev/null");
-    stub("dpkg", 'echo amd64');
+    stub("dpkg", "echo amd64");
     stub("eatmydata");
     stub("gpg", 'while (($#)); do if [[ "$1" == -o ]]; then printf binary >"$2"; fi; shift; done');
     stub("curl", `while (($#)); do if [[ "$1" == -o ]]; then printf '%s' '${KEY_ARMORED}' >"$2"; fi; shift; done`);
@@ -45,7 +45,10 @@ function run(script: string, env: NodeJS.ProcessEnv): string {
 }
 
 function timings(stdout: string): string[] {
-    return stdout.split("\n").filter((l) => l.startsWith("::bench-timing::")).map((l) => (JSON.parse(l.slice(16)) as { stage: string }).stage);
+    return stdout
+        .split("\n")
+        .filter((l) => l.startsWith("::bench-timing::"))
+        .map((l) => (JSON.parse(l.slice(16)) as { stage: string }).stage);
 }
 
 describe("bench recipes", () => {
@@ -90,13 +93,16 @@ describe("bench recipes", () => {
         const sb = sandbox();
         const out = run("floor.sh", { ...sb.env, BENCH_PACKAGES: "curl sudo xfce4", BENCH_IDES: IDES });
         const O = "-y -q -o Dpkg::Use-Pty=0";
-        assert.deepStrictEqual(sb.calls().filter((c) => c.startsWith("apt-get") || c.startsWith("eatmydata")), [
-            `apt-get ${O} update`,
-            `apt-get ${O} install --no-install-recommends eatmydata`,
-            `apt-get ${O} update`,
-            `apt-get ${O} install --download-only --no-install-recommends curl sudo xfce4 code cursor`,
-            `eatmydata apt-get ${O} install --no-install-recommends curl sudo xfce4 code cursor`,
-        ]);
+        assert.deepStrictEqual(
+            sb.calls().filter((c) => c.startsWith("apt-get") || c.startsWith("eatmydata")),
+            [
+                `apt-get ${O} update`,
+                `apt-get ${O} install --no-install-recommends eatmydata`,
+                `apt-get ${O} update`,
+                `apt-get ${O} install --download-only --no-install-recommends curl sudo xfce4 code cursor`,
+                `eatmydata apt-get ${O} install --no-install-recommends curl sudo xfce4 code cursor`,
+            ],
+        );
         assert.ok(sb.calls().includes("debconf-set-selections "), "man-db's trigger is switched off as system-prep does");
         assert.deepStrictEqual(timings(out), ["prepare", "install"]);
         // The key is dearmored without gnupg (gnupg is part of the measured set).
@@ -111,14 +117,17 @@ describe("bench recipes", () => {
         const sb = sandbox();
         const out = run("floor.sh", { ...sb.env, BENCH_MODE: "warm", BENCH_PACKAGES: "xfce4", BENCH_IDES: "" });
         const O = "-y -q -o Dpkg::Use-Pty=0";
-        assert.deepStrictEqual(sb.calls().filter((c) => c.startsWith("apt-get") || c.startsWith("eatmydata")), [
-            `apt-get ${O} update`,
-            `apt-get ${O} install --no-install-recommends eatmydata`,
-            `apt-get ${O} update`,
-            `apt-get ${O} install --download-only xfce4`,
-            "apt-get clean",
-            `apt-get ${O} install --download-only --no-install-recommends xfce4`,
-        ]);
+        assert.deepStrictEqual(
+            sb.calls().filter((c) => c.startsWith("apt-get") || c.startsWith("eatmydata")),
+            [
+                `apt-get ${O} update`,
+                `apt-get ${O} install --no-install-recommends eatmydata`,
+                `apt-get ${O} update`,
+                `apt-get ${O} install --download-only xfce4`,
+                "apt-get clean",
+                `apt-get ${O} install --download-only --no-install-recommends xfce4`,
+            ],
+        );
         assert.deepStrictEqual(timings(out), ["warm"]);
     });
 
@@ -126,32 +135,51 @@ describe("bench recipes", () => {
         const sb = sandbox();
         const bin = path.join(sb.dir, "bin");
         const log = path.join(sb.dir, "calls.log");
-        const write = (name: string, body: string): void => fs.writeFileSync(path.join(bin, name), `#!/bin/bash\nprintf '%s\\n' "${name} $*" >>"${log}"\n${body}\n`, { mode: 0o755 });
-        write("apt-get", `if [[ " $* " == *" --print-uris "* ]]; then
+        const write = (name: string, body: string): void =>
+            fs.writeFileSync(path.join(bin, name), `#!/bin/bash\nprintf '%s\\n' "${name} $*" >>"${log}"\n${body}\n`, { mode: 0o755 });
+        write(
+            "apt-get",
+            `if [[ " $* " == *" --print-uris "* ]]; then
   echo "'http://deb.debian.org/debian/pool/main/x/xfce4/xfce4_4.20_all.deb' xfce4_4.20_all.deb 1000 SHA256:aa"
   echo "'http://10.213.40.1:8080/code/pool/code_1.99_amd64.deb' code_1.99_amd64.deb 250000 SHA256:bb"
-fi`);
+fi`,
+        );
         write("apt-config", `echo "HTTP_PROXY_URL='http://10.213.255.1:3142'"`);
-        write("curl", `if [[ "$1" == -K* || " $* " == *" -K "* ]]; then
+        write(
+            "curl",
+            `if [[ "$1" == -K* || " $* " == *" -K "* ]]; then
   printf 'env http_proxy=%s no_proxy=%s\\n' "$http_proxy" "$no_proxy" >>"${log}"
   cfg="\${@: -1}"; cat "$cfg" >>"${log}"
   sed -n 's/^output = "\\(.*\\)"$/\\1/p' "$cfg" | while read -r f; do printf x >"$f"; done
 else
   while (($#)); do if [[ "$1" == -o ]]; then printf '%s' '${KEY_ARMORED}' >"$2"; fi; shift; done
 fi
-exit 0`);
+exit 0`,
+        );
         const ides = "vscode code http://10.213.40.1:8080/code stable main http://10.213.40.1:8080/code.asc /usr/share/keyrings/microsoft.gpg";
         const out = run("floor.sh", { ...sb.env, BENCH_MODE: "download", BENCH_PACKAGES: "xfce4", BENCH_IDES: ides });
         const calls = sb.calls();
         assert.ok(calls.includes("apt-get -qq --print-uris install --no-install-recommends xfce4 code"), calls.join("\n"));
         const archives = path.join(sb.root, "var/cache/apt/archives");
-        assert.ok(calls.includes(`curl --parallel --parallel-max 8 --fail --silent --show-error -K ${calls.find((c) => c.includes(" -K "))!.split(" -K ")[1]}`));
-        assert.ok(calls.includes("env http_proxy=http://10.213.255.1:3142 no_proxy=10.213.40.1"), "Debian through the proxy, the gateway's repositories direct");
+        assert.ok(
+            calls.includes(`curl --parallel --parallel-max 8 --fail --silent --show-error -K ${calls.find((c) => c.includes(" -K "))!.split(" -K ")[1]}`),
+        );
+        assert.ok(
+            calls.includes("env http_proxy=http://10.213.255.1:3142 no_proxy=10.213.40.1"),
+            "Debian through the proxy, the gateway's repositories direct",
+        );
         assert.ok(calls.includes(`url = "http://deb.debian.org/debian/pool/main/x/xfce4/xfce4_4.20_all.deb"`));
         assert.ok(calls.includes(`output = "${archives}/partial/code_1.99_amd64.deb"`));
         assert.deepStrictEqual(timings(out), ["download"]);
         assert.match(out, /^::bench-download:: \{"files":2,"bytes":251000\}$/m);
-        assert.deepStrictEqual(fs.readdirSync(archives).filter((f) => f.endsWith(".deb")).sort(), ["code_1.99_amd64.deb", "xfce4_4.20_all.deb"], "kept for the dpkg floor");
+        assert.deepStrictEqual(
+            fs
+                .readdirSync(archives)
+                .filter((f) => f.endsWith(".deb"))
+                .sort(),
+            ["code_1.99_amd64.deb", "xfce4_4.20_all.deb"],
+            "kept for the dpkg floor",
+        );
         assert.ok(!calls.some((c) => c.startsWith("eatmydata apt-get")), "nothing installed");
         // BENCH_KEEP=0 (another link follows): the files go; the one-time preparation is not repeated.
         const again = run("floor.sh", { ...sb.env, BENCH_MODE: "download", BENCH_KEEP: "0", BENCH_PACKAGES: "xfce4", BENCH_IDES: ides });
@@ -162,7 +190,10 @@ exit 0`);
 
     it("both recipes refuse to run without their package list", () => {
         const sb = sandbox();
-        for (const [script, v] of [["naive.sh", "BENCH_STAGES"], ["floor.sh", "BENCH_PACKAGES"]]) {
+        for (const [script, v] of [
+            ["naive.sh", "BENCH_STAGES"],
+            ["floor.sh", "BENCH_PACKAGES"],
+        ]) {
             const r = spawnSync("bash", [path.join(BENCH, script)], { env: sb.env, encoding: "utf8" });
             assert.notStrictEqual(r.status, 0);
             assert.match(r.stderr, new RegExp(`${v} must list`));

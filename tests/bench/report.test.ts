@@ -17,7 +17,11 @@ function fixture(): BenchResults {
             run(2, 66, { "system-prep": 12, desktop: 33 }, { installSeconds: 55, memoryPeakMB: 520 }),
             run(3, 63, { "system-prep": 11, desktop: 31 }, { installSeconds: 52, memoryPeakMB: 510 }),
         ],
-        naive: [run(1, 100, { "system-prep": 20, desktop: 60 }), run(2, 110, { "system-prep": 24, desktop: 66 }), run(3, 90, { "system-prep": 22, desktop: 50 })],
+        naive: [
+            run(1, 100, { "system-prep": 20, desktop: 60 }),
+            run(2, 110, { "system-prep": 24, desktop: 66 }),
+            run(3, 90, { "system-prep": 22, desktop: 50 }),
+        ],
         floor: [run(1, 40, { install: 40 }), run(2, 44, { install: 44 }), { ...run(3, 0, {}), ok: false, error: "apt-get failed" }],
         rerun: [run(1, 5, { "system-prep": 0.5 }), run(2, 6, { "system-prep": 0.6 }), run(3, 7, { "system-prep": 0.7 })],
     };
@@ -105,7 +109,13 @@ describe("bench results and report", () => {
     it("accepts a well-formed results file and names what is wrong with a bad one", () => {
         const good = JSON.parse(JSON.stringify(fixture())) as Record<string, unknown>;
         assert.deepStrictEqual(checkResultsShape(good), []);
-        const bad = JSON.parse(JSON.stringify(fixture())) as { schema: string; cases: { naive: { totalSeconds: unknown }[] }; metrics: Record<string, { p50: number; p95: number }>; thresholds: unknown[]; ok?: unknown };
+        const bad = JSON.parse(JSON.stringify(fixture())) as {
+            schema: string;
+            cases: { naive: { totalSeconds: unknown }[] };
+            metrics: Record<string, { p50: number; p95: number }>;
+            thresholds: unknown[];
+            ok?: unknown;
+        };
         bad.schema = "other/1";
         bad.cases.naive[0].totalSeconds = "fast";
         bad.metrics["optimized/naive"].p50 = 9;

@@ -4,9 +4,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import {
-    REPO_PULUMI_YAML, StoredConfigValue, fullTypeName, parseProject, readRepoProject, validateConfigValue, validateStackConfig,
-} from "./cliConfig";
+import { REPO_PULUMI_YAML, StoredConfigValue, fullTypeName, parseProject, readRepoProject, validateConfigValue, validateStackConfig } from "./cliConfig";
 
 const plain = (value: string): StoredConfigValue => ({ value, object: false, secret: false });
 const object = (value: unknown): StoredConfigValue => ({ value: JSON.stringify(value), object: true, secret: false });
@@ -51,23 +49,25 @@ describe("fake CLI: stack config checks", () => {
     });
 
     it("refuses a list stored as a string, as `config set-all --plaintext` stores it", () => {
-        assert.strictEqual(refusal({ ...complete, "test:values": plain('["a","b"]') }),
-            "Stack 'dev' with configuration key 'values' must be of type 'array<string>'");
+        assert.strictEqual(
+            refusal({ ...complete, "test:values": plain('["a","b"]') }),
+            "Stack 'dev' with configuration key 'values' must be of type 'array<string>'",
+        );
     });
 
     it("refuses other mismatches with the same message, naming the declared type", () => {
-        assert.strictEqual(refusal({ ...complete, "test:importantNumber": plain("forty") }),
-            "Stack 'dev' with configuration key 'importantNumber' must be of type 'integer'");
-        assert.strictEqual(refusal({ ...complete, "test:values": object([1]) }),
-            "Stack 'dev' with configuration key 'values' must be of type 'array<string>'");
-        assert.strictEqual(refusal({ ...complete, "test:flag": plain("yes") }),
-            "Stack 'dev' with configuration key 'flag' must be of type 'boolean'");
-        assert.strictEqual(refusal({ ...complete, "test:shape": plain('{"a":1}') }),
-            "Stack 'dev' with configuration key 'shape' must be of type 'object'");
-        assert.strictEqual(refusal({ ...complete, "test:shape": object([1]) }),
-            "Stack 'dev' with configuration key 'shape' must be of type 'object'");
-        assert.strictEqual(refusal({ ...complete, "test:password": plain("x") }),
-            "Stack 'dev' with configuration key 'password' must be encrypted as it's secret");
+        assert.strictEqual(
+            refusal({ ...complete, "test:importantNumber": plain("forty") }),
+            "Stack 'dev' with configuration key 'importantNumber' must be of type 'integer'",
+        );
+        assert.strictEqual(refusal({ ...complete, "test:values": object([1]) }), "Stack 'dev' with configuration key 'values' must be of type 'array<string>'");
+        assert.strictEqual(refusal({ ...complete, "test:flag": plain("yes") }), "Stack 'dev' with configuration key 'flag' must be of type 'boolean'");
+        assert.strictEqual(refusal({ ...complete, "test:shape": plain('{"a":1}') }), "Stack 'dev' with configuration key 'shape' must be of type 'object'");
+        assert.strictEqual(refusal({ ...complete, "test:shape": object([1]) }), "Stack 'dev' with configuration key 'shape' must be of type 'object'");
+        assert.strictEqual(
+            refusal({ ...complete, "test:password": plain("x") }),
+            "Stack 'dev' with configuration key 'password' must be encrypted as it's secret",
+        );
     });
 
     it("refuses a stack that lacks keys the project gives no default, listing them", () => {
@@ -95,8 +95,12 @@ describe("fake CLI: stack config checks", () => {
         it(`passes Pulumi.${env}.yaml as the CLI would store it`, () => {
             const file = path.join(path.dirname(REPO_PULUMI_YAML), `Pulumi.${env}.yaml`);
             const doc = parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
-            const stored = Object.fromEntries(Object.entries(doc.config ?? {}).map(([key, value]) => [key,
-                typeof value === "object" && value !== null ? object(value) : plain(String(value))]));
+            const stored = Object.fromEntries(
+                Object.entries(doc.config ?? {}).map(([key, value]) => [
+                    key,
+                    typeof value === "object" && value !== null ? object(value) : plain(String(value)),
+                ]),
+            );
             validateStackConfig(env, readRepoProject(), stored);
         });
     }

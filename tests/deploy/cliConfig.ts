@@ -82,14 +82,12 @@ export function validateStackConfig(stackName: string, project: Project, config:
     const missing = keys.filter((key) => {
         const declared = project.config[key];
         const qualified = qualify(project.name, key);
-        return !(qualified in config) && declared.default === undefined && declared.value === undefined
-            && qualified.startsWith(`${project.name}:`);
+        return !(qualified in config) && declared.default === undefined && declared.value === undefined && qualified.startsWith(`${project.name}:`);
     });
     if (missing.length) {
         // As formatMissingKeys: 'a', 'b' and 'c'.
         const n = missing.length;
-        const list = n === 1 ? `'${missing[0]}'`
-            : missing.map((k, i) => (i === n - 1 ? `and '${k}'` : i === n - 2 ? `'${k}' ` : `'${k}', `)).join("");
+        const list = n === 1 ? `'${missing[0]}'` : missing.map((k, i) => (i === n - 1 ? `and '${k}'` : i === n - 2 ? `'${k}' ` : `'${k}', `)).join("");
         throw new Error(`Stack '${stackName}' is missing configuration ${missing.length === 1 ? "value" : "values"} ${list}`);
     }
     for (const key of keys) {

@@ -14,13 +14,22 @@ describe("deploy driver: one env", () => {
         const stacks = new FakeStacks();
         stacks.up = async (_stack, options) => {
             options.onOutput?.("Updating (dev)\n");
-            return { outputs: { timings: timingsOutput({ "system-prep": 80, desktop: 60 }, 140), lifecycle: { state: "running", action: "start", readySeconds: 161.24 } }, resourceChanges: { create: 20 } };
+            return {
+                outputs: {
+                    timings: timingsOutput({ "system-prep": 80, desktop: 60 }, 140),
+                    lifecycle: { state: "running", action: "start", readySeconds: 161.24 },
+                },
+                resourceChanges: { create: 20 },
+            };
         };
         const deps = fakeDeps(stacks);
         assert.strictEqual(await main(["--env", "dev"], deps), 0);
         assert.ok(deps.lines.includes("dev: started (a new droplet); ready 161.2 s after the up began"), deps.lines.join("\n"));
 
-        assert.deepStrictEqual(stacks.calls.map((c) => `${c.op} ${c.stack}`), ["createOrSelect dev", "up dev"]);
+        assert.deepStrictEqual(
+            stacks.calls.map((c) => `${c.op} ${c.stack}`),
+            ["createOrSelect dev", "up dev"],
+        );
         assert.deepStrictEqual(stacks.ops("up")[0].options?.policyPacks, [`${ROOT}/policies`]);
         assert.deepStrictEqual(deps.streamed, ["Updating (dev)\n"]);
         const out = deps.lines.join("\n");
@@ -41,8 +50,10 @@ describe("deploy driver: one env", () => {
         const stacks = new FakeStacks();
         assert.strictEqual(await main(["--env", "prod", "--preview"], fakeDeps(stacks)), 0);
         assert.strictEqual(await main(["--env", "staging", "--destroy"], fakeDeps(stacks)), 0);
-        assert.deepStrictEqual(stacks.calls.map((c) => `${c.op} ${c.stack}`),
-            ["createOrSelect prod", "preview prod", "createOrSelect staging", "destroy staging"]);
+        assert.deepStrictEqual(
+            stacks.calls.map((c) => `${c.op} ${c.stack}`),
+            ["createOrSelect prod", "preview prod", "createOrSelect staging", "destroy staging"],
+        );
         assert.deepStrictEqual(stacks.ops("preview")[0].options?.policyPacks, [`${ROOT}/policies`]);
         assert.deepStrictEqual(stacks.ops("destroy")[0].options?.policyPacks, []);
     });
@@ -61,24 +72,57 @@ describe("deploy driver: one env", () => {
 describe("deploy driver: bad input stops before any stack is touched", () => {
     const cases: Array<[string, string[], Record<string, string>, Record<string, string>, string]> = [
         ["an unknown env", ["--env", "qa"], {}, {}, 'error: --env "qa" is not an environment: allowed are dev, staging, prod'],
-        ["a missing stack file", ["--env", "prod"], { "Pulumi.prod.yaml": "<absent>" }, {},
-            `error: env prod: no Pulumi.prod.yaml in ${ROOT}: every env needs its stack file`],
-        ["a workDir without Pulumi.yaml", ["--env", "dev"], { "Pulumi.yaml": "<absent>" }, {},
-            `error: no Pulumi.yaml in ${ROOT}: the workspace must be the project directory`],
-        ["a missing policy pack", ["--env", "dev", "--preview"], { "policies/PulumiPolicy.yaml": "<absent>" }, {},
-            `error: no policies/PulumiPolicy.yaml in ${ROOT}: preview runs with the policy pack`],
-        ["no DigitalOcean token", ["--env", "dev"], {}, { DIGITALOCEAN_TOKEN: "" },
-            "error: DIGITALOCEAN_TOKEN is not set: export a DigitalOcean API token (read and write) before deploying"],
+        [
+            "a missing stack file",
+            ["--env", "prod"],
+            { "Pulumi.prod.yaml": "<absent>" },
+            {},
+            `error: env prod: no Pulumi.prod.yaml in ${ROOT}: every env needs its stack file`,
+        ],
+        [
+            "a workDir without Pulumi.yaml",
+            ["--env", "dev"],
+            { "Pulumi.yaml": "<absent>" },
+            {},
+            `error: no Pulumi.yaml in ${ROOT}: the workspace must be the project directory`,
+        ],
+        [
+            "a missing policy pack",
+            ["--env", "dev", "--preview"],
+            { "policies/PulumiPolicy.yaml": "<absent>" },
+            {},
+            `error: no policies/PulumiPolicy.yaml in ${ROOT}: preview runs with the policy pack`,
+        ],
+        [
+            "no DigitalOcean token",
+            ["--env", "dev"],
+            {},
+            { DIGITALOCEAN_TOKEN: "" },
+            "error: DIGITALOCEAN_TOKEN is not set: export a DigitalOcean API token (read and write) before deploying",
+        ],
         ["a missing fleet file", ["--fleet", "nope.yaml"], {}, {}, `error: --fleet nope.yaml: no such file (${ROOT}/nope.yaml)`],
-        ["a bad fleet entry", ["--fleet", "f.json"], { "f.json": '[{"name":"alice","env":"qa"}]' }, {},
-            'error: --fleet f.json: entry 0 (alice): env "qa" is not allowed: one of dev, staging, prod'],
-        ["a fleet env without its stack file", ["--fleet", "f.json"],
-            { "f.json": '[{"name":"alice","env":"dev"},{"name":"bob","env":"prod"}]', "Pulumi.prod.yaml": "<absent>" }, {},
-            `error: env prod: no Pulumi.prod.yaml in ${ROOT}: every env needs its stack file`],
-        ["a fleet env file with secrets", ["--fleet", "f.json"],
-            { "f.json": '[{"name":"alice","env":"staging"}]', "Pulumi.staging.yaml": "config:\n  workstation:pw:\n    secure: AA==\n" }, {},
-            "error: Pulumi.staging.yaml: config workstation:pw is a secret ({ secure }); fleet stacks cannot reuse another stack's "
-            + "encrypted values: move it to an environment variable or deploy that env with --env"],
+        [
+            "a bad fleet entry",
+            ["--fleet", "f.json"],
+            { "f.json": '[{"name":"alice","env":"qa"}]' },
+            {},
+            'error: --fleet f.json: entry 0 (alice): env "qa" is not allowed: one of dev, staging, prod',
+        ],
+        [
+            "a fleet env without its stack file",
+            ["--fleet", "f.json"],
+            { "f.json": '[{"name":"alice","env":"dev"},{"name":"bob","env":"prod"}]', "Pulumi.prod.yaml": "<absent>" },
+            {},
+            `error: env prod: no Pulumi.prod.yaml in ${ROOT}: every env needs its stack file`,
+        ],
+        [
+            "a fleet env file with secrets",
+            ["--fleet", "f.json"],
+            { "f.json": '[{"name":"alice","env":"staging"}]', "Pulumi.staging.yaml": "config:\n  workstation:pw:\n    secure: AA==\n" },
+            {},
+            "error: Pulumi.staging.yaml: config workstation:pw is a secret ({ secure }); fleet stacks cannot reuse another stack's " +
+                "encrypted values: move it to an environment variable or deploy that env with --env",
+        ],
     ];
     for (const [what, argv, files, env, expected] of cases) {
         it(`rejects ${what} with exit code 2`, async () => {
@@ -100,16 +144,26 @@ describe("deploy driver: fleet", () => {
         const configs = Object.fromEntries(stacks.ops("replaceConfig").map((c) => [c.stack, c.config]));
         assert.deepStrictEqual(configs, {
             "dev-alice": {
-                "workstation:region": "nyc3", "workstation:size": "s-2vcpu-4gb", "workstation:ides": ["vscode", "cursor"],
+                "workstation:region": "nyc3",
+                "workstation:size": "s-2vcpu-4gb",
+                "workstation:ides": ["vscode", "cursor"],
                 "workstation:owner": "alice",
             },
             "dev-bob": {
-                "workstation:region": "nyc3", "workstation:size": "s-4vcpu-8gb", "workstation:ides": ["vscode", "cursor"],
+                "workstation:region": "nyc3",
+                "workstation:size": "s-4vcpu-8gb",
+                "workstation:ides": ["vscode", "cursor"],
                 "workstation:owner": "bob",
             },
             "staging-carol": { "workstation:region": "ams3" },
         });
-        assert.deepStrictEqual(stacks.ops("preview").map((c) => c.stack).sort(), ["dev-alice", "dev-bob", "staging-carol"]);
+        assert.deepStrictEqual(
+            stacks
+                .ops("preview")
+                .map((c) => c.stack)
+                .sort(),
+            ["dev-alice", "dev-bob", "staging-carol"],
+        );
         for (const call of stacks.ops("preview")) assert.deepStrictEqual(call.options?.policyPacks, [`${ROOT}/policies`]);
     });
 
@@ -129,7 +183,10 @@ describe("deploy driver: fleet", () => {
             "workstation:alertEmails": { value: "[]", object: true, secret: false },
             "workstation:desktop": { value: "false", object: false, secret: false },
         });
-        assert.deepStrictEqual(stacks.ops("up").map((c) => c.stack), ["dev-alice"]);
+        assert.deepStrictEqual(
+            stacks.ops("up").map((c) => c.stack),
+            ["dev-alice"],
+        );
     });
 
     it("never has more ups in flight than the cap, and completes every stack", async () => {
@@ -216,7 +273,13 @@ describe("deploy driver: fleet", () => {
             "failures:",
             "  dev-bob: Error creating droplet: POST https://api.digitalocean.com/v2/droplets: 429 Too many requests",
         ]);
-        assert.deepStrictEqual(stacks.ops("up").map((c) => c.stack).sort(), ["dev-alice", "dev-bob", "staging-carol"]);
+        assert.deepStrictEqual(
+            stacks
+                .ops("up")
+                .map((c) => c.stack)
+                .sort(),
+            ["dev-alice", "dev-bob", "staging-carol"],
+        );
     });
 
     it("reports a stack that fails to be created or configured like any other failure", async () => {
@@ -229,7 +292,13 @@ describe("deploy driver: fleet", () => {
         const deps = fakeDeps(stacks, { "fleet.json": FLEET });
         assert.strictEqual(await main(["--fleet", "fleet.json"], deps), 1);
         assert.deepStrictEqual(deps.lines.slice(-2), ["failures:", "  dev-alice: error: the stack is currently locked by 1 lock(s)"]);
-        assert.deepStrictEqual(stacks.ops("up").map((c) => c.stack).sort(), ["dev-bob", "staging-carol"]);
+        assert.deepStrictEqual(
+            stacks
+                .ops("up")
+                .map((c) => c.stack)
+                .sort(),
+            ["dev-bob", "staging-carol"],
+        );
     });
 
     it("opens and configures one fleet stack at a time, while their ups overlap", async () => {
@@ -267,10 +336,20 @@ describe("deploy driver: fleet", () => {
         assert.strictEqual(await run, 0);
         assert.strictEqual(maxOpening, 1);
         assert.strictEqual(maxUps, 3);
-        assert.deepStrictEqual(stacks.calls.filter((c) => c.op !== "up").map((c) => `${c.op} ${c.stack}`), [
-            "createOrSelect dev-alice", "outputs dev-alice", "replaceConfig dev-alice", "createOrSelect dev-bob", "outputs dev-bob", "replaceConfig dev-bob",
-            "createOrSelect staging-carol", "outputs staging-carol", "replaceConfig staging-carol",
-        ]);
+        assert.deepStrictEqual(
+            stacks.calls.filter((c) => c.op !== "up").map((c) => `${c.op} ${c.stack}`),
+            [
+                "createOrSelect dev-alice",
+                "outputs dev-alice",
+                "replaceConfig dev-alice",
+                "createOrSelect dev-bob",
+                "outputs dev-bob",
+                "replaceConfig dev-bob",
+                "createOrSelect staging-carol",
+                "outputs staging-carol",
+                "replaceConfig staging-carol",
+            ],
+        );
     });
 
     it("keeps a stopped fleet stack stopped unless its entry sets running, and never takes running from the env file", async () => {
@@ -297,8 +376,16 @@ describe("deploy driver: fleet", () => {
         const stacks = new FakeStacks();
         stacks.up = async (_stack, options) => {
             options.onEvent?.({
-                sequence: 1, timestamp: 0,
-                resOutputsEvent: { metadata: { op: "create", urn: "urn:pulumi:dev-alice::workstation::digitalocean:index/droplet:Droplet::ws-droplet", type: "digitalocean:index/droplet:Droplet", provider: "" } },
+                sequence: 1,
+                timestamp: 0,
+                resOutputsEvent: {
+                    metadata: {
+                        op: "create",
+                        urn: "urn:pulumi:dev-alice::workstation::digitalocean:index/droplet:Droplet::ws-droplet",
+                        type: "digitalocean:index/droplet:Droplet",
+                        provider: "",
+                    },
+                },
             });
             return { outputs: {} };
         };
@@ -313,13 +400,27 @@ describe("progress events", () => {
     it("shows changes, failures, errors, warnings and policy violations, and hides the rest", () => {
         const metadata = { op: "same" as const, urn: "urn:pulumi:s::p::t::ws-key", type: "tls:index/privateKey:PrivateKey", provider: "" };
         assert.strictEqual(describeEvent(event({ resOutputsEvent: { metadata } })), undefined);
-        assert.strictEqual(describeEvent(event({ resOpFailedEvent: { metadata: { ...metadata, op: "update" }, status: 1, steps: 1 } })),
-            "FAILED update ws-key (tls:index/privateKey:PrivateKey)");
+        assert.strictEqual(
+            describeEvent(event({ resOpFailedEvent: { metadata: { ...metadata, op: "update" }, status: 1, steps: 1 } })),
+            "FAILED update ws-key (tls:index/privateKey:PrivateKey)",
+        );
         assert.strictEqual(describeEvent(event({ diagnosticEvent: { message: "boom\n", color: "", severity: "error" } })), "error: boom");
         assert.strictEqual(describeEvent(event({ diagnosticEvent: { message: "chatter", color: "", severity: "info" } })), undefined);
-        assert.strictEqual(describeEvent(event({
-            policyEvent: { message: "xrdp must bind to 127.0.0.1", color: "", policyName: "rdp-local-only", policyPackName: "workstation",
-                policyPackVersion: "0.1.0", policyPackVersionTag: "", enforcementLevel: "mandatory" },
-        })), "policy rdp-local-only (mandatory): xrdp must bind to 127.0.0.1");
+        assert.strictEqual(
+            describeEvent(
+                event({
+                    policyEvent: {
+                        message: "xrdp must bind to 127.0.0.1",
+                        color: "",
+                        policyName: "rdp-local-only",
+                        policyPackName: "workstation",
+                        policyPackVersion: "0.1.0",
+                        policyPackVersionTag: "",
+                        enforcementLevel: "mandatory",
+                    },
+                }),
+            ),
+            "policy rdp-local-only (mandatory): xrdp must bind to 127.0.0.1",
+        );
     });
 });

@@ -1,9 +1,7 @@
 // A fake StackProvider that records every call, and helpers to control when operations finish.
 import * as path from "path";
 import type { DriverDeps } from "../../tools/deploy/driver";
-import type {
-    DestroyOutcome, OperationOptions, PreviewOutcome, StackHandle, StackProvider, UpOutcome,
-} from "../../tools/deploy/stacks";
+import type { DestroyOutcome, OperationOptions, PreviewOutcome, StackHandle, StackProvider, UpOutcome } from "../../tools/deploy/stacks";
 import { Project, StoredConfigValue, readRepoProject, validateStackConfig } from "./cliConfig";
 
 export interface Deferred<T> {
@@ -62,10 +60,15 @@ export class FakeStacks implements StackProvider {
             name: stackName,
             async replaceConfig(config: Record<string, unknown>): Promise<void> {
                 calls.push({ stack: stackName, op: "replaceConfig", config });
-                provider.stored.set(stackName, Object.fromEntries(Object.entries(config).map(([key, value]) => [key,
-                    typeof value === "string"
-                        ? { value, object: false, secret: false }
-                        : { value: JSON.stringify(value), object: true, secret: false }])));
+                provider.stored.set(
+                    stackName,
+                    Object.fromEntries(
+                        Object.entries(config).map(([key, value]) => [
+                            key,
+                            typeof value === "string" ? { value, object: false, secret: false } : { value: JSON.stringify(value), object: true, secret: false },
+                        ]),
+                    ),
+                );
             },
             async setConfigValue(key: string, value: string): Promise<void> {
                 calls.push({ stack: stackName, op: "setConfigValue", config: { [key]: value } });
@@ -108,7 +111,11 @@ export const DEV_STACK_FILE = `config:
 `;
 
 /** Deps over an in-memory repository; `files` are relative to ROOT. */
-export function fakeDeps(stacks: FakeStacks, files: Record<string, string> = {}, env: Record<string, string> = {}): DriverDeps & { lines: string[]; streamed: string[] } {
+export function fakeDeps(
+    stacks: FakeStacks,
+    files: Record<string, string> = {},
+    env: Record<string, string> = {},
+): DriverDeps & { lines: string[]; streamed: string[] } {
     const all: Record<string, string> = {
         "Pulumi.yaml": "name: workstation\nruntime: nodejs\n",
         "policies/PulumiPolicy.yaml": "runtime: nodejs\n",

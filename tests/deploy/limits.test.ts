@@ -1,7 +1,5 @@
 import * as assert from "assert";
-import {
-    CONCURRENCY_CAP, REQUESTS_PER_DEPLOYMENT_TOTAL, deriveConcurrencyCap, hourlyBudgetWarning, runPool, serialized,
-} from "../../tools/deploy/limits";
+import { CONCURRENCY_CAP, REQUESTS_PER_DEPLOYMENT_TOTAL, deriveConcurrencyCap, hourlyBudgetWarning, runPool, serialized } from "../../tools/deploy/limits";
 import { Deferred, deferred, settle } from "./fakes";
 
 describe("concurrency cap", () => {
@@ -46,7 +44,12 @@ describe("runPool", () => {
         await settle();
         assert.deepStrictEqual(started, ["a", "b", "c"], "exactly the first three start");
         // Release out of order: each release lets exactly one more start.
-        for (const [release, expectStarted] of [["b", "d"], ["a", "e"], ["d", "f"], ["c", "g"]] as const) {
+        for (const [release, expectStarted] of [
+            ["b", "d"],
+            ["a", "e"],
+            ["d", "f"],
+            ["c", "g"],
+        ] as const) {
             gates.get(release)!.resolve(release.toUpperCase());
             await settle(() => started.includes(expectStarted));
             await settle();
@@ -58,7 +61,10 @@ describe("runPool", () => {
 
         assert.strictEqual(maxInFlight, cap);
         assert.strictEqual(inFlight, 0);
-        assert.deepStrictEqual(results, items.map((i) => ({ status: "fulfilled", value: i.toUpperCase() })));
+        assert.deepStrictEqual(
+            results,
+            items.map((i) => ({ status: "fulfilled", value: i.toUpperCase() })),
+        );
     });
 
     it("records a failed task and carries on with the rest", async () => {
@@ -66,13 +72,19 @@ describe("runPool", () => {
             if (n === 2) throw new Error("two failed");
             return n * 10;
         });
-        assert.deepStrictEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+        assert.deepStrictEqual(
+            results.map((r) => r.status),
+            ["fulfilled", "rejected", "fulfilled"],
+        );
         assert.strictEqual((results[1] as PromiseRejectedResult).reason.message, "two failed");
         assert.strictEqual((results[2] as PromiseFulfilledResult<number>).value, 30);
     });
 
     it("refuses a cap below one", async () => {
-        await assert.rejects(runPool([1], 0, async (n) => n), /concurrency cap must be a whole number >= 1, got 0/);
+        await assert.rejects(
+            runPool([1], 0, async (n) => n),
+            /concurrency cap must be a whole number >= 1, got 0/,
+        );
     });
 });
 

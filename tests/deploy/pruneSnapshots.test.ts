@@ -6,7 +6,11 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import { pruneSnapshots } from "../../tools/deploy/pruneSnapshots";
 
-interface Snap { id: number; name: string; created_at: string }
+interface Snap {
+    id: number;
+    name: string;
+    created_at: string;
+}
 
 /** Two pages of snapshots; records every request; DELETE answers `deleteStatus` (204 by default). */
 function fakeApi(snaps: Snap[], deleteStatus: (id: string) => number = () => 204) {
@@ -18,9 +22,10 @@ function fakeApi(snaps: Snap[], deleteStatus: (id: string) => number = () => 204
         if (req.method === "GET" && url.pathname === "/v2/snapshots") {
             const page = Number(url.searchParams.get("page") ?? "1");
             const half = Math.ceil(snaps.length / 2);
-            const body = page === 1
-                ? { snapshots: snaps.slice(0, half), links: { pages: { next: `${base}/snapshots?resource_type=droplet&per_page=200&page=2` } } }
-                : { snapshots: snaps.slice(half), links: { pages: {} } };
+            const body =
+                page === 1
+                    ? { snapshots: snaps.slice(0, half), links: { pages: { next: `${base}/snapshots?resource_type=droplet&per_page=200&page=2` } } }
+                    : { snapshots: snaps.slice(half), links: { pages: {} } };
             res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
             return;
         }
@@ -34,7 +39,8 @@ function fakeApi(snaps: Snap[], deleteStatus: (id: string) => number = () => 204
     });
     return {
         requests,
-        start: () => new Promise<string>((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v2`))),
+        start: () =>
+            new Promise<string>((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v2`))),
         stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
     };
 }
@@ -55,13 +61,17 @@ describe("pruneSnapshots (the bake workflow's last step)", () => {
         const lines: string[] = [];
         try {
             const pruned = await pruneSnapshots({ stack: "image", keep: 2, dryRun: false, token: "dop_v1_test", api: base, out: (l) => lines.push(l) });
-            assert.deepStrictEqual(pruned.map((s) => s.id), ["12", "11"]);
+            assert.deepStrictEqual(
+                pruned.map((s) => s.id),
+                ["12", "11"],
+            );
         } finally {
             await api.stop();
         }
-        assert.deepStrictEqual(api.requests.map((r) => `${r.method} ${r.url.replace(/\?.*page=(\d)$/, "?page=$1")}`), [
-            "GET /v2/snapshots?resource_type=droplet&per_page=200", "GET /v2/snapshots?page=2", "DELETE /v2/snapshots/12", "DELETE /v2/snapshots/11",
-        ]);
+        assert.deepStrictEqual(
+            api.requests.map((r) => `${r.method} ${r.url.replace(/\?.*page=(\d)$/, "?page=$1")}`),
+            ["GET /v2/snapshots?resource_type=droplet&per_page=200", "GET /v2/snapshots?page=2", "DELETE /v2/snapshots/12", "DELETE /v2/snapshots/11"],
+        );
         assert.ok(api.requests.every((r) => r.auth === "Bearer dop_v1_test"));
         assert.deepStrictEqual(lines, [
             "deleting snapshot 12 workstation-image-image-2026-11-16-2 (2026-11-16T03:20:00Z)",
@@ -79,7 +89,10 @@ describe("pruneSnapshots (the bake workflow's last step)", () => {
         } finally {
             await api.stop();
         }
-        assert.deepStrictEqual(api.requests.filter((r) => r.method === "DELETE"), []);
+        assert.deepStrictEqual(
+            api.requests.filter((r) => r.method === "DELETE"),
+            [],
+        );
         assert.deepStrictEqual(lines, [
             "would delete snapshot 11 workstation-image-image-2026-11-09-1 (2026-11-09T03:20:00Z)",
             "nothing to prune: stack other has at most 1 snapshot(s)",
@@ -90,11 +103,16 @@ describe("pruneSnapshots (the bake workflow's last step)", () => {
         const api = fakeApi(SNAPS, (id) => (id === "12" ? 404 : 500));
         const base = await api.start();
         try {
-            await assert.rejects(pruneSnapshots({ stack: "image", keep: 2, dryRun: false, token: "t", api: base, out: () => undefined }),
-                /^Error: DELETE snapshot 11: 500 \{"id":"error","message":"status 500"\}$/);
+            await assert.rejects(
+                pruneSnapshots({ stack: "image", keep: 2, dryRun: false, token: "t", api: base, out: () => undefined }),
+                /^Error: DELETE snapshot 11: 500 \{"id":"error","message":"status 500"\}$/,
+            );
         } finally {
             await api.stop();
         }
-        assert.deepStrictEqual(api.requests.filter((r) => r.method === "DELETE").map((r) => r.url), ["/v2/snapshots/12", "/v2/snapshots/11"]);
+        assert.deepStrictEqual(
+            api.requests.filter((r) => r.method === "DELETE").map((r) => r.url),
+            ["/v2/snapshots/12", "/v2/snapshots/11"],
+        );
     });
 });

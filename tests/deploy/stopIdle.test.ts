@@ -14,7 +14,15 @@ function outputs(ip: string): Record<string, unknown> {
 }
 
 function activity(idleMinutes: number, extra: Partial<Activity> = {}): string {
-    return JSON.stringify({ updatedAt: NOW - 30, lastActiveAt: NOW - idleMinutes * 60, reason: "ssh", sessions: { ssh: 0, xrdp: 0 }, cpuPercent: 1, warnedAt: null, ...extra });
+    return JSON.stringify({
+        updatedAt: NOW - 30,
+        lastActiveAt: NOW - idleMinutes * 60,
+        reason: "ssh",
+        sessions: { ssh: 0, xrdp: 0 },
+        cpuPercent: 1,
+        warnedAt: null,
+        ...extra,
+    });
 }
 
 /** Hosts by address: an activity record, or the error reaching it gives. */
@@ -49,24 +57,58 @@ describe("stop-idle", () => {
         const hosts = new FakeHosts({ "10.213.7.2": activity(130) });
         const { code, stacks, lines } = await run(["stop-idle", "--stack", "dev"], hosts, (s) => s.outputsOf.set("dev", outputs("10.213.7.2")));
         assert.strictEqual(code, 0, lines.join("\n"));
-        assert.deepStrictEqual(hosts.reads, [{ host: "10.213.7.2", user: "dev", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nKEY\n", hostKey: HOST_KEY }], "read with the stack's own key and pinned host key");
-        assert.deepStrictEqual(stacks.ops("setConfigValue").map((c) => c.config), [{ "workstation:running": "false" }]);
-        assert.deepStrictEqual(stacks.ops("up").map((c) => [c.stack, c.options?.policyPacks]), [["dev", ["/repo/policies"]]]);
-        assert.ok(lines.some((l) => /^\[dev\] stopped: idle 130 min \(limit 120\): running false, up done in \d+\.\d s \(state stopped\)$/.test(l)), lines.join("\n"));
-        assert.ok(lines.includes("[dev] Pulumi.dev.yaml now has workstation:running: false: commit it (the stop-idle workflow does), "
-            + "or the next deploy of the repository starts the workstation again"), lines.join("\n"));
+        assert.deepStrictEqual(
+            hosts.reads,
+            [{ host: "10.213.7.2", user: "dev", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nKEY\n", hostKey: HOST_KEY }],
+            "read with the stack's own key and pinned host key",
+        );
+        assert.deepStrictEqual(
+            stacks.ops("setConfigValue").map((c) => c.config),
+            [{ "workstation:running": "false" }],
+        );
+        assert.deepStrictEqual(
+            stacks.ops("up").map((c) => [c.stack, c.options?.policyPacks]),
+            [["dev", ["/repo/policies"]]],
+        );
+        assert.ok(
+            lines.some((l) => /^\[dev\] stopped: idle 130 min \(limit 120\): running false, up done in \d+\.\d s \(state stopped\)$/.test(l)),
+            lines.join("\n"),
+        );
+        assert.ok(
+            lines.includes(
+                "[dev] Pulumi.dev.yaml now has workstation:running: false: commit it (the stop-idle workflow does), " +
+                    "or the next deploy of the repository starts the workstation again",
+            ),
+            lines.join("\n"),
+        );
     });
 
     it("stops a fleet stack with its whole fleet config and running false (its up needs no local copy of the config)", async () => {
         const fleet = JSON.stringify([{ name: "alice", env: "dev", config: { size: "s-4vcpu-8gb" } }]);
         const hosts = new FakeHosts({ "10.213.7.2": activity(130) });
-        const { code, stacks, lines } = await run(["stop-idle", "--fleet", "fleet.json"], hosts, (s) => s.outputsOf.set("dev-alice", outputs("10.213.7.2")), { "fleet.json": fleet });
+        const { code, stacks, lines } = await run(["stop-idle", "--fleet", "fleet.json"], hosts, (s) => s.outputsOf.set("dev-alice", outputs("10.213.7.2")), {
+            "fleet.json": fleet,
+        });
         assert.strictEqual(code, 0, lines.join("\n"));
         assert.deepStrictEqual(stacks.ops("setConfigValue"), []);
-        assert.deepStrictEqual(stacks.ops("replaceConfig").map((c) => [c.stack, c.config]), [["dev-alice", {
-            "workstation:region": "nyc3", "workstation:idleStopMinutes": "120", "workstation:size": "s-4vcpu-8gb", "workstation:running": "false",
-        }]]);
-        assert.deepStrictEqual(stacks.ops("up").map((c) => c.stack), ["dev-alice"]);
+        assert.deepStrictEqual(
+            stacks.ops("replaceConfig").map((c) => [c.stack, c.config]),
+            [
+                [
+                    "dev-alice",
+                    {
+                        "workstation:region": "nyc3",
+                        "workstation:idleStopMinutes": "120",
+                        "workstation:size": "s-4vcpu-8gb",
+                        "workstation:running": "false",
+                    },
+                ],
+            ],
+        );
+        assert.deepStrictEqual(
+            stacks.ops("up").map((c) => c.stack),
+            ["dev-alice"],
+        );
         assert.ok(!lines.some((l) => l.includes("commit it")), "a fleet stack's stop lives in its own config, not in a file to commit");
     });
 
@@ -114,7 +156,10 @@ describe("stop-idle", () => {
         const later = new FakeHosts({ "10.213.7.2": activity(122, { sessions: { ssh: 1, xrdp: 0 }, warnedAt: NOW - 300 }) });
         const second = await run(["stop-idle", "--stack", "dev"], later, (s) => s.outputsOf.set("dev", outputs("10.213.7.2")));
         assert.deepStrictEqual(later.warnings, []);
-        assert.deepStrictEqual(second.stacks.ops("up").map((c) => c.stack), ["dev"]);
+        assert.deepStrictEqual(
+            second.stacks.ops("up").map((c) => c.stack),
+            ["dev"],
+        );
     });
 
     it("skips a stack whose idleStopMinutes is 0 without reading its host", async () => {
@@ -133,9 +178,19 @@ describe("stop-idle", () => {
             [["stop-idle", "--env", "dev"], /stop-idle: unknown argument "--env": allowed flags are --idle-minutes, --stack, --fleet/],
             [["stop-idle", "--stack"], /--stack needs a value \(a stack name\)/],
         ];
-        for (const [argv, message] of bad) assert.throws(() => parseArgs(argv, 10), (e: unknown) => e instanceof UsageError && message.test(e.message), argv.join(" "));
-        assert.deepStrictEqual(parseArgs(["stop-idle", "--idle-minutes=30", "--fleet", "f.yaml"], 10), { kind: "stop-idle", idleMinutes: 30, stack: undefined, fleetFile: "f.yaml" });
-        assert.throws(() => parseActivity("{\"updatedAt\":1}"), /lacks updatedAt, lastActiveAt/);
+        for (const [argv, message] of bad)
+            assert.throws(
+                () => parseArgs(argv, 10),
+                (e: unknown) => e instanceof UsageError && message.test(e.message),
+                argv.join(" "),
+            );
+        assert.deepStrictEqual(parseArgs(["stop-idle", "--idle-minutes=30", "--fleet", "f.yaml"], 10), {
+            kind: "stop-idle",
+            idleMinutes: 30,
+            stack: undefined,
+            fleetFile: "f.yaml",
+        });
+        assert.throws(() => parseActivity('{"updatedAt":1}'), /lacks updatedAt, lastActiveAt/);
         assert.throws(() => hostKeyFromKnownHosts("nonsense"), /is not "host type key"/);
     });
 });

@@ -1,7 +1,5 @@
 import * as assert from "assert";
-import {
-    WALL_CLOCK_ROW, fleetPercentiles, formatPercentileTable, formatTimingTable, parseTimings, percentile,
-} from "../../tools/deploy/timings";
+import { WALL_CLOCK_ROW, fleetPercentiles, formatPercentileTable, formatTimingTable, parseTimings, percentile } from "../../tools/deploy/timings";
 import { timingsOutput } from "./fakes";
 
 describe("nearest-rank percentiles", () => {
@@ -32,13 +30,16 @@ describe("nearest-rank percentiles", () => {
             { stage: "desktop", count: 3, p50: 50, p95: 70, p99: 70 },
             { stage: WALL_CLOCK_ROW, count: 4, p50: 300, p95: 900, p99: 900 },
         ]);
-        assert.strictEqual(formatPercentileTable(fleetPercentiles(reports.slice(0, 1))), [
-            "stage         n  p50 s  p95 s  p99 s",
-            "------------  -  -----  -----  -----",
-            "system-prep   1  100.0  100.0  100.0",
-            "desktop       1   50.0   50.0   50.0",
-            "(wall clock)  1  300.0  300.0  300.0",
-        ].join("\n"));
+        assert.strictEqual(
+            formatPercentileTable(fleetPercentiles(reports.slice(0, 1))),
+            [
+                "stage         n  p50 s  p95 s  p99 s",
+                "------------  -  -----  -----  -----",
+                "system-prep   1  100.0  100.0  100.0",
+                "desktop       1   50.0   50.0   50.0",
+                "(wall clock)  1  300.0  300.0  300.0",
+            ].join("\n"),
+        );
     });
 });
 
@@ -52,34 +53,48 @@ describe("reading the timings output", () => {
             criticalPath: { stages: ["wait-ready", "desktop"], seconds: 103.54 },
         });
         assert.deepStrictEqual(report.notes, []);
-        assert.strictEqual(formatTimingTable(report), [
-            "stage       seconds   status",
-            "----------  -------  -------",
-            "wait-ready     42.0       ok",
-            "desktop        61.5  skipped",
-            "",
-            "wall clock:      103.5 s",
-            "sequential sum:  103.5 s",
-            "parallel saving: 0.0 s",
-            "critical path:   wait-ready → desktop (103.5 s)",
-        ].join("\n"));
+        assert.strictEqual(
+            formatTimingTable(report),
+            [
+                "stage       seconds   status",
+                "----------  -------  -------",
+                "wait-ready     42.0       ok",
+                "desktop        61.5  skipped",
+                "",
+                "wall clock:      103.5 s",
+                "sequential sum:  103.5 s",
+                "parallel saving: 0.0 s",
+                "critical path:   wait-ready → desktop (103.5 s)",
+            ].join("\n"),
+        );
     });
 
     it("accepts a list of stages, a JSON string, and a bare critical path list", () => {
-        const report = parseTimings(JSON.stringify({
-            stages: [{ stage: "verify", seconds: 3 }, { name: "harden", seconds: "4" }],
-            wallClock: { seconds: 7 },
-            criticalPath: ["verify", "harden"],
-            criticalPathSeconds: 7,
-        }));
-        assert.deepStrictEqual(report.stages, [{ stage: "verify", seconds: 3 }, { stage: "harden", seconds: 4 }]);
+        const report = parseTimings(
+            JSON.stringify({
+                stages: [
+                    { stage: "verify", seconds: 3 },
+                    { name: "harden", seconds: "4" },
+                ],
+                wallClock: { seconds: 7 },
+                criticalPath: ["verify", "harden"],
+                criticalPathSeconds: 7,
+            }),
+        );
+        assert.deepStrictEqual(report.stages, [
+            { stage: "verify", seconds: 3 },
+            { stage: "harden", seconds: 4 },
+        ]);
         assert.strictEqual(report.wallClockSeconds, 7);
         assert.deepStrictEqual(report.criticalPath, { stages: ["verify", "harden"], seconds: 7 });
     });
 
     it("takes top-level numeric entries as stages when there is no stages key", () => {
         const report = parseTimings({ desktop: 5, verify: { seconds: 2 }, wallClockSeconds: 9, criticalPath: "desktop → verify" });
-        assert.deepStrictEqual(report.stages, [{ stage: "desktop", seconds: 5 }, { stage: "verify", seconds: 2 }]);
+        assert.deepStrictEqual(report.stages, [
+            { stage: "desktop", seconds: 5 },
+            { stage: "verify", seconds: 2 },
+        ]);
         assert.deepStrictEqual(report.criticalPath, { stages: ["desktop", "verify"], seconds: undefined });
     });
 
@@ -87,8 +102,11 @@ describe("reading the timings output", () => {
         assert.deepStrictEqual(parseTimings(undefined).notes, ["the stack has no timings output"]);
         assert.deepStrictEqual(parseTimings("not json").notes, ["the timings output is a string that is not JSON"]);
         assert.deepStrictEqual(parseTimings([1, 2]).notes, ["the timings output is a list, expected an object"]);
-        assert.deepStrictEqual(parseTimings({ stages: { desktop: { status: "ok" } }, criticalPath: 5 }).notes,
-            ["stage desktop has no numeric seconds", "no stage timings found", "timings.criticalPath is not a list of stages"]);
+        assert.deepStrictEqual(parseTimings({ stages: { desktop: { status: "ok" } }, criticalPath: 5 }).notes, [
+            "stage desktop has no numeric seconds",
+            "no stage timings found",
+            "timings.criticalPath is not a list of stages",
+        ]);
         assert.match(formatTimingTable(parseTimings(undefined)), /wall clock: {6}- s\ncritical path: {3}-\nnote: the stack has no timings output/);
     });
 });

@@ -87,33 +87,43 @@ export function parseWorkflow(file: string, text: string): Workflow {
         const environment = env === undefined ? undefined : typeof env === "string" ? env : String(asDict(env, `${where}.environment`).name);
         const matrix = matrixCombinations(job, where);
         const rawSteps = Array.isArray(job.steps) ? job.steps : [];
-        const steps = matrix.flatMap((m) => rawSteps.map((s, i): Step => {
-            const step = asDict(s, `${where}.steps[${i}]`);
-            return {
-                job: id,
-                matrix: m,
-                name: typeof step.name === "string" ? step.name : undefined,
-                if: typeof step.if === "string" ? step.if : undefined,
-                uses: typeof step.uses === "string" ? step.uses : undefined,
-                run: typeof step.run === "string" ? substituteMatrix(step.run, m) : undefined,
-                with: stringMap(step.with, m, `${where}.steps[${i}].with`),
-                env: stringMap(step.env, m, `${where}.steps[${i}].env`),
-            };
-        }));
+        const steps = matrix.flatMap((m) =>
+            rawSteps.map((s, i): Step => {
+                const step = asDict(s, `${where}.steps[${i}]`);
+                return {
+                    job: id,
+                    matrix: m,
+                    name: typeof step.name === "string" ? step.name : undefined,
+                    if: typeof step.if === "string" ? step.if : undefined,
+                    uses: typeof step.uses === "string" ? step.uses : undefined,
+                    run: typeof step.run === "string" ? substituteMatrix(step.run, m) : undefined,
+                    with: stringMap(step.with, m, `${where}.steps[${i}].with`),
+                    env: stringMap(step.env, m, `${where}.steps[${i}].env`),
+                };
+            }),
+        );
         return { id, raw: job, needs, environment, if: typeof job.if === "string" ? job.if : undefined, matrix, steps };
     });
     return { file, text, raw, triggers, jobs };
 }
 
 export function loadWorkflows(dir: string = WORKFLOW_DIR): Workflow[] {
-    const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
+    const files = fs.existsSync(dir)
+        ? fs
+              .readdirSync(dir)
+              .filter((f) => /\.ya?ml$/.test(f))
+              .sort()
+        : [];
     return files.map((f) => parseWorkflow(f, fs.readFileSync(path.join(dir, f), "utf8")));
 }
 
 /** Names referenced as `${{ <context>.NAME }}` anywhere in the text (comments excluded). */
 export function contextRefs(text: string, context: "secrets" | "vars"): Set<string> {
     const names = new Set<string>();
-    const code = text.split("\n").map((l) => l.replace(/(^|\s)#.*$/, "")).join("\n");
+    const code = text
+        .split("\n")
+        .map((l) => l.replace(/(^|\s)#.*$/, ""))
+        .join("\n");
     for (const expr of code.matchAll(/\$\{\{([\s\S]*?)\}\}/g)) {
         for (const m of expr[1].matchAll(new RegExp(`\\b${context}\\.([A-Za-z_][A-Za-z0-9_]*)`, "g"))) names.add(m[1]);
     }
@@ -140,14 +150,19 @@ export interface PulumiStep extends Step {
 }
 
 export function pulumiSteps(workflows: readonly Workflow[]): PulumiStep[] {
-    return workflows.flatMap((wf) => wf.jobs.flatMap((job) => job.steps
-        .filter((s) => s.uses?.startsWith("pulumi/actions"))
-        .map((s) => ({ ...s, workflow: wf.file, command: s.with.command ?? "", stack: s.with["stack-name"] ?? "" }))));
+    return workflows.flatMap((wf) =>
+        wf.jobs.flatMap((job) =>
+            job.steps
+                .filter((s) => s.uses?.startsWith("pulumi/actions"))
+                .map((s) => ({ ...s, workflow: wf.file, command: s.with.command ?? "", stack: s.with["stack-name"] ?? "" })),
+        ),
+    );
 }
 
 /** `Pulumi.<stack>.yaml` files at the repository root, except fleet stacks (`<env>-<name>`). */
 export function stackFiles(root: string = REPO_ROOT, envs: readonly string[]): string[] {
-    return fs.readdirSync(root)
+    return fs
+        .readdirSync(root)
         .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
         .filter((s): s is string => s !== undefined && !envs.some((env) => s.startsWith(`${env}-`)))
         .sort();
@@ -166,7 +181,12 @@ export function readmeSection(readme: string, name: string): string {
 export function markdownTables(text: string): Array<Record<string, string>[]> {
     const tables: Array<Record<string, string>[]> = [];
     const lines = text.split("\n");
-    const cells = (line: string): string[] => line.trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
+    const cells = (line: string): string[] =>
+        line
+            .trim()
+            .replace(/^\||\|$/g, "")
+            .split("|")
+            .map((c) => c.trim());
     for (let i = 0; i < lines.length; i++) {
         if (!lines[i].trim().startsWith("|") || !/^\|?\s*:?-{3,}/.test(lines[i + 1]?.trim() ?? "")) continue;
         const header = cells(lines[i]).map((h) => h.toLowerCase());

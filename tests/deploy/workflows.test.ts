@@ -7,8 +7,20 @@ import * as path from "path";
 import { ENVIRONMENTS } from "../../tools/deploy/args";
 import { MIN_PULUMI_CLI_VERSION } from "../../tools/deploy/pulumiStacks";
 import {
-    Job, REPO_ROOT, Workflow, contextRefs, difference, loadWorkflows, markdownTables, npmScripts, parseWorkflow,
-    WORKFLOW_DIR, pulumiSteps, readReadmeCi, readmeSection, stackFiles,
+    Job,
+    REPO_ROOT,
+    Workflow,
+    contextRefs,
+    difference,
+    loadWorkflows,
+    markdownTables,
+    npmScripts,
+    parseWorkflow,
+    WORKFLOW_DIR,
+    pulumiSteps,
+    readReadmeCi,
+    readmeSection,
+    stackFiles,
 } from "./workflowModel";
 
 const workflows = loadWorkflows();
@@ -30,7 +42,10 @@ function jobOf(wf: Workflow, id: string): Job {
 }
 
 function runs(job: Job): string[] {
-    return job.steps.map((s) => s.run).filter((r): r is string => r !== undefined).map((r) => r.trim());
+    return job.steps
+        .map((s) => s.run)
+        .filter((r): r is string => r !== undefined)
+        .map((r) => r.trim());
 }
 
 /** Transitive `needs` of a job. */
@@ -46,9 +61,12 @@ function upstream(wf: Workflow, id: string, seen = new Set<string>()): Set<strin
 
 function assertSameSets(what: string, fromWorkflows: Iterable<string>, fromReadme: Iterable<string>): void {
     const { onlyInFirst, onlyInSecond } = difference(fromWorkflows, fromReadme);
-    assert.deepStrictEqual({ onlyInFirst, onlyInSecond }, { onlyInFirst: [], onlyInSecond: [] },
-        `${what}: in the workflows but not the README's CI section: [${onlyInFirst.join(", ")}]; `
-        + `in the README but no workflow: [${onlyInSecond.join(", ")}]`);
+    assert.deepStrictEqual(
+        { onlyInFirst, onlyInSecond },
+        { onlyInFirst: [], onlyInSecond: [] },
+        `${what}: in the workflows but not the README's CI section: [${onlyInFirst.join(", ")}]; ` +
+            `in the README but no workflow: [${onlyInSecond.join(", ")}]`,
+    );
 }
 
 describe("GitHub Actions workflows", () => {
@@ -100,8 +118,15 @@ describe("GitHub Actions workflows", () => {
 
     it("previews every stack with the policy pack and comments on the pull request, only when the cloud secrets are there", () => {
         const previews = pulumiSteps([pr]);
-        assert.ok(previews.every((s) => s.command === "preview"), "a pull request must never run anything but preview");
-        assertSameSets("previewed stacks vs stack files", previews.map((s) => s.stack), envStacks);
+        assert.ok(
+            previews.every((s) => s.command === "preview"),
+            "a pull request must never run anything but preview",
+        );
+        assertSameSets(
+            "previewed stacks vs stack files",
+            previews.map((s) => s.stack),
+            envStacks,
+        );
         for (const step of previews) {
             assert.strictEqual(step.with.policyPacks, "policies", `${step.job}/${step.stack}: policyPacks`);
             assert.strictEqual(step.with["comment-on-pr"], "true", `${step.job}/${step.stack}: comment-on-pr`);
@@ -110,8 +135,10 @@ describe("GitHub Actions workflows", () => {
             assert.ok(gate, `${step.job} must run only when a gate job says the secrets are present, if: ${job.if}`);
             assert.ok(job.needs.includes(gate[1]), `${step.job} must need its gate job ${gate[1]}`);
             const gateSecrets = contextRefs(JSON.stringify(jobOf(pr, gate[1]).raw), "secrets");
-            assert.ok(gateSecrets.has("DIGITALOCEAN_TOKEN") && gateSecrets.has("PULUMI_CONFIG_PASSPHRASE"),
-                `gate job ${gate[1]} must look at both cloud secrets`);
+            assert.ok(
+                gateSecrets.has("DIGITALOCEAN_TOKEN") && gateSecrets.has("PULUMI_CONFIG_PASSPHRASE"),
+                `gate job ${gate[1]} must look at both cloud secrets`,
+            );
             const planJobs = pr.jobs.filter((j) => runs(j).some((r) => r.startsWith("npm run plan"))).map((j) => j.id);
             for (const planJob of planJobs) assert.ok(upstream(pr, step.job).has(planJob), `${step.job} must run after ${planJob}`);
         }
@@ -119,7 +146,10 @@ describe("GitHub Actions workflows", () => {
 
     it("deploys dev, then staging, then prod, staging and prod behind their GitHub environments", () => {
         const ups = pulumiSteps([deploy]);
-        assert.ok(ups.every((s) => s.command === "up"), "the deploy workflow runs `up` only");
+        assert.ok(
+            ups.every((s) => s.command === "up"),
+            "the deploy workflow runs `up` only",
+        );
         assert.deepStrictEqual(ups.map((s) => s.stack).sort(), [...envStacks].sort());
         const jobFor = (stack: string): Job => jobOf(deploy, ups.find((s) => s.stack === stack)!.job);
         assert.strictEqual(jobFor("dev").environment, undefined, "dev deploys without an approval");
@@ -150,7 +180,7 @@ describe("GitHub Actions workflows", () => {
             const job = jobOf(deploy, step.job);
             const concurrency = job.raw.concurrency as { group?: string; "cancel-in-progress"?: boolean } | string | undefined;
             assert.ok(concurrency, `${job.id} has no concurrency group`);
-            const group = typeof concurrency === "string" ? concurrency : concurrency.group ?? "";
+            const group = typeof concurrency === "string" ? concurrency : (concurrency.group ?? "");
             assert.ok(group.includes(step.stack), `${job.id}: group ${group} does not name the stack ${step.stack}`);
             assert.ok(!/\$\{\{/.test(group), `${job.id}: group ${group} must be fixed, not vary per run`);
             if (typeof concurrency !== "string") {
@@ -159,8 +189,10 @@ describe("GitHub Actions workflows", () => {
             assert.ok(!groups.has(group), `${job.id} and ${groups.get(group)} share group ${group}`);
             groups.set(group, job.id);
         }
-        assert.ok(!(deploy.raw.concurrency as { "cancel-in-progress"?: boolean } | undefined)?.["cancel-in-progress"],
-            "the deploy workflow must not cancel running ups");
+        assert.ok(
+            !(deploy.raw.concurrency as { "cancel-in-progress"?: boolean } | undefined)?.["cancel-in-progress"],
+            "the deploy workflow must not cancel running ups",
+        );
     });
 
     it("runs stop-idle on a schedule for every env stack, in that stack's up group", () => {
@@ -170,12 +202,20 @@ describe("GitHub Actions workflows", () => {
         assert.strictEqual(wf.file, "stop-idle.yml");
         const job = jobOf(wf, "stop-idle");
         // The model expands the matrix: one step per stack.
-        assert.deepStrictEqual(runs(job).filter((r) => r.startsWith("npm run deploy")).sort(), envStacks.map((s) => `npm run deploy -- stop-idle --stack ${s}`));
+        assert.deepStrictEqual(
+            runs(job)
+                .filter((r) => r.startsWith("npm run deploy"))
+                .sort(),
+            envStacks.map((s) => `npm run deploy -- stop-idle --stack ${s}`),
+        );
         assert.deepStrictEqual(job.raw.concurrency, { group: "pulumi-up-${{ matrix.stack }}", "cancel-in-progress": false });
     });
 
     it("commits the stack file a stop changed, after the stop, also when it failed, so the next deploy keeps the stack stopped", () => {
-        const job = jobOf(workflows.find((w) => w.file === "stop-idle.yml")!, "stop-idle");
+        const job = jobOf(
+            workflows.find((w) => w.file === "stop-idle.yml")!,
+            "stop-idle",
+        );
         for (const stack of envStacks) {
             const steps = job.steps.filter((s) => s.matrix.stack === stack);
             const stop = steps.findIndex((s) => s.run === `npm run deploy -- stop-idle --stack ${stack}`);
@@ -203,11 +243,16 @@ describe("GitHub Actions workflows", () => {
                 const comments = job.steps.some((s) => s.with["comment-on-pr"] === "true");
                 // stop-idle pushes the stack file its stop changed (checked above).
                 const pushes = wf.file === "stop-idle.yml" && job.id === "stop-idle";
-                const allowed: Record<string, string> = comments ? { contents: "read", "pull-requests": "write" }
-                    : pushes ? { contents: "write" } : { contents: "read" };
+                const allowed: Record<string, string> = comments
+                    ? { contents: "read", "pull-requests": "write" }
+                    : pushes
+                      ? { contents: "write" }
+                      : { contents: "read" };
                 for (const [scope, level] of Object.entries(perms as Record<string, string>)) {
-                    assert.ok(level === "none" || level === "read" && scope in allowed || allowed[scope] === level,
-                        `${wf.file} ${job.id}: ${scope}: ${level} is more than it needs`);
+                    assert.ok(
+                        level === "none" || (level === "read" && scope in allowed) || allowed[scope] === level,
+                        `${wf.file} ${job.id}: ${scope}: ${level} is more than it needs`,
+                    );
                 }
             }
         }
@@ -243,8 +288,10 @@ describe("Pulumi CLI version", () => {
             assert.strictEqual(step.with["pulumi-version"], `^${MIN_PULUMI_CLI_VERSION}`, `${step.workflow}/${step.stack}: pulumi-version`);
         }
         const [major, minor] = MIN_PULUMI_CLI_VERSION.split(".");
-        assert.match(readmeSection(fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8"), "quickstart"),
-            new RegExp(`Pulumi CLI must be ${major}\\.${minor} or later`));
+        assert.match(
+            readmeSection(fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8"), "quickstart"),
+            new RegExp(`Pulumi CLI must be ${major}\\.${minor} or later`),
+        );
     });
 });
 
@@ -282,24 +329,31 @@ describe("actionlint (npm run lint)", function () {
 
 describe("workflow and README readers", () => {
     it("expands a matrix into one step per value and reads job environments", () => {
-        const wf = parseWorkflow("x.yml", [
-            "on: { push: { branches: [main] } }",
-            "jobs:",
-            "  a:",
-            "    environment: { name: prod }",
-            "    strategy: { matrix: { stack: [dev, prod] } }",
-            "    steps:",
-            "      - run: npm run plan -- --stack ${{ matrix.stack }}",
-            "      - uses: pulumi/actions@v6",
-            "        with: { command: up, stack-name: '${{ matrix.stack }}' }",
-        ].join("\n"));
+        const wf = parseWorkflow(
+            "x.yml",
+            [
+                "on: { push: { branches: [main] } }",
+                "jobs:",
+                "  a:",
+                "    environment: { name: prod }",
+                "    strategy: { matrix: { stack: [dev, prod] } }",
+                "    steps:",
+                "      - run: npm run plan -- --stack ${{ matrix.stack }}",
+                "      - uses: pulumi/actions@v6",
+                "        with: { command: up, stack-name: '${{ matrix.stack }}' }",
+            ].join("\n"),
+        );
         assert.deepStrictEqual(wf.triggers, ["push"]);
         assert.strictEqual(wf.jobs[0].environment, "prod");
-        assert.deepStrictEqual(wf.jobs[0].steps.map((s) => s.run ?? s.with["stack-name"]),
-            ["npm run plan -- --stack dev", "dev", "npm run plan -- --stack prod", "prod"]);
+        assert.deepStrictEqual(
+            wf.jobs[0].steps.map((s) => s.run ?? s.with["stack-name"]),
+            ["npm run plan -- --stack dev", "dev", "npm run plan -- --stack prod", "prod"],
+        );
         assert.deepStrictEqual([...npmScripts([wf])], ["plan"]);
-        assert.throws(() => parseWorkflow("y.yml", "on: push\njobs:\n  a:\n    strategy: { matrix: { include: [{ a: 1 }] } }\n"),
-            /matrix include is not a plain list/);
+        assert.throws(
+            () => parseWorkflow("y.yml", "on: push\njobs:\n  a:\n    strategy: { matrix: { include: [{ a: 1 }] } }\n"),
+            /matrix include is not a plain list/,
+        );
     });
 
     it("finds secrets and variables inside expressions, not in comments or plain text", () => {
@@ -310,9 +364,15 @@ describe("workflow and README readers", () => {
 
     it("reads the README's job and settings tables, and a drift either way shows as a difference", () => {
         const section = [
-            "| workflow | trigger | job | what |", "|---|---|---|---|", "| `a.yml` | `push` | `up-dev` | x |", "",
-            "| kind | name | purpose |", "|---|---|---|",
-            "| secret | `S1` | x |", "| variable | `V1` | x |", "| environment | `prod` | x |",
+            "| workflow | trigger | job | what |",
+            "|---|---|---|---|",
+            "| `a.yml` | `push` | `up-dev` | x |",
+            "",
+            "| kind | name | purpose |",
+            "|---|---|---|",
+            "| secret | `S1` | x |",
+            "| variable | `V1` | x |",
+            "| environment | `prod` | x |",
         ].join("\n");
         const ci = readReadmeCi(section);
         assert.deepStrictEqual([...ci.jobs], ["a.yml:up-dev"]);

@@ -35,7 +35,12 @@ describe("a workstation from a baked image on the local target (boots two hosts)
     let password = "";
 
     async function onHost(script: string): Promise<string> {
-        return (await sshExec({ host: ip, user: "dev", privateKey: key }, { command: "sudo -n bash -s", stdin: `set -euo pipefail\n${script}\n`, dialErrorLimit: 3 })).stdout;
+        return (
+            await sshExec(
+                { host: ip, user: "dev", privateKey: key },
+                { command: "sudo -n bash -s", stdin: `set -euo pipefail\n${script}\n`, dialErrorLimit: 3 },
+            )
+        ).stdout;
     }
 
     before(async () => {
@@ -76,8 +81,16 @@ describe("a workstation from a baked image on the local target (boots two hosts)
     });
 
     it("bakes with the install stages only and exports the snapshot and the versions in it", () => {
-        assert.deepStrictEqual(bake.record.stages.map((s) => s.stage).sort(),
-            ["desktop", "generalise", "ide-antigravity", "ide-cursor", "ide-vscode", "monitor", "system-prep", "wait-ready"]);
+        assert.deepStrictEqual(bake.record.stages.map((s) => s.stage).sort(), [
+            "desktop",
+            "generalise",
+            "ide-antigravity",
+            "ide-cursor",
+            "ide-vscode",
+            "monitor",
+            "system-prep",
+            "wait-ready",
+        ]);
         const outputs = toPlain(decodeResolved(bake.record.outputs), true) as { contents: Record<string, string> };
         // Each IDE's first candidate the stand-in repository offers (Antigravity: the IDE, not the agent manager).
         for (const pkg of ["xfce4", "xrdp", "code", "cursor", "antigravity-ide"]) assert.match(outputs.contents[pkg], /^\S+$/, `${pkg} version`);
@@ -87,11 +100,26 @@ describe("a workstation from a baked image on the local target (boots two hosts)
     it("runs every stage of the workstation from the image, and the install stages report skipped", () => {
         assert.strictEqual(ws.record.ok, true);
         const status = Object.fromEntries(ws.record.stages.map((s) => [s.stage, s.timing?.status]));
-        assert.deepStrictEqual(Object.keys(status).sort(),
-            ["desktop", "harden", "home-volume", "ide-antigravity", "ide-cursor", "ide-vscode", "monitor", "report", "system-prep", "verify", "wait-ready"]);
+        assert.deepStrictEqual(Object.keys(status).sort(), [
+            "desktop",
+            "harden",
+            "home-volume",
+            "ide-antigravity",
+            "ide-cursor",
+            "ide-vscode",
+            "monitor",
+            "report",
+            "system-prep",
+            "verify",
+            "wait-ready",
+        ]);
         for (const s of SKIPPED_FROM_IMAGE) assert.strictEqual(status[s], "skipped", s);
         const desktop = ws.record.stages.find((s) => s.stage === "desktop")!.timing!;
-        assert.deepStrictEqual((desktop.steps ?? []).filter((s) => s.status !== "skipped").map((s) => s.name), ["xsession"], "only the user's own session file");
+        assert.deepStrictEqual(
+            (desktop.steps ?? []).filter((s) => s.status !== "skipped").map((s) => s.name),
+            ["xsession"],
+            "only the user's own session file",
+        );
         const prep = ws.record.stages.find((s) => s.stage === "system-prep")!.timing!;
         assert.strictEqual((prep.steps ?? []).find((s) => s.name === "base-packages")!.status, "skipped");
     });
@@ -106,7 +134,13 @@ describe("a workstation from a baked image on the local target (boots two hosts)
         // mkfs.ext4 came with the image (system-prep's base packages at the bake): no apt here.
         assert.doesNotMatch(hv.stdout + hv.stderr, /apt-get|Reading package lists/, "home-volume installed nothing");
         assert.deepStrictEqual((hv.result as { formatted?: boolean }).formatted, true);
-        const out = (await onHost("findmnt -n -o FSTYPE,TARGET /home; stat -c '%u:%g' /home/dev; test -f /home/.workstation-home-volume && echo marked; grep -c 'workstation home volume' /etc/fstab")).trim().split("\n");
+        const out = (
+            await onHost(
+                "findmnt -n -o FSTYPE,TARGET /home; stat -c '%u:%g' /home/dev; test -f /home/.workstation-home-volume && echo marked; grep -c 'workstation home volume' /etc/fstab",
+            )
+        )
+            .trim()
+            .split("\n");
         assert.deepStrictEqual(out[0].trim().split(/\s+/), ["ext4", "/home"], "/home is the volume's ext4");
         assert.strictEqual(out[1], `${WORKSTATION_UID}:${WORKSTATION_GID}`);
         assert.strictEqual(out[2], "marked", "the copy of /home onto the volume completed");
@@ -116,7 +150,10 @@ describe("a workstation from a baked image on the local target (boots two hosts)
     it("passes verify: xrdp, each IDE, sudo", () => {
         const outputs = toPlain(decodeResolved(ws.record.outputs), true) as { verification: { ok: boolean; checks: { name: string; ok: boolean }[] } };
         assert.strictEqual(outputs.verification.ok, true);
-        assert.ok(outputs.verification.checks.every((c) => c.ok), JSON.stringify(outputs.verification.checks));
+        assert.ok(
+            outputs.verification.checks.every((c) => c.ok),
+            JSON.stringify(outputs.verification.checks),
+        );
     });
 
     it("leaves xrdp active and listening on 127.0.0.1:3389 only", async () => {
@@ -125,7 +162,9 @@ describe("a workstation from a baked image on the local target (boots two hosts)
     });
 
     it("configures sshd for keys only and no root login, with this workstation's own host key", async () => {
-        const settings = (await onHost("sshd -T | grep -E '^(passwordauthentication|permitrootlogin|kbdinteractiveauthentication) ' | sort")).trim().split("\n");
+        const settings = (await onHost("sshd -T | grep -E '^(passwordauthentication|permitrootlogin|kbdinteractiveauthentication) ' | sort"))
+            .trim()
+            .split("\n");
         assert.deepStrictEqual(settings, ["kbdinteractiveauthentication no", "passwordauthentication no", "permitrootlogin no"]);
         const hostKey = (await onHost("cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub")).trim();
         assert.strictEqual(hostKey, new HostState(WORKSTATION).readSecrets().keys["ws-hostkey"].publicKeyOpenssh.trim().split(" ").slice(0, 2).join(" "));
@@ -134,8 +173,11 @@ describe("a workstation from a baked image on the local target (boots two hosts)
     it("lets the workstation user sudo and has each IDE's command", async () => {
         const res = await sshExec({ host: ip, user: "dev", privateKey: key }, { command: "id -un && sudo -n id -u", dialErrorLimit: 3 });
         assert.strictEqual(res.stdout, "dev\n0\n");
-        const found = (await onHost("for b in code cursor antigravity-ide; do command -v \"$b\"; done")).trim().split("\n");
-        assert.deepStrictEqual(found.map((p) => path.basename(p)), ["code", "cursor", "antigravity-ide"]);
+        const found = (await onHost('for b in code cursor antigravity-ide; do command -v "$b"; done')).trim().split("\n");
+        assert.deepStrictEqual(
+            found.map((p) => path.basename(p)),
+            ["code", "cursor", "antigravity-ide"],
+        );
     });
 
     it("trips over no lock and prints neither the private key nor the password", () => {
@@ -146,7 +188,10 @@ describe("a workstation from a baked image on the local target (boots two hosts)
     // Last: it replaces the host the tests above looked at.
     it("stops, then starts again from the image with the home intact (a new host, the same volume)", async function () {
         this.timeout(10 * 60 * 1000);
-        await sshExec({ host: ip, user: "dev", privateKey: key }, { command: "bash -s", stdin: "set -e\necho 'kept across a restart' >~/restart.txt\n", dialErrorLimit: 3 });
+        await sshExec(
+            { host: ip, user: "dev", privateKey: key },
+            { command: "bash -s", stdin: "set -e\necho 'kept across a restart' >~/restart.txt\n", dialErrorLimit: 3 },
+        );
         const stop = await runner(["--stop", WORKSTATION]);
         assert.strictEqual(stop.code, 0, stop.output.slice(-3000));
         assert.ok(!(await listHosts()).some((h) => h.name === WORKSTATION), "the host is gone while stopped");
@@ -161,7 +206,10 @@ describe("a workstation from a baked image on the local target (boots two hosts)
         const outputs = toPlain(decodeResolved(record.outputs), true) as { lifecycle: { action: string }; verification: { ok: boolean } };
         assert.strictEqual(outputs.lifecycle.action, "start");
         assert.strictEqual(outputs.verification.ok, true);
-        const out = await sshExec({ host: record.host!.ip, user: "dev", privateKey: key }, { command: "cat ~/restart.txt; stat -c '%u:%g' ~/restart.txt", dialErrorLimit: 3 });
+        const out = await sshExec(
+            { host: record.host!.ip, user: "dev", privateKey: key },
+            { command: "cat ~/restart.txt; stat -c '%u:%g' ~/restart.txt", dialErrorLimit: 3 },
+        );
         assert.strictEqual(out.stdout, `kept across a restart\n${WORKSTATION_UID}:${WORKSTATION_GID}\n`);
     });
 });

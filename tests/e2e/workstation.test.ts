@@ -89,13 +89,15 @@ describe(`the workstation on a local test host (${HOST})`, function () {
     async function aptUpdate(): Promise<string> {
         const repo = await serveStandinFor(first.record.host!);
         try {
-            return await onHost([
-                `curl -fsS ${repo.sources.vscode.keyUrl} | gpg --dearmor >/tmp/ws-e2e-standin.gpg`,
-                "for f in vscode cursor antigravity; do",
-                "  install -m 0644 /tmp/ws-e2e-standin.gpg \"$(sed -n 's/^Signed-By: //p' /etc/apt/sources.list.d/$f.sources)\"",
-                "done",
-                "apt-get update 2>&1; echo \"rc=$?\"",
-            ].join("\n"));
+            return await onHost(
+                [
+                    `curl -fsS ${repo.sources.vscode.keyUrl} | gpg --dearmor >/tmp/ws-e2e-standin.gpg`,
+                    "for f in vscode cursor antigravity; do",
+                    "  install -m 0644 /tmp/ws-e2e-standin.gpg \"$(sed -n 's/^Signed-By: //p' /etc/apt/sources.list.d/$f.sources)\"",
+                    "done",
+                    'apt-get update 2>&1; echo "rc=$?"',
+                ].join("\n"),
+            );
         } finally {
             await repo.close();
         }
@@ -103,7 +105,10 @@ describe(`the workstation on a local test host (${HOST})`, function () {
 
     /** A command on the host as the workstation user, through sudo. */
     async function onHost(script: string): Promise<string> {
-        const res = await sshExec({ host: ip, user: "dev", privateKey: key }, { command: "sudo -n bash -s", stdin: `set -euo pipefail\n${script}\n`, dialErrorLimit: 3 });
+        const res = await sshExec(
+            { host: ip, user: "dev", privateKey: key },
+            { command: "sudo -n bash -s", stdin: `set -euo pipefail\n${script}\n`, dialErrorLimit: 3 },
+        );
         return res.stdout;
     }
 
@@ -172,7 +177,9 @@ describe(`the workstation on a local test host (${HOST})`, function () {
         });
 
         it("configures sshd for keys only and no root login", async () => {
-            const settings = (await onHost("sshd -T | grep -E '^(passwordauthentication|permitrootlogin|kbdinteractiveauthentication) ' | sort")).trim().split("\n");
+            const settings = (await onHost("sshd -T | grep -E '^(passwordauthentication|permitrootlogin|kbdinteractiveauthentication) ' | sort"))
+                .trim()
+                .split("\n");
             assert.deepStrictEqual(settings, ["kbdinteractiveauthentication no", "passwordauthentication no", "permitrootlogin no"]);
         });
 
@@ -186,10 +193,7 @@ describe(`the workstation on a local test host (${HOST})`, function () {
         });
 
         it("refuses root over SSH, even with the provisioning key", async () => {
-            await assert.rejects(
-                sshExec({ host: ip, user: "root", privateKey: key }, { command: "true", dialErrorLimit: 0 }),
-                /authentication methods failed/,
-            );
+            await assert.rejects(sshExec({ host: ip, user: "root", privateKey: key }, { command: "true", dialErrorLimit: 0 }), /authentication methods failed/);
         });
 
         it("lets real ssh in with StrictHostKeyChecking=yes and the exported knownHosts line, no prompt", async () => {
@@ -200,11 +204,29 @@ describe(`the workstation on a local test host (${HOST})`, function () {
             try {
                 fs.writeFileSync(path.join(dir, "id"), key, { mode: 0o600 });
                 fs.writeFileSync(path.join(dir, "known_hosts"), `${String(knownHosts)}\n`);
-                const out = await new Promise<string>((resolve, reject) => execFile("ssh", [
-                    "-i", path.join(dir, "id"), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-                    "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${path.join(dir, "known_hosts")}`,
-                    "-o", "GlobalKnownHostsFile=/dev/null", `dev@${ip}`, "echo in",
-                ], { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))));
+                const out = await new Promise<string>((resolve, reject) =>
+                    execFile(
+                        "ssh",
+                        [
+                            "-i",
+                            path.join(dir, "id"),
+                            "-o",
+                            "BatchMode=yes",
+                            "-o",
+                            "IdentitiesOnly=yes",
+                            "-o",
+                            "StrictHostKeyChecking=yes",
+                            "-o",
+                            `UserKnownHostsFile=${path.join(dir, "known_hosts")}`,
+                            "-o",
+                            "GlobalKnownHostsFile=/dev/null",
+                            `dev@${ip}`,
+                            "echo in",
+                        ],
+                        { timeout: 30_000 },
+                        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+                    ),
+                );
                 assert.strictEqual(out, "in\n");
             } finally {
                 fs.rmSync(dir, { recursive: true, force: true });
@@ -225,8 +247,11 @@ describe(`the workstation on a local test host (${HOST})`, function () {
         });
 
         it("has each IDE's command installed, the Antigravity IDE under its new name and not the agent manager", async () => {
-            const found = (await onHost("for b in code cursor antigravity-ide; do command -v \"$b\"; done")).trim().split("\n");
-            assert.deepStrictEqual(found.map((p) => path.basename(p)), ["code", "cursor", "antigravity-ide"]);
+            const found = (await onHost('for b in code cursor antigravity-ide; do command -v "$b"; done')).trim().split("\n");
+            assert.deepStrictEqual(
+                found.map((p) => path.basename(p)),
+                ["code", "cursor", "antigravity-ide"],
+            );
             // The stand-in repository offers both, as Google's does since the rename.
             const offered = await onHost("apt-cache policy antigravity antigravity-ide | awk '$1 == \"Candidate:\" { print $2 }'");
             assert.deepStrictEqual(offered.trim().split("\n"), ["2.0.0-1", "1.20.0-1"]);
@@ -236,7 +261,10 @@ describe(`the workstation on a local test host (${HOST})`, function () {
         it("keeps the apt sources the vendor postinsts rewrote, and apt-get update passes", async () => {
             // The stand-in code and cursor packages rewrite their source on install, as the
             // vendors' do; the IDE stage wrote the same file with the same Signed-By first.
-            for (const [file, keyring, repo] of [["vscode.sources", "/usr/share/keyrings/microsoft.gpg", "code"], ["cursor.sources", "/usr/share/keyrings/anysphere.gpg", "cursor"]]) {
+            for (const [file, keyring, repo] of [
+                ["vscode.sources", "/usr/share/keyrings/microsoft.gpg", "code"],
+                ["cursor.sources", "/usr/share/keyrings/anysphere.gpg", "cursor"],
+            ]) {
                 const text = await onHost(`cat /etc/apt/sources.list.d/${file}`);
                 assert.match(text, /^### THIS FILE IS AUTOMATICALLY CONFIGURED ###$/m, `${file} was not rewritten by the package's postinst:\n${text}`);
                 assert.match(text, new RegExp(`^URIs: http://[0-9.]+:[0-9]+/${repo}$`, "m"));
@@ -244,7 +272,10 @@ describe(`the workstation on a local test host (${HOST})`, function () {
             }
             const files = (await onHost("ls /etc/apt/sources.list.d/")).trim().split("\n");
             for (const f of ["vscode.sources", "cursor.sources", "antigravity.sources"]) assert.ok(files.includes(f), `${f} missing: ${files.join(" ")}`);
-            assert.deepStrictEqual(files.filter((f) => /^(vscode|cursor|antigravity)\.list$/.test(f)), []);
+            assert.deepStrictEqual(
+                files.filter((f) => /^(vscode|cursor|antigravity)\.list$/.test(f)),
+                [],
+            );
             const update = await aptUpdate();
             assert.match(update, /^rc=0$/m, update);
             // Every repository fetched: a warning (a source that failed) counts as a failure here.
@@ -254,12 +285,15 @@ describe(`the workstation on a local test host (${HOST})`, function () {
         it("has code's postinst honour debconf code/add-microsoft-repo as the real one does", async () => {
             const repo = await serveStandinFor(first.record.host!);
             try {
-                const reinstall = (answer: string): Promise<string> => onHost([
-                    `echo 'code code/add-microsoft-repo boolean ${answer}' | debconf-set-selections`,
-                    "sed -i '1i # ws-e2e marker' /etc/apt/sources.list.d/vscode.sources",
-                    "apt-get install --reinstall -y -q -o Dpkg::Use-Pty=0 code >/tmp/ws-e2e-reinstall.log 2>&1 || { cat /tmp/ws-e2e-reinstall.log; exit 1; }",
-                    "grep -c 'ws-e2e marker' /etc/apt/sources.list.d/vscode.sources || true",
-                ].join("\n"));
+                const reinstall = (answer: string): Promise<string> =>
+                    onHost(
+                        [
+                            `echo 'code code/add-microsoft-repo boolean ${answer}' | debconf-set-selections`,
+                            "sed -i '1i # ws-e2e marker' /etc/apt/sources.list.d/vscode.sources",
+                            "apt-get install --reinstall -y -q -o Dpkg::Use-Pty=0 code >/tmp/ws-e2e-reinstall.log 2>&1 || { cat /tmp/ws-e2e-reinstall.log; exit 1; }",
+                            "grep -c 'ws-e2e marker' /etc/apt/sources.list.d/vscode.sources || true",
+                        ].join("\n"),
+                    );
                 // false: the source is left alone (the marker stays); true: rewritten again.
                 assert.strictEqual((await reinstall("false")).trim(), "1");
                 assert.strictEqual((await reinstall("true")).trim(), "0");
@@ -270,14 +304,16 @@ describe(`the workstation on a local test host (${HOST})`, function () {
 
         it("would catch a Signed-By conflict: the same repository under another file and keyring fails apt-get update", async () => {
             // What a stage writing its own file name and key path would leave next to the vendor's.
-            const out = await onHost([
-                "uri=$(sed -n 's/^URIs: //p' /etc/apt/sources.list.d/vscode.sources)",
-                "install -D -m 0644 /usr/share/keyrings/microsoft.gpg /etc/apt/keyrings/ws-e2e-vscode.gpg",
-                "printf 'Types: deb\\nURIs: %s\\nSuites: stable\\nComponents: main\\nSigned-By: /etc/apt/keyrings/ws-e2e-vscode.gpg\\n' \"$uri\" >/etc/apt/sources.list.d/ws-e2e-vscode.sources",
-                "rc=0; apt-get update >/tmp/ws-e2e-update.log 2>&1 || rc=$?",
-                "rm -f /etc/apt/sources.list.d/ws-e2e-vscode.sources /etc/apt/keyrings/ws-e2e-vscode.gpg",
-                "cat /tmp/ws-e2e-update.log; echo \"rc=$rc\"",
-            ].join("\n"));
+            const out = await onHost(
+                [
+                    "uri=$(sed -n 's/^URIs: //p' /etc/apt/sources.list.d/vscode.sources)",
+                    "install -D -m 0644 /usr/share/keyrings/microsoft.gpg /etc/apt/keyrings/ws-e2e-vscode.gpg",
+                    "printf 'Types: deb\\nURIs: %s\\nSuites: stable\\nComponents: main\\nSigned-By: /etc/apt/keyrings/ws-e2e-vscode.gpg\\n' \"$uri\" >/etc/apt/sources.list.d/ws-e2e-vscode.sources",
+                    "rc=0; apt-get update >/tmp/ws-e2e-update.log 2>&1 || rc=$?",
+                    "rm -f /etc/apt/sources.list.d/ws-e2e-vscode.sources /etc/apt/keyrings/ws-e2e-vscode.gpg",
+                    'cat /tmp/ws-e2e-update.log; echo "rc=$rc"',
+                ].join("\n"),
+            );
             assert.match(out, /Conflicting values set for option Signed-By/, out);
             assert.match(out, /^rc=[1-9][0-9]*$/m, out);
         });
@@ -292,14 +328,25 @@ describe(`the workstation on a local test host (${HOST})`, function () {
 
         it("exports a timing for every stage, a wall clock below the sequential sum, and verification results", () => {
             const outputs = plainOutputs(first);
-            const timings = outputs.timings as { stages?: Record<string, unknown> | { stage: string }[]; wallClockSeconds?: number; sequentialSeconds?: number };
+            const timings = outputs.timings as {
+                stages?: Record<string, unknown> | { stage: string }[];
+                wallClockSeconds?: number;
+                sequentialSeconds?: number;
+            };
             assert.ok(timings, `no timings output: ${Object.keys(outputs).join(", ")}`);
             const stageNames = Array.isArray(timings.stages) ? timings.stages.map((s) => s.stage) : Object.keys(timings.stages ?? {});
             assert.deepStrictEqual(stageNames.sort(), [...ALL_STAGES].sort());
             assert.strictEqual(typeof timings.wallClockSeconds, "number");
             assert.strictEqual(typeof timings.sequentialSeconds, "number");
-            assert.ok(timings.wallClockSeconds! < timings.sequentialSeconds!, `wall clock ${timings.wallClockSeconds} s is not below the sequential sum ${timings.sequentialSeconds} s`);
-            const verification = outputs.verification as { ok?: boolean; checks?: { name: string; ok: boolean }[]; ides?: Record<string, { package: string; command: string }> };
+            assert.ok(
+                timings.wallClockSeconds! < timings.sequentialSeconds!,
+                `wall clock ${timings.wallClockSeconds} s is not below the sequential sum ${timings.sequentialSeconds} s`,
+            );
+            const verification = outputs.verification as {
+                ok?: boolean;
+                checks?: { name: string; ok: boolean }[];
+                ides?: Record<string, { package: string; command: string }>;
+            };
             assert.strictEqual(verification.ok, true, JSON.stringify(verification));
             assert.deepStrictEqual(verification.checks!.map((c) => c.name).sort(), ["ide-antigravity", "ide-cursor", "ide-vscode", "sudo", "xrdp"]);
             // Which candidate each IDE stage chose.
@@ -308,11 +355,17 @@ describe(`the workstation on a local test host (${HOST})`, function () {
         });
 
         it("clones the dotfiles served from the runner's side and runs their install script as the user", async () => {
-            const marker = (await onHost(`cat /home/dev/${STANDIN_MARKER}; stat -c %U /home/dev/${STANDIN_MARKER} /home/dev/.dotfiles/.git; readlink /home/dev/.inputrc`)).trim().split("\n");
-            assert.deepStrictEqual(marker, [
-                "installed by ./install.sh as dev in /home/dev/.dotfiles", "dev", "dev", "/home/dev/.dotfiles/.inputrc",
-            ]);
-            const result = (stage(first, "dotfiles").stdout.split("\n").find((l) => l.startsWith("::workstation-result::")) ?? "").replace("::workstation-result::", "");
+            const marker = (
+                await onHost(`cat /home/dev/${STANDIN_MARKER}; stat -c %U /home/dev/${STANDIN_MARKER} /home/dev/.dotfiles/.git; readlink /home/dev/.inputrc`)
+            )
+                .trim()
+                .split("\n");
+            assert.deepStrictEqual(marker, ["installed by ./install.sh as dev in /home/dev/.dotfiles", "dev", "dev", "/home/dev/.dotfiles/.inputrc"]);
+            const result = (
+                stage(first, "dotfiles")
+                    .stdout.split("\n")
+                    .find((l) => l.startsWith("::workstation-result::")) ?? ""
+            ).replace("::workstation-result::", "");
             assert.deepStrictEqual({ ...JSON.parse(result), head: "-" }, { head: "-", method: "install.sh", changed: true, failure: null });
             const alerts = plainOutputs(first).alerts as { kind: string }[];
             assert.ok(!alerts.some((a) => a.kind === "dotfiles"), JSON.stringify(alerts));
@@ -370,7 +423,6 @@ describe(`the workstation on a local test host (${HOST})`, function () {
             // Every repository fetched: a warning (a source that failed) counts as a failure here.
             assert.doesNotMatch(update, /Conflicting values|^[EW]: /m, update);
         });
-
 
         it("prints neither the private key nor the password", () => {
             assertNoSecrets(second!.output, key, password);

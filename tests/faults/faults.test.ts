@@ -14,8 +14,20 @@ import { serveStandinRepo, sourcesFor, STANDIN_PORT, StandinRepo } from "../../t
 import { clearLeftoverHosts, listHosts, PROXY_IP, PROXY_PORT, TestHost } from "../../tools/local/testHost";
 import { destroyVolume } from "../../tools/local/volume";
 import {
-    assertConverged, destroyFaultHost, failureHeadline, inContainer, inContainerOutput, onHost, recordResult, runRunner, RunnerRun, secondsOf,
-    SMALL_STACK, whenHostUp, whenOnHost, writeMarker,
+    assertConverged,
+    destroyFaultHost,
+    failureHeadline,
+    inContainer,
+    inContainerOutput,
+    onHost,
+    recordResult,
+    runRunner,
+    RunnerRun,
+    secondsOf,
+    SMALL_STACK,
+    whenHostUp,
+    whenOnHost,
+    writeMarker,
 } from "./harness";
 
 const PREFIX = "wsflt";
@@ -51,7 +63,11 @@ function allowedOutcome(run: RunnerRun): string {
     assert.ok(failed.length > 0, `the run failed (exit ${run.code}) with no failed stage: ${run.record.error ?? ""}`);
     const headlines = failed.map((s) => {
         const h = failureHeadline(s);
-        assert.match(h, new RegExp(`^\\[${s.stage}\\] FAILED: stage ${s.stage}, step [\\w-]+, exit code \\d+`), `${s.stage} failed without naming its stage and step:\n${s.stderr.slice(-2000)}\n${s.error ?? ""}`);
+        assert.match(
+            h,
+            new RegExp(`^\\[${s.stage}\\] FAILED: stage ${s.stage}, step [\\w-]+, exit code \\d+`),
+            `${s.stage} failed without naming its stage and step:\n${s.stderr.slice(-2000)}\n${s.error ?? ""}`,
+        );
         return h;
     });
     return `failed: ${headlines.join("; ")}`;
@@ -104,7 +120,12 @@ describe("faults on a local test host", function () {
             recordResult({
                 fault: "9-stage-past-limit",
                 stack: "dev, ides [vscode], desktop off, stageTimeouts ide-vscode 2 s",
-                outcome: `failed: ${ide.error?.split("\n").find((l) => /past its limit/.test(l))?.trim() ?? "stage ide-vscode ran past its limit"}; next run converged`,
+                outcome: `failed: ${
+                    ide.error
+                        ?.split("\n")
+                        .find((l) => /past its limit/.test(l))
+                        ?.trim() ?? "stage ide-vscode ran past its limit"
+                }; next run converged`,
                 ...secondsOf(faulted, next),
                 at: new Date().toISOString(),
             });
@@ -159,7 +180,14 @@ describe("faults on a local test host", function () {
             const host = await whenHostUp(name, running);
             // The first apt-get that fetches through the proxy (system-prep's lists, then its
             // installs): not the free-space check's dry run, which fetches nothing.
-            const installing = await whenOnHost(host, "pgrep -a -f '^apt-get -y -q .*(update|install)'", running, "an apt-get that fetches", 10 * 60 * 1000, 50);
+            const installing = await whenOnHost(
+                host,
+                "pgrep -a -f '^apt-get -y -q .*(update|install)'",
+                running,
+                "an apt-get that fetches",
+                10 * 60 * 1000,
+                50,
+            );
             // The host's one route to the proxy becomes an unreachable one, in the host's own
             // network namespace (set from this machine): the proxy is gone for the host, as
             // behind a router that lost it; SSH to the host is untouched.
@@ -228,16 +256,20 @@ describe("faults on a local test host", function () {
             const running = runRunner(name, ["--name", name, ...SMALL_STACK]);
             const host = await whenHostUp(name, running);
             // The first dpkg that unpacks or configures packages, killed the moment it is seen.
-            const killer = await inContainerOutput(host, [
-                "for _ in $(seq 30000); do",
-                "  if pid=$(pgrep -o -f '^(/usr/bin/)?dpkg .*--(unpack|configure)'); then",
-                "    args=$(tr '\\0' ' ' </proc/$pid/cmdline)",
-                "    kill -KILL \"$pid\" && printf '%s\\n' \"$args\" && exit 0",
-                "  fi",
-                "  sleep 0.02",
-                "done",
-                "exit 1",
-            ].join("\n"), 10 * 60 * 1000);
+            const killer = await inContainerOutput(
+                host,
+                [
+                    "for _ in $(seq 30000); do",
+                    "  if pid=$(pgrep -o -f '^(/usr/bin/)?dpkg .*--(unpack|configure)'); then",
+                    "    args=$(tr '\\0' ' ' </proc/$pid/cmdline)",
+                    '    kill -KILL "$pid" && printf \'%s\\n\' "$args" && exit 0',
+                    "  fi",
+                    "  sleep 0.02",
+                    "done",
+                    "exit 1",
+                ].join("\n"),
+                10 * 60 * 1000,
+            );
             assert.strictEqual(killer.code, 0, `no dpkg install was seen to kill: ${killer.stderr}`);
             const run = await running;
             const outcome = allowedOutcome(run);
@@ -262,7 +294,12 @@ describe("faults on a local test host", function () {
         it("fails the stages the reboot cut, naming them, and the next run converges", async () => {
             const running = runRunner(name, ["--name", name, ...SMALL_STACK]);
             const host = await whenHostUp(name, running);
-            await whenOnHost(host, "grep -q ',system-prep,[0-9.]*,ok' /var/log/workstation/timing.csv && pgrep -f 'stage-bound ide-vscode' >/dev/null", running, "the parallel stages");
+            await whenOnHost(
+                host,
+                "grep -q ',system-prep,[0-9.]*,ok' /var/log/workstation/timing.csv && pgrep -f 'stage-bound ide-vscode' >/dev/null",
+                running,
+                "the parallel stages",
+            );
             // A reboot of the host's whole userspace: systemd stops every service and session
             // (sshd with the stages' connections, apt, dpkg) and starts the system again. A test
             // host shares this machine's kernel, so it is systemd's soft-reboot, which keeps the
@@ -273,8 +310,16 @@ describe("faults on a local test host", function () {
             assert.notStrictEqual(run.code, 0, "the run succeeded although the host rebooted under it");
             const failed = run.record.stages.filter((s) => !s.ok);
             assert.ok(failed.length > 0, `the run failed with no failed stage: ${run.record.error ?? ""}`);
-            for (const s of failed) assert.match(`${s.error ?? ""}\n${s.stderr}`, new RegExp(s.stage), `a failed stage's error does not name it: ${s.error ?? ""}`);
-            const back = await whenOnHost(host, "systemctl is-system-running --wait; systemctl show -p SoftRebootsCount --value", new Promise(() => undefined), "the host back up", 5 * 60 * 1000, 1000);
+            for (const s of failed)
+                assert.match(`${s.error ?? ""}\n${s.stderr}`, new RegExp(s.stage), `a failed stage's error does not name it: ${s.error ?? ""}`);
+            const back = await whenOnHost(
+                host,
+                "systemctl is-system-running --wait; systemctl show -p SoftRebootsCount --value",
+                new Promise(() => undefined),
+                "the host back up",
+                5 * 60 * 1000,
+                1000,
+            );
             assert.ok(Number(back.trim().split("\n").pop()) >= 1, `the host did not reboot: ${back}`);
             await writeMarker(name, run.record.host!.ip, "fault 5 marker");
             const next = await runRunner(name, ["--reuse", name, ...SMALL_STACK]);
@@ -351,7 +396,10 @@ describe("faults on a local test host", function () {
             assert.notStrictEqual(run.code, 0, "the run succeeded with both vendors faulty");
             allowedOutcome(run);
             assert.ok(tampered > 0, "apt never asked for cursor's InRelease");
-            for (const [ide, url] of [["vscode", sources.vscode.repoUrl], ["cursor", sources.cursor.repoUrl]]) {
+            for (const [ide, url] of [
+                ["vscode", sources.vscode.repoUrl],
+                ["cursor", sources.cursor.repoUrl],
+            ]) {
                 const s = stageOf(run, `ide-${ide}`);
                 assert.strictEqual(s.ok, false, `ide-${ide} succeeded`);
                 assert.match(failureHeadline(s), new RegExp(`^\\[ide-${ide}\\] FAILED: stage ide-${ide}, step lists,`));
@@ -387,14 +435,17 @@ describe("faults on a local test host", function () {
             // the host's /usr, in the host's own mount namespace, whose writable layer is a
             // 20 MB tmpfs. df and every write see that file system, as on a full disk.
             await whenOnHost(host, "grep -q ',system-prep,[0-9.]*,ok' /var/log/workstation/timing.csv", running, "system-prep's end");
-            const fill = await inContainerOutput(host, [
-                "set -e",
-                "mkdir -p /run/wsflt-full",
-                `mount -t tmpfs -o size=${freeMb}m wsflt-full /run/wsflt-full`,
-                "mkdir /run/wsflt-full/upper /run/wsflt-full/work",
-                "mount -t overlay wsflt-full -o lowerdir=/usr,upperdir=/run/wsflt-full/upper,workdir=/run/wsflt-full/work /usr",
-                "df -Pm /usr | awk 'NR == 2 { print $4 }'",
-            ].join("\n"));
+            const fill = await inContainerOutput(
+                host,
+                [
+                    "set -e",
+                    "mkdir -p /run/wsflt-full",
+                    `mount -t tmpfs -o size=${freeMb}m wsflt-full /run/wsflt-full`,
+                    "mkdir /run/wsflt-full/upper /run/wsflt-full/work",
+                    "mount -t overlay wsflt-full -o lowerdir=/usr,upperdir=/run/wsflt-full/upper,workdir=/run/wsflt-full/work /usr",
+                    "df -Pm /usr | awk 'NR == 2 { print $4 }'",
+                ].join("\n"),
+            );
             assert.strictEqual(fill.code, 0, `could not fill the disk: ${fill.stderr}`);
             const run = await running;
             assert.notStrictEqual(run.code, 0, "the run succeeded on a full disk");
@@ -405,8 +456,16 @@ describe("faults on a local test host", function () {
             const ip = run.record.host!.ip;
             // Before dpkg was left half done: nothing half installed, the IDE not begun, nothing written to /usr.
             assert.strictEqual((await onHost(name, ip, "dpkg --audit && echo clean")).trim(), "clean");
-            assert.match((await onHost(name, ip, "dpkg-query -W -f='${db:Status-Abbrev}' code 2>/dev/null || echo absent")).trim(), /^(absent|un)/, "dpkg began the IDE's package");
-            assert.strictEqual((await onHost(name, ip, "find /run/wsflt-full/upper -path '*/share/code' -print -quit")).trim(), "", "dpkg began unpacking the IDE into the full /usr");
+            assert.match(
+                (await onHost(name, ip, "dpkg-query -W -f='${db:Status-Abbrev}' code 2>/dev/null || echo absent")).trim(),
+                /^(absent|un)/,
+                "dpkg began the IDE's package",
+            );
+            assert.strictEqual(
+                (await onHost(name, ip, "find /run/wsflt-full/upper -path '*/share/code' -print -quit")).trim(),
+                "",
+                "dpkg began unpacking the IDE into the full /usr",
+            );
             // The user frees the disk; the next run converges.
             const freed = await inContainerOutput(host, "umount -l /usr && umount -l /run/wsflt-full");
             assert.strictEqual(freed.code, 0, `could not free the disk: ${freed.stderr}`);

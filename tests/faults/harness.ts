@@ -43,7 +43,10 @@ export function runRunner(name: string, args: string[]): Promise<RunnerRun> {
 /** A script on host NAME as root, through the workstation user's key and sudo (works after harden too). */
 export async function onHost(name: string, ip: string, script: string): Promise<string> {
     const key = new HostState(name).readSecrets().keys["ws-key"].privateKeyOpenssh;
-    const res = await sshExec({ host: ip, user: "dev", privateKey: key }, { command: "sudo -n bash -s", stdin: `set -euo pipefail\n${script}\n`, dialErrorLimit: 3 });
+    const res = await sshExec(
+        { host: ip, user: "dev", privateKey: key },
+        { command: "sudo -n bash -s", stdin: `set -euo pipefail\n${script}\n`, dialErrorLimit: 3 },
+    );
     return res.stdout;
 }
 
@@ -62,13 +65,22 @@ export async function assertConverged(name: string, run: RunnerRun, markerText: 
     assert.strictEqual(run.code, 0, `the next run did not converge (exit ${run.code}): ${run.record.error ?? ""}`);
     for (const s of run.record.stages) assert.strictEqual(s.ok, true, `${s.stage}: ${s.error ?? ""}`);
     const ip = run.record.host!.ip;
-    const settings = (await onHost(name, ip, "sshd -T | grep -E '^(passwordauthentication|permitrootlogin|kbdinteractiveauthentication) ' | sort")).trim().split("\n");
+    const settings = (await onHost(name, ip, "sshd -T | grep -E '^(passwordauthentication|permitrootlogin|kbdinteractiveauthentication) ' | sort"))
+        .trim()
+        .split("\n");
     assert.deepStrictEqual(settings, ["kbdinteractiveauthentication no", "passwordauthentication no", "permitrootlogin no"]);
     const found = (await onHost(name, ip, `for b in ${ides.join(" ")}; do command -v "$b"; done`)).trim().split("\n");
-    assert.deepStrictEqual(found.map((p) => path.basename(p)), ides);
+    assert.deepStrictEqual(
+        found.map((p) => path.basename(p)),
+        ides,
+    );
     assert.strictEqual((await onHost(name, ip, "test -s /var/log/workstation/performance-report.json && echo report")).trim(), "report");
     assert.strictEqual((await onHost(name, ip, "dpkg --audit && echo clean")).trim(), "clean", "dpkg left packages half done");
-    assert.strictEqual(await onHost(name, ip, `cat ${MARKER}; stat -c %U ${MARKER}`), `${markerText}\ndev\n`, "the user's file in the home was lost or changed");
+    assert.strictEqual(
+        await onHost(name, ip, `cat ${MARKER}; stat -c %U ${MARKER}`),
+        `${markerText}\ndev\n`,
+        "the user's file in the home was lost or changed",
+    );
 }
 
 export interface FaultResult {
@@ -87,7 +99,11 @@ export function recordResult(result: FaultResult): void {
     let all: Record<string, FaultResult> = {};
     if (fs.existsSync(RESULTS_FILE)) all = JSON.parse(fs.readFileSync(RESULTS_FILE, "utf8")) as Record<string, FaultResult>;
     all[result.fault] = result;
-    const sorted = Object.fromEntries(Object.keys(all).sort().map((k) => [k, all[k]]));
+    const sorted = Object.fromEntries(
+        Object.keys(all)
+            .sort()
+            .map((k) => [k, all[k]]),
+    );
     fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(sorted, null, 2)}\n`);
     writeReadmeTable(RESULTS_FILE);
 }
@@ -99,9 +115,13 @@ export function recordResult(result: FaultResult): void {
 export async function whenHostUp(name: string, running: Promise<RunnerRun>, timeoutMs = 10 * 60 * 1000): Promise<TestHost> {
     const until = Date.now() + timeoutMs;
     let ended: RunnerRun | Error | undefined;
-    running.then((r) => (ended = r), (e: Error) => (ended = e));
+    running.then(
+        (r) => (ended = r),
+        (e: Error) => (ended = e),
+    );
     while (Date.now() < until) {
-        if (ended) throw new Error(`the runner ended before ${name} was up: ${ended instanceof Error ? ended.message : ended.record.error ?? `exit ${ended.code}`}`);
+        if (ended)
+            throw new Error(`the runner ended before ${name} was up: ${ended instanceof Error ? ended.message : (ended.record.error ?? `exit ${ended.code}`)}`);
         // `testhost.sh list` fails while another suite's host is half made (no host.json
         // yet); that is no answer about this host, so ask again.
         const host = (await listHosts().catch(() => [] as TestHost[])).find((h) => h.name === name);
@@ -130,10 +150,15 @@ export function inContainer(host: TestHost, script: string): { exit: Promise<num
 /** SCRIPT inside the host (as inContainer), waited for: its exit code and its output. */
 export function inContainerOutput(host: TestHost, script: string, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-        execFile("nsenter", ["-t", String(containerInit(host)), "-a", "--", "bash", "-c", script], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-            if (err && typeof err.code !== "number") reject(new Error(`nsenter into ${host.name} failed: ${err.message}`));
-            else resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
-        });
+        execFile(
+            "nsenter",
+            ["-t", String(containerInit(host)), "-a", "--", "bash", "-c", script],
+            { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+            (err, stdout, stderr) => {
+                if (err && typeof err.code !== "number") reject(new Error(`nsenter into ${host.name} failed: ${err.message}`));
+                else resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+            },
+        );
     });
 }
 
@@ -141,10 +166,20 @@ export function inContainerOutput(host: TestHost, script: string, timeoutMs = 60
  * Polls SCRIPT inside the host every POLL ms until it exits 0 (resolves with its output),
  * or fails when RUNNING (the runner) ends first or TIMEOUT passes: the moment to inject a fault.
  */
-export async function whenOnHost(host: TestHost, script: string, running: Promise<RunnerRun>, what: string, timeoutMs = 10 * 60 * 1000, pollMs = 100): Promise<string> {
+export async function whenOnHost(
+    host: TestHost,
+    script: string,
+    running: Promise<RunnerRun>,
+    what: string,
+    timeoutMs = 10 * 60 * 1000,
+    pollMs = 100,
+): Promise<string> {
     const until = Date.now() + timeoutMs;
     let ended = false;
-    running.then(() => (ended = true), () => (ended = true));
+    running.then(
+        () => (ended = true),
+        () => (ended = true),
+    );
     while (Date.now() < until) {
         if (ended) throw new Error(`the run ended before ${what}`);
         const res = await inContainerOutput(host, script).catch(() => undefined);
@@ -171,15 +206,23 @@ export async function destroyFaultHost(name: string): Promise<void> {
         return;
     }
     await new Promise<void>((resolve, reject) => {
-        execFile(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "local", "run.ts"), "--destroy", name], {
-            cwd: PROJECT_DIR,
-            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-        }, (err, _stdout, stderr) => (err ? reject(new Error(`--destroy ${name} failed: ${err.message}\n${stderr}`)) : resolve()));
+        execFile(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "local", "run.ts"), "--destroy", name],
+            {
+                cwd: PROJECT_DIR,
+                env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+            },
+            (err, _stdout, stderr) => (err ? reject(new Error(`--destroy ${name} failed: ${err.message}\n${stderr}`)) : resolve()),
+        );
     });
 }
 
 /** The seconds from the start of the faulted run to the end of the converging one, and both runs' own. */
-export function secondsOf(faulted: RunnerRun, converging: RunnerRun | undefined): Pick<FaultResult, "secondsToConverge" | "faultedRunSeconds" | "convergingRunSeconds"> {
+export function secondsOf(
+    faulted: RunnerRun,
+    converging: RunnerRun | undefined,
+): Pick<FaultResult, "secondsToConverge" | "faultedRunSeconds" | "convergingRunSeconds"> {
     return {
         secondsToConverge: Math.round(faulted.seconds + (converging?.seconds ?? 0)),
         faultedRunSeconds: Math.round(faulted.seconds),

@@ -15,10 +15,11 @@ export const INJECTED: Record<string, string> = {
     "3-sshd-late-60s": "the moment the host is up, ssh.socket and ssh.service stop for 60 s (nsenter)",
     "4-dpkg-sigkill": "the first dpkg that unpacks or configures is SIGKILLed (polled inside the host every 20 ms)",
     "5-reboot-during-parallel-stages": "`systemctl soft-reboot` in the host while ide-vscode and monitor run",
-    "6-vendor-repo-errors-bad-signature": "vscode's repository answers 503; cursor's InRelease has one signed letter changed (BADSIG); a server on the gateway in front of the stand-in",
+    "6-vendor-repo-errors-bad-signature":
+        "vscode's repository answers 503; cursor's InRelease has one signed letter changed (BADSIG); a server on the gateway in front of the stand-in",
     "7-disk-nearly-full": "after system-prep, an overlay on the host's /usr whose writable layer is a 20 MB tmpfs",
     "8-fail2ban-ban": "after a good run, root logins from this machine (refused after harden) until fail2ban bans the gateway",
-    "9-stage-past-limit": "`stageTimeouts={\"ide-vscode\":2}`: the install is mid-way when its 2 s run out",
+    "9-stage-past-limit": '`stageTimeouts={"ide-vscode":2}`: the install is mid-way when its 2 s run out',
 };
 
 interface Row {
@@ -36,7 +37,10 @@ const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 export function renderTable(results: Record<string, Row>): string {
     const rows = Object.values(results)
         .sort((a, b) => Number.parseInt(a.fault, 10) - Number.parseInt(b.fault, 10))
-        .map((r) => `| ${cell(r.fault)} | ${cell(r.stack)} | ${cell(INJECTED[r.fault] ?? "")} | ${cell(r.outcome)} | ${r.secondsToConverge} (${r.faultedRunSeconds} + ${r.convergingRunSeconds}; ${r.at.slice(0, 10)}) |`);
+        .map(
+            (r) =>
+                `| ${cell(r.fault)} | ${cell(r.stack)} | ${cell(INJECTED[r.fault] ?? "")} | ${cell(r.outcome)} | ${r.secondsToConverge} (${r.faultedRunSeconds} + ${r.convergingRunSeconds}; ${r.at.slice(0, 10)}) |`,
+        );
     return [
         BEGIN,
         "| fault | stack | how it is injected | outcome (latest run, `results.json`) | s to converge (faulted run + next run; date) |",

@@ -63,11 +63,14 @@ describe(`stop and start on a local test host (${HOST})`, function () {
         first = await run(["--name", HOST, "--stack", STACK]);
         assert.strictEqual(first.code, 0, `first run: ${first.record.error ?? ""}`);
         const ip = first.record.host!.ip;
-        await asUser(ip, [
-            "echo 'kept across a stop' >~/notes.txt",
-            "mkdir -p ~/.config/Code/User",
-            "echo '{\"editor.fontSize\": 15}' >~/.config/Code/User/settings.json",
-        ].join("\n"));
+        await asUser(
+            ip,
+            [
+                "echo 'kept across a stop' >~/notes.txt",
+                "mkdir -p ~/.config/Code/User",
+                "echo '{\"editor.fontSize\": 15}' >~/.config/Code/User/settings.json",
+            ].join("\n"),
+        );
         volume = stackVolumeFiles(STACK)[0];
         stopped = await run(["--stop", HOST]);
         hostsWhileStopped = (await listHosts()).map((h) => h.name);
@@ -84,7 +87,10 @@ describe(`stop and start on a local test host (${HOST})`, function () {
 
     it("provisions with the home volume: a loop-backed file kept for the stack, attached to the host", () => {
         assert.strictEqual(first.outputs.state, "running");
-        assert.ok(first.record.stages.some((s) => s.stage === "home-volume" && s.ok), "the home-volume stage ran");
+        assert.ok(
+            first.record.stages.some((s) => s.stage === "home-volume" && s.ok),
+            "the home-volume stage ran",
+        );
         assert.strictEqual(path.basename(volume), "workstation-dev-home.img");
     });
 
@@ -119,14 +125,24 @@ describe(`stop and start on a local test host (${HOST})`, function () {
         // The program's own measure of the start, exported like the stages' timings.
         const lifecycle = started.outputs.lifecycle as { state: string; action: string; readySeconds: number };
         assert.strictEqual(lifecycle.action, "start", "a new droplet: this up started the workstation");
-        assert.ok(lifecycle.readySeconds > 0 && lifecycle.readySeconds <= started.record.lifecycle!.startSeconds!,
-            `readySeconds ${lifecycle.readySeconds} within the runner's ${started.record.lifecycle!.startSeconds} s`);
+        assert.ok(
+            lifecycle.readySeconds > 0 && lifecycle.readySeconds <= started.record.lifecycle!.startSeconds!,
+            `readySeconds ${lifecycle.readySeconds} within the runner's ${started.record.lifecycle!.startSeconds} s`,
+        );
     });
 
     it("the files are there with the workstation user's fixed owner", async () => {
-        const out = await asUser(started.record.host!.ip, "cat ~/notes.txt ~/.config/Code/User/settings.json; stat -c '%u:%g' ~/notes.txt ~/.config/Code/User/settings.json; mountpoint /home");
+        const out = await asUser(
+            started.record.host!.ip,
+            "cat ~/notes.txt ~/.config/Code/User/settings.json; stat -c '%u:%g' ~/notes.txt ~/.config/Code/User/settings.json; mountpoint /home",
+        );
         const lines = out.trim().split("\n");
-        assert.deepStrictEqual(lines.slice(0, 4), ["kept across a stop", "{\"editor.fontSize\": 15}", `${WORKSTATION_UID}:${WORKSTATION_GID}`, `${WORKSTATION_UID}:${WORKSTATION_GID}`]);
+        assert.deepStrictEqual(lines.slice(0, 4), [
+            "kept across a stop",
+            '{"editor.fontSize": 15}',
+            `${WORKSTATION_UID}:${WORKSTATION_GID}`,
+            `${WORKSTATION_UID}:${WORKSTATION_GID}`,
+        ]);
         assert.strictEqual(lines[4], "/home is a mountpoint", "/home is the volume");
     });
 
@@ -136,7 +152,10 @@ describe(`stop and start on a local test host (${HOST})`, function () {
         const password = Object.values(state.readSecrets().passwords)[0];
         // As the e2e checks it: the shadow entry matches the kept password (perl-base is always there).
         const quoted = shellQuote(password);
-        const match = await asUser(ip, `PW=${quoted} sudo -n --preserve-env=PW perl -e '$h = (getpwnam("dev"))[1]; print crypt($ENV{PW}, $h) eq $h ? "match" : "differ"'`);
+        const match = await asUser(
+            ip,
+            `PW=${quoted} sudo -n --preserve-env=PW perl -e '$h = (getpwnam("dev"))[1]; print crypt($ENV{PW}, $h) eq $h ? "match" : "differ"'`,
+        );
         assert.strictEqual(match, "match", "the kept password is not the user's password on the new host");
         const attempt = await tryPasswordLogin(ip, 22, "dev", password);
         assert.strictEqual(attempt.outcome, "refused", "harden refuses password logins over SSH, as on the first host");
@@ -144,7 +163,10 @@ describe(`stop and start on a local test host (${HOST})`, function () {
 
     it("records activity for stop-idle on the new host, this session included", async () => {
         const { parseActivity } = await import("../../tools/deploy/idle");
-        const out = await asUser(started.record.host!.ip, "systemctl is-active workstation-activity.timer; sudo -n /usr/local/lib/workstation/record-activity; cat /var/lib/workstation/activity.json; date +%s");
+        const out = await asUser(
+            started.record.host!.ip,
+            "systemctl is-active workstation-activity.timer; sudo -n /usr/local/lib/workstation/record-activity; cat /var/lib/workstation/activity.json; date +%s",
+        );
         const [timer, json, now] = out.trim().split("\n");
         assert.strictEqual(timer, "active");
         const activity = parseActivity(json);
@@ -153,9 +175,13 @@ describe(`stop and start on a local test host (${HOST})`, function () {
     });
 
     it("passes every check the first host passed", () => {
-        const names = (r: Run) => r.record.stages.filter((s) => s.ok).map((s) => s.stage).sort();
+        const names = (r: Run) =>
+            r.record.stages
+                .filter((s) => s.ok)
+                .map((s) => s.stage)
+                .sort();
         assert.deepStrictEqual(names(started), names(first), "the same stages succeed");
-        const checks = (r: Run) => (r.outputs.verification as { ok: boolean; checks: { name: string; ok: boolean }[] });
+        const checks = (r: Run) => r.outputs.verification as { ok: boolean; checks: { name: string; ok: boolean }[] };
         assert.strictEqual(checks(started).ok, true, JSON.stringify(checks(started)));
         assert.deepStrictEqual(checks(started).checks, checks(first).checks);
     });

@@ -16,7 +16,11 @@ const INDEXES = { [BASE]: "221", [FROM]: "222" };
 
 function testhost(stateDir: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
     return new Promise((resolve) => {
-        const child = spawn("bash", [TESTHOST, ...args], { env: { ...process.env, WS_STATE_DIR: stateDir }, stdio: ["ignore", "pipe", "pipe"], timeout: 300_000 });
+        const child = spawn("bash", [TESTHOST, ...args], {
+            env: { ...process.env, WS_STATE_DIR: stateDir },
+            stdio: ["ignore", "pipe", "pipe"],
+            timeout: 300_000,
+        });
         let out = "";
         let err = "";
         child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -76,7 +80,10 @@ function testhost(stateDir: string, args: string[]): Promise<{ code: number | nu
         const r = (f: string) => path.join(unpacked, f);
         assert.strictEqual(fs.existsSync(r("home/dev")), false);
         assert.strictEqual(fs.existsSync(r("root/.ssh/authorized_keys")), false, "the harness key went too");
-        assert.deepStrictEqual(fs.readdirSync(r("etc/ssh")).filter((f) => f.startsWith("ssh_host_")), []);
+        assert.deepStrictEqual(
+            fs.readdirSync(r("etc/ssh")).filter((f) => f.startsWith("ssh_host_")),
+            [],
+        );
         assert.strictEqual(fs.readFileSync(r("etc/machine-id"), "utf8"), "");
         assert.doesNotMatch(fs.readFileSync(r("etc/passwd"), "utf8"), /^dev:/m);
         assert.match(fs.readFileSync(r("etc/shadow"), "utf8"), /^root:\*:/m);
@@ -91,7 +98,11 @@ function testhost(stateDir: string, args: string[]): Promise<{ code: number | nu
     it("boots a new host from the baked image with its own host key and machine-id, cloud-init run anew", async () => {
         const up = await testhost(stateDir, ["up", FROM, "--index", INDEXES[FROM], "--authorized-keys", keys, "--image", tarball]);
         assert.strictEqual(up.code, 0, up.err);
-        const check = await testhost(stateDir, ["ssh", FROM, "cat /etc/machine-id; test -f /etc/apt/sources.list.d/vscode.sources && echo kept; cloud-init status --wait >/dev/null; ls /var/lib/cloud/instances; id dev 2>&1 || true"]);
+        const check = await testhost(stateDir, [
+            "ssh",
+            FROM,
+            "cat /etc/machine-id; test -f /etc/apt/sources.list.d/vscode.sources && echo kept; cloud-init status --wait >/dev/null; ls /var/lib/cloud/instances; id dev 2>&1 || true",
+        ]);
         assert.strictEqual(check.code, 0, check.err);
         const lines = check.out.trim().split("\n");
         assert.match(lines[0], /^[0-9a-f]{32}$/);

@@ -17,8 +17,11 @@ const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
 /** Scripts that run on this machine (provisioning/ and the bench recipes run on the test hosts). */
 const HOST_SCRIPTS = [
-    "tools/local/testhost.sh", ...fs.readdirSync(path.join(PROJECT_DIR, "tools", "local", "testhost")).map((f) => `tools/local/testhost/${f}`),
-    "tools/local/standin-repo.sh", "tools/setup.sh", ".ci/run",
+    "tools/local/testhost.sh",
+    ...fs.readdirSync(path.join(PROJECT_DIR, "tools", "local", "testhost")).map((f) => `tools/local/testhost/${f}`),
+    "tools/local/standin-repo.sh",
+    "tools/setup.sh",
+    ".ci/run",
 ];
 /** Host-side TypeScript that starts programs. */
 const HOST_TS_DIRS = ["tools", "tests", "policies"];
@@ -107,11 +110,16 @@ describe("a fresh machine: Node 22", () => {
     });
 
     it("says Node >= 22 in package.json, the workflows and the README", () => {
-        const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")) as { engines: { node: string }; devDependencies: Record<string, string> };
+        const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")) as {
+            engines: { node: string };
+            devDependencies: Record<string, string>;
+        };
         assert.strictEqual(pkg.engines.node, ">=22");
         assert.match(pkg.devDependencies.node, /^\^22\./);
         const wfDir = path.join(PROJECT_DIR, ".github", "workflows");
-        const versions = fs.readdirSync(wfDir).flatMap((f) => [...fs.readFileSync(path.join(wfDir, f), "utf8").matchAll(/node-version:\s*(\S+)/g)].map((m) => `${f}: ${m[1]}`));
+        const versions = fs
+            .readdirSync(wfDir)
+            .flatMap((f) => [...fs.readFileSync(path.join(wfDir, f), "utf8").matchAll(/node-version:\s*(\S+)/g)].map((m) => `${f}: ${m[1]}`));
         assert.ok(versions.length > 0, "no node-version in the workflows");
         for (const v of versions) assert.match(v, /: 22$/);
         const readme = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
@@ -132,10 +140,18 @@ describe("a fresh machine: the host tools (tools/setup.sh)", () => {
         this.timeout(120_000);
         const words = new Set<string>();
         for (const f of HOST_SCRIPTS) for (const w of commandWords(fs.readFileSync(path.join(PROJECT_DIR, f), "utf8"))) words.add(w);
-        assert.ok(words.has("debootstrap") && words.has("systemd-nspawn") && words.has("ssh") && words.has("apt-cacher-ng") && words.has("gpg"), [...words].join(" "));
-        const tsFiles = HOST_TS_DIRS.flatMap((d) => (fs.readdirSync(path.join(PROJECT_DIR, d), { recursive: true }) as string[]).filter((f) => f.endsWith(".ts")).map((f) => path.join(PROJECT_DIR, d, f)));
+        assert.ok(
+            words.has("debootstrap") && words.has("systemd-nspawn") && words.has("ssh") && words.has("apt-cacher-ng") && words.has("gpg"),
+            [...words].join(" "),
+        );
+        const tsFiles = HOST_TS_DIRS.flatMap((d) =>
+            (fs.readdirSync(path.join(PROJECT_DIR, d), { recursive: true }) as string[])
+                .filter((f) => f.endsWith(".ts"))
+                .map((f) => path.join(PROJECT_DIR, d, f)),
+        );
         for (const f of tsFiles) {
-            for (const m of fs.readFileSync(f, "utf8").matchAll(/\b(?:execFile|execFileSync|spawn|spawnSync|sh|shAsync)\(\s*"([a-z][\w.+-]*)"/g)) words.add(m[1]);
+            for (const m of fs.readFileSync(f, "utf8").matchAll(/\b(?:execFile|execFileSync|spawn|spawnSync|sh|shAsync)\(\s*"([a-z][\w.+-]*)"/g))
+                words.add(m[1]);
         }
         const lint = (JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts.lint;
         for (const m of lint.matchAll(/(?:^|&&)\s*([a-z][\w.+-]*)/g)) if (m[1] !== "npm" && m[1] !== "eslint") words.add(m[1]);
@@ -160,7 +176,8 @@ describe("a fresh machine: the host tools (tools/setup.sh)", () => {
         for (const [w, file] of programs) {
             const pkg = owners.get(file);
             if (pkg === undefined) problems.push(`${w} (${file}) belongs to no Debian package`);
-            else if (!listed.includes(pkg) && !alwaysThere(pkg)) problems.push(`${w} comes from ${pkg}, which is neither in tools/setup.sh nor Essential/required`);
+            else if (!listed.includes(pkg) && !alwaysThere(pkg))
+                problems.push(`${w} comes from ${pkg}, which is neither in tools/setup.sh nor Essential/required`);
         }
         assert.deepStrictEqual(problems, []);
     });
@@ -204,7 +221,14 @@ describe("a fresh machine: the host tools (tools/setup.sh)", () => {
             const live = spawn("bash", ["-c", "exec -a setup.sh sleep 30"], { stdio: "ignore" });
             const render = (pid: number): string => {
                 const file = path.join(dir, `policy-${pid}`);
-                fs.writeFileSync(file, body[1].replace(/\$\$/g, String(pid)).replace(/\$POLICY_MARK/g, "written by workstation tools/setup.sh").replace(/\\\$/g, "$"), { mode: 0o755 });
+                fs.writeFileSync(
+                    file,
+                    body[1]
+                        .replace(/\$\$/g, String(pid))
+                        .replace(/\$POLICY_MARK/g, "written by workstation tools/setup.sh")
+                        .replace(/\\\$/g, "$"),
+                    { mode: 0o755 },
+                );
                 return file;
             };
             try {
@@ -226,7 +250,11 @@ describe("a fresh machine: the host tools (tools/setup.sh)", () => {
 });
 
 /** Runs testhost.sh with its own state dir; resolves with the exit code and both outputs. */
-function testhost(stateDir: string, args: string[], opts: { detached?: boolean; onSpawn?: (pid: number) => void } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
+function testhost(
+    stateDir: string,
+    args: string[],
+    opts: { detached?: boolean; onSpawn?: (pid: number) => void } = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
     return new Promise((resolve) => {
         const child = spawn("bash", [TESTHOST, ...args], {
             env: { ...process.env, WS_STATE_DIR: stateDir },
@@ -277,7 +305,10 @@ function testhost(stateDir: string, args: string[], opts: { detached?: boolean; 
         const [a, b] = await Promise.all(NAMES.map((name, i) => testhost(stateDir, ["up", name, "--index", String(246 + i), "--authorized-keys", keys])));
         assert.strictEqual(a.code, 0, a.err);
         assert.strictEqual(b.code, 0, b.err);
-        assert.deepStrictEqual([a, b].map((r) => (JSON.parse(r.out.trim()) as { name: string }).name), NAMES);
+        assert.deepStrictEqual(
+            [a, b].map((r) => (JSON.parse(r.out.trim()) as { name: string }).name),
+            NAMES,
+        );
         assert.doesNotMatch(a.err + b.err, /Overwrite/);
         const files = fs.readdirSync(stateDir).filter((f) => f.startsWith("harness") || f.startsWith(".harness"));
         assert.deepStrictEqual(files.sort(), ["harness_ed25519", "harness_ed25519.pub"]);

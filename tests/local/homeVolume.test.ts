@@ -20,8 +20,24 @@ const VOLUME = "workstation-voltest-home";
 
 function ssh(key: string, user: string, host: TestHost, command: string, stdin = ""): Promise<{ code: number; out: string; err: string }> {
     return new Promise((resolve) => {
-        const child = spawn("ssh", ["-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "LogLevel=ERROR", `${user}@${host.ip}`, command], { stdio: ["pipe", "pipe", "pipe"], timeout: 600_000 });
+        const child = spawn(
+            "ssh",
+            [
+                "-i",
+                key,
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "LogLevel=ERROR",
+                `${user}@${host.ip}`,
+                command,
+            ],
+            { stdio: ["pipe", "pipe", "pipe"], timeout: 600_000 },
+        );
         let out = "";
         let err = "";
         child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -33,17 +49,30 @@ function ssh(key: string, user: string, host: TestHost, command: string, stdin =
 
 function stageScript(): string {
     const vars = { WS_STAGE: "home-volume", WS_USERNAME: "dev", WS_HOME_VOLUME_NAME: VOLUME, WS_UID: String(WORKSTATION_UID), WS_GID: String(WORKSTATION_GID) };
-    return ["#!/usr/bin/env bash", ...Object.entries(vars).map(([k, v]) => `${k}=${shellQuote(v)}`),
-        provisioningFile("lib.sh"), provisioningFile("home-volume.sh")].join("\n");
+    return [
+        "#!/usr/bin/env bash",
+        ...Object.entries(vars).map(([k, v]) => `${k}=${shellQuote(v)}`),
+        provisioningFile("lib.sh"),
+        provisioningFile("home-volume.sh"),
+    ].join("\n");
 }
 
 function marked<T>(stdout: string, marker: string): T {
-    const line = stdout.split("\n").reverse().find((l) => l.startsWith(marker));
+    const line = stdout
+        .split("\n")
+        .reverse()
+        .find((l) => l.startsWith(marker));
     assert.ok(line, `no ${marker} line in:\n${stdout}`);
     return JSON.parse(line.slice(marker.length)) as T;
 }
 
-interface HomeResult { device: string; uuid: string; formatted: boolean; copiedHome: boolean; owner: string }
+interface HomeResult {
+    device: string;
+    uuid: string;
+    formatted: boolean;
+    copiedHome: boolean;
+    owner: string;
+}
 
 (isRoot ? describe : describe.skip)("the home-volume stage on test hosts (root, boots real hosts)", function () {
     this.timeout(900_000);
@@ -56,7 +85,9 @@ interface HomeResult { device: string; uuid: string; formatted: boolean; copiedH
     const boot = async (name: string, index: number): Promise<TestHost> => {
         const hostKey = generateEd25519();
         host = await startHost({
-            name, index, authorizedKeys: [pub],
+            name,
+            index,
+            authorizedKeys: [pub],
             userData: cloudConfig("dev", pub, { privateKey: hostKey.privateKeyOpenssh, publicKey: hostKey.publicKeyOpenssh }),
         });
         attachVolume(file, VOLUME, host);
@@ -87,14 +118,21 @@ interface HomeResult { device: string; uuid: string; formatted: boolean; copiedH
         assert.strictEqual((await ssh(key, "dev", h, "id -u; id -g")).out, `${WORKSTATION_UID}\n${WORKSTATION_GID}\n`);
         const { result, status } = await runStage(h);
         assert.strictEqual(status, "ok");
-        assert.deepStrictEqual({ formatted: result.formatted, copiedHome: result.copiedHome, owner: result.owner },
-            { formatted: true, copiedHome: true, owner: `${WORKSTATION_UID}:${WORKSTATION_GID}` });
+        assert.deepStrictEqual(
+            { formatted: result.formatted, copiedHome: result.copiedHome, owner: result.owner },
+            { formatted: true, copiedHome: true, owner: `${WORKSTATION_UID}:${WORKSTATION_GID}` },
+        );
         uuid = result.uuid;
         const fstab = (await ssh(key, "root", h, "grep ' /home ' /etc/fstab")).out;
         assert.match(fstab, new RegExp(`^UUID=${uuid} /home ext4 defaults,nofail,x-systemd.device-timeout=30s 0 2 # workstation home volume\n$`));
         assert.strictEqual((await ssh(key, "root", h, "findmnt -n -o SOURCE /home")).out.trim(), `/dev/disk/by-id/scsi-0DO_Volume_${VOLUME}`);
         // The key cloud-init wrote was copied: the user still logs in, now with the home on the volume.
-        const w = await ssh(key, "dev", h, "echo kept > ~/project.txt && mkdir -p ~/.config/Code/User && echo '{\"editor.fontSize\": 15}' > ~/.config/Code/User/settings.json && echo ok");
+        const w = await ssh(
+            key,
+            "dev",
+            h,
+            "echo kept > ~/project.txt && mkdir -p ~/.config/Code/User && echo '{\"editor.fontSize\": 15}' > ~/.config/Code/User/settings.json && echo ok",
+        );
         assert.strictEqual(w.out, "ok\n", w.err);
     });
 
@@ -110,8 +148,16 @@ interface HomeResult { device: string; uuid: string; formatted: boolean; copiedH
         host = undefined;
         const h = await boot("wsvolb", 247);
         const { result } = await runStage(h);
-        assert.deepStrictEqual({ uuid: result.uuid, formatted: result.formatted, copiedHome: result.copiedHome }, { uuid, formatted: false, copiedHome: false });
-        const r = await ssh(key, "dev", h, "cat ~/project.txt ~/.config/Code/User/settings.json; stat -c %u:%g ~/project.txt ~/.config/Code/User/settings.json");
+        assert.deepStrictEqual(
+            { uuid: result.uuid, formatted: result.formatted, copiedHome: result.copiedHome },
+            { uuid, formatted: false, copiedHome: false },
+        );
+        const r = await ssh(
+            key,
+            "dev",
+            h,
+            "cat ~/project.txt ~/.config/Code/User/settings.json; stat -c %u:%g ~/project.txt ~/.config/Code/User/settings.json",
+        );
         assert.strictEqual(r.out, `kept\n{"editor.fontSize": 15}\n${WORKSTATION_UID}:${WORKSTATION_GID}\n${WORKSTATION_UID}:${WORKSTATION_GID}\n`, r.err);
     });
 

@@ -45,7 +45,9 @@ function hardenScript(): Promise<string> {
     before(async () => {
         await ensureImage();
         host = await startHost({
-            name, index: 246, authorizedKeys: [login.publicKeyOpenssh],
+            name,
+            index: 246,
+            authorizedKeys: [login.publicKeyOpenssh],
             userData: cloudConfig("dev", login.publicKeyOpenssh, { privateKey: hostKey.privateKeyOpenssh, publicKey: hostKey.publicKeyOpenssh }),
         });
         dev = { host: host.ip, user: "dev", privateKey: login.privateKeyOpenssh, hostKey: hostKey.publicKeyOpenssh.trim() };
@@ -70,10 +72,27 @@ function hardenScript(): Promise<string> {
         fs.writeFileSync(keyFile, login.privateKeyOpenssh, { mode: 0o600 });
         fs.writeFileSync(knownHosts, `${knownHostsLine(host!.ip, 22, hostKey.publicKeyOpenssh)}\n`);
         const out = await new Promise<string>((resolve, reject) => {
-            execFile("ssh", [
-                "-i", keyFile, "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes",
-                "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null", `dev@${host!.ip}`, "echo in",
-            ], { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+            execFile(
+                "ssh",
+                [
+                    "-i",
+                    keyFile,
+                    "-o",
+                    "BatchMode=yes",
+                    "-o",
+                    "IdentitiesOnly=yes",
+                    "-o",
+                    "StrictHostKeyChecking=yes",
+                    "-o",
+                    `UserKnownHostsFile=${knownHosts}`,
+                    "-o",
+                    "GlobalKnownHostsFile=/dev/null",
+                    `dev@${host!.ip}`,
+                    "echo in",
+                ],
+                { timeout: 30_000 },
+                (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+            );
         });
         assert.strictEqual(out, "in\n");
         // Nothing was added: ssh had nothing to learn.
@@ -84,7 +103,10 @@ function hardenScript(): Promise<string> {
         const other = generateEd25519();
         const failures: number[] = [];
         await assert.rejects(
-            sshExec({ ...dev, hostKey: other.publicKeyOpenssh.trim(), label: "ws-wait-ready" }, { command: "touch /tmp/should-not-exist", dialErrorLimit: -1, totalDialTimeoutMs: 30_000, onDialError: (n) => failures.push(n) }),
+            sshExec(
+                { ...dev, hostKey: other.publicKeyOpenssh.trim(), label: "ws-wait-ready" },
+                { command: "touch /tmp/should-not-exist", dialErrorLimit: -1, totalDialTimeoutMs: 30_000, onDialError: (n) => failures.push(n) },
+            ),
             (err: unknown) => {
                 assert.ok(err instanceof HostKeyMismatchError, String(err));
                 assert.strictEqual(err.presentedFingerprint, sha256Fingerprint(hostKey.publicKeyOpenssh));
@@ -112,7 +134,7 @@ function hardenScript(): Promise<string> {
         await asDev("sudo -n apt-get -q update >/dev/null");
         await sshExec(dev, { command: "sudo -n bash -s", stdin: await hardenScript(), dialErrorLimit: 3, execTimeoutMs: 300_000 });
 
-        const userData = (await asDev(`sudo -n curl -sS --max-time 5 ${METADATA_USER_DATA_URL}`));
+        const userData = await asDev(`sudo -n curl -sS --max-time 5 ${METADATA_USER_DATA_URL}`);
         assert.ok(userData.includes("ed25519_private: |"), "root does not get the user data");
         assert.strictEqual((await asDev(`sudo -n -u do-agent ${fetch}`)).trim(), "200");
         const refused = await asDev(`${fetch} 2>&1 || echo " exit $?"`);
@@ -120,16 +142,24 @@ function hardenScript(): Promise<string> {
         assert.match(refused, /^curl: \(7\) Failed to connect to 169\.254\.169\.254 port 80 after \d+ ms: .*\n000 exit 7\n$/);
         // sshd names the pinned key and no other, and the keys first boot added are gone.
         assert.strictEqual((await asDev("sudo -n sshd -T | grep '^hostkey '")).trim(), "hostkey /etc/ssh/ssh_host_ed25519_key");
-        assert.deepStrictEqual((await asDev("ls /etc/ssh | grep '^ssh_host_' | sort")).trim().split("\n"), ["ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"]);
-        assert.strictEqual((await asDev("sudo -n ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2")).trim(), sha256Fingerprint(hostKey.publicKeyOpenssh));
+        assert.deepStrictEqual((await asDev("ls /etc/ssh | grep '^ssh_host_' | sort")).trim().split("\n"), [
+            "ssh_host_ed25519_key",
+            "ssh_host_ed25519_key.pub",
+        ]);
+        assert.strictEqual(
+            (await asDev("sudo -n ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2")).trim(),
+            sha256Fingerprint(hostKey.publicKeyOpenssh),
+        );
     });
 
     it("stays closed when its unit loads the rules again, as at boot", async () => {
-        const out = await asDev([
-            "sudo -n systemctl is-enabled workstation-metadata-guard.service",
-            "sudo -n systemctl restart workstation-metadata-guard.service",
-            `curl -sS --max-time 5 -o /dev/null ${METADATA_USER_DATA_URL} 2>/dev/null && echo open || echo closed`,
-        ].join("\n"));
+        const out = await asDev(
+            [
+                "sudo -n systemctl is-enabled workstation-metadata-guard.service",
+                "sudo -n systemctl restart workstation-metadata-guard.service",
+                `curl -sS --max-time 5 -o /dev/null ${METADATA_USER_DATA_URL} 2>/dev/null && echo open || echo closed`,
+            ].join("\n"),
+        );
         assert.deepStrictEqual(out.trim().split("\n"), ["enabled", "closed"]);
     });
 
@@ -138,4 +168,3 @@ function hardenScript(): Promise<string> {
         assert.match(res.stderr, /step metadata-guard: skipped, 169\.254\.169\.254 closed to all but uids 0, \d+/);
     });
 });
-

@@ -37,14 +37,19 @@ interface ImpostorRun {
     it("fails the run at wait-ready, on the host key, and starts no other stage", () => {
         assert.strictEqual(run.ok, false);
         assert.deepStrictEqual(run.execs, ["ws-wait-ready"]);
-        assert.deepStrictEqual(run.stages.map((s) => [s.name, s.ok]), [["ws-wait-ready", false]]);
+        assert.deepStrictEqual(
+            run.stages.map((s) => [s.name, s.ok]),
+            [["ws-wait-ready", false]],
+        );
         assert.strictEqual(run.stages[0].dials, 0, "no session was had");
     });
 
     it("names the stage, the expected and the presented fingerprints", () => {
         assert.notStrictEqual(run.pinnedFingerprint, run.impostorFingerprint);
-        assert.strictEqual(run.stages[0].error,
-            `host key mismatch: ws-wait-ready: dev@${run.hostIp}:22 presented ${run.impostorFingerprint}, expected ${run.pinnedFingerprint} (connection.hostKey); refused before authentication, no command ran`);
+        assert.strictEqual(
+            run.stages[0].error,
+            `host key mismatch: ws-wait-ready: dev@${run.hostIp}:22 presented ${run.impostorFingerprint}, expected ${run.pinnedFingerprint} (connection.hostKey); refused before authentication, no command ran`,
+        );
     });
 
     it("ran nothing on the host: no stage ever wrote its log directory", () => {

@@ -21,8 +21,14 @@ const args = (type: string, name: string, inputs: Record<string, unknown>) => ({
 describe("tools/local/mockCloud dispatch", () => {
     it("refuses a resource type it has no mock for, naming it", async () => {
         const cloud = new MockCloud({ backend: backend(), sizes: {} });
-        await assert.rejects(Promise.resolve(cloud.newResource(args("aws:s3/bucket:Bucket", "b", {}))), /no mock for resource type aws:s3\/bucket:Bucket \(b\)/);
-        assert.deepStrictEqual(cloud.failures.map((f) => f.name), ["b"]);
+        await assert.rejects(
+            Promise.resolve(cloud.newResource(args("aws:s3/bucket:Bucket", "b", {}))),
+            /no mock for resource type aws:s3\/bucket:Bucket \(b\)/,
+        );
+        assert.deepStrictEqual(
+            cloud.failures.map((f) => f.name),
+            ["b"],
+        );
     });
 
     it("returns components with an id and their inputs", async () => {
@@ -33,8 +39,14 @@ describe("tools/local/mockCloud dispatch", () => {
 
     it("refuses a droplet whose keys no SshKey registered, and a size not in the table", async () => {
         const cloud = new MockCloud({ backend: backend(), sizes: { "s-1": { priceMonthly: 6, vcpus: 1, memoryMb: 1024, diskGb: 25 } } });
-        await assert.rejects(Promise.resolve(cloud.newResource(args("digitalocean:index/droplet:Droplet", "d", { size: "s-1", sshKeys: ["aa:bb"] }))), /none of the droplet's sshKeys was registered/);
-        await assert.rejects(Promise.resolve(cloud.newResource(args("digitalocean:index/droplet:Droplet", "d", { size: "s-9", sshKeys: [] }))), /size "s-9" is not in data\/do-sizes.json/);
+        await assert.rejects(
+            Promise.resolve(cloud.newResource(args("digitalocean:index/droplet:Droplet", "d", { size: "s-1", sshKeys: ["aa:bb"] }))),
+            /none of the droplet's sshKeys was registered/,
+        );
+        await assert.rejects(
+            Promise.resolve(cloud.newResource(args("digitalocean:index/droplet:Droplet", "d", { size: "s-9", sshKeys: [] }))),
+            /size "s-9" is not in data\/do-sizes.json/,
+        );
     });
 
     it("creates a volume and attaches it to the droplet's test host, refusing what DigitalOcean refuses", async () => {
@@ -44,8 +56,12 @@ describe("tools/local/mockCloud dispatch", () => {
             sizes: { "s-1": { priceMonthly: 6, vcpus: 1, memoryMb: 1024, diskGb: 25 } },
             backend: backend({
                 createDroplet: async () => ({ hostName: "wslc-1", ip: "10.213.5.2" }),
-                createVolume: async (req) => { made.push(req); },
-                attachVolume: async (volume, host) => { attached.push([volume, host]); },
+                createVolume: async (req) => {
+                    made.push(req);
+                },
+                attachVolume: async (volume, host) => {
+                    attached.push([volume, host]);
+                },
             }),
         });
         const vol = (inputs: Record<string, unknown>) => Promise.resolve(cloud.newResource(args("digitalocean:index/volume:Volume", "v", inputs)));
@@ -59,7 +75,8 @@ describe("tools/local/mockCloud dispatch", () => {
         const key = await cloud.newResource(args("digitalocean:index/sshKey:SshKey", "k", { publicKey: generateEd25519().publicKeyOpenssh }));
         const d = await cloud.newResource(args("digitalocean:index/droplet:Droplet", "d", { size: "s-1", region: "fra1", sshKeys: [key.id] }));
         const d2 = await cloud.newResource(args("digitalocean:index/droplet:Droplet", "d2", { size: "s-1", region: "nyc3", sshKeys: [key.id] }));
-        const attach = (inputs: Record<string, unknown>) => Promise.resolve(cloud.newResource(args("digitalocean:index/volumeAttachment:VolumeAttachment", "a", inputs)));
+        const attach = (inputs: Record<string, unknown>) =>
+            Promise.resolve(cloud.newResource(args("digitalocean:index/volumeAttachment:VolumeAttachment", "a", inputs)));
         await assert.rejects(attach({ dropletId: 1, volumeId: v.id }), /no droplet 1/);
         await assert.rejects(attach({ dropletId: Number(d.id), volumeId: "nope" }), /no volume "nope"/);
         await assert.rejects(attach({ dropletId: Number(d2.id), volumeId: v.id }), /volume in fra1, droplet in nyc3; they must share a region/);
@@ -82,26 +99,43 @@ describe("tools/local/mockCloud dispatch", () => {
             backend: backend({
                 exec: async (target, opts, meta) => {
                     seen.push({ target, command: opts.command, stdin: opts.stdin, limit: opts.dialErrorLimit, perDial: opts.perDialTimeout, meta });
-                    return { code: 0, signal: null, stdout: "hi\n::workstation-timing:: {\"stage\":\"x\",\"start\":1,\"end\":2,\"seconds\":1,\"status\":\"ok\"}\n", stderr: "", dials: 1 };
+                    return {
+                        code: 0,
+                        signal: null,
+                        stdout: 'hi\n::workstation-timing:: {"stage":"x","start":1,"end":2,"seconds":1,"status":"ok"}\n',
+                        stderr: "",
+                        dials: 1,
+                    };
                 },
             }),
         });
         const wrap = (value: unknown) => ({ [SECRET_SIG_KEY]: SECRET_SIG_VALUE, value });
-        const r = await cloud.newResource(args("command:remote:Command", "ws-x", {
-            connection: wrap({ host: "10.213.5.2", user: "dev", privateKey: "KEY", hostKey: "ssh-ed25519 AAAAHOST", dialErrorLimit: -1, perDialTimeout: 15 }),
-            create: "sudo -n bash -s",
-            stdin: wrap("echo hi"),
-            logging: "none",
-            addPreviousOutputInEnv: false,
-        }));
-        assert.deepStrictEqual(seen, [{
-            target: { host: "10.213.5.2", port: 22, user: "dev", privateKey: "KEY", password: undefined, hostKey: "ssh-ed25519 AAAAHOST", label: "ws-x" },
-            command: "sudo -n bash -s",
-            stdin: "echo hi",
-            limit: -1,
-            perDial: 15,
-            meta: { name: "ws-x", logging: "none" },
-        }]);
+        const r = await cloud.newResource(
+            args("command:remote:Command", "ws-x", {
+                connection: wrap({
+                    host: "10.213.5.2",
+                    user: "dev",
+                    privateKey: "KEY",
+                    hostKey: "ssh-ed25519 AAAAHOST",
+                    dialErrorLimit: -1,
+                    perDialTimeout: 15,
+                }),
+                create: "sudo -n bash -s",
+                stdin: wrap("echo hi"),
+                logging: "none",
+                addPreviousOutputInEnv: false,
+            }),
+        );
+        assert.deepStrictEqual(seen, [
+            {
+                target: { host: "10.213.5.2", port: 22, user: "dev", privateKey: "KEY", password: undefined, hostKey: "ssh-ed25519 AAAAHOST", label: "ws-x" },
+                command: "sudo -n bash -s",
+                stdin: "echo hi",
+                limit: -1,
+                perDial: 15,
+                meta: { name: "ws-x", logging: "none" },
+            },
+        ]);
         assert.match(String(r.state.stdout), /^hi\n/);
         assert.strictEqual(cloud.stages[0].stage, "x");
         assert.strictEqual(cloud.stages[0].timing?.seconds, 1);
@@ -110,28 +144,59 @@ describe("tools/local/mockCloud dispatch", () => {
     it("warns, as the provider would on every update, about a command that would send its previous output as SSH env", async () => {
         const events: unknown[] = [];
         const cloud = new MockCloud({ backend: backend(), sizes: {}, onEvent: (e) => events.push(e) });
-        const command = (name: string, extra: Record<string, unknown>) => cloud.newResource(args("command:remote:Command", name, {
-            connection: { host: "10.213.5.2", user: "dev" }, create: "true", ...extra,
-        }));
+        const command = (name: string, extra: Record<string, unknown>) =>
+            cloud.newResource(
+                args("command:remote:Command", name, {
+                    connection: { host: "10.213.5.2", user: "dev" },
+                    create: "true",
+                    ...extra,
+                }),
+            );
         await command("ws-quiet", { addPreviousOutputInEnv: false });
         await command("ws-loud", {});
-        assert.deepStrictEqual(cloud.warnings.map((w) => w.name), ["ws-loud"]);
-        assert.match(cloud.warnings[0].message, /^addPreviousOutputInEnv is not false: on every update pulumi-command would send the previous stdout and stderr as the SSH environment variables PULUMI_COMMAND_STDOUT and PULUMI_COMMAND_STDERR, which sshd refuses unless AcceptEnv allows them/);
+        assert.deepStrictEqual(
+            cloud.warnings.map((w) => w.name),
+            ["ws-loud"],
+        );
+        assert.match(
+            cloud.warnings[0].message,
+            /^addPreviousOutputInEnv is not false: on every update pulumi-command would send the previous stdout and stderr as the SSH environment variables PULUMI_COMMAND_STDOUT and PULUMI_COMMAND_STDERR, which sshd refuses unless AcceptEnv allows them/,
+        );
         assert.deepStrictEqual(events.filter((e) => (e as { kind: string }).kind === "warning").length, 1);
     });
 
     it("makes customTimeouts.create the deadline of the dialing only, as pulumi-command does", async () => {
         const seen: ExecOptions[] = [];
-        const cloud = new MockCloud({ sizes: {}, backend: backend({ exec: async (_t, opts) => { seen.push(opts); return { code: 0, signal: null, stdout: "", stderr: "", dials: 1 }; } }) });
+        const cloud = new MockCloud({
+            sizes: {},
+            backend: backend({
+                exec: async (_t, opts) => {
+                    seen.push(opts);
+                    return { code: 0, signal: null, stdout: "", stderr: "", dials: 1 };
+                },
+            }),
+        });
         cloud.noteCreateTimeout("command:remote:Command", "ws-a", "900s");
         cloud.noteCreateTimeout("command:remote:Command", "ws-b", "");
-        const run = (name: string, limit: number) => cloud.newResource(args("command:remote:Command", name, {
-            connection: { host: "10.213.5.2", user: "dev", dialErrorLimit: limit }, create: "true", addPreviousOutputInEnv: false,
-        }));
+        const run = (name: string, limit: number) =>
+            cloud.newResource(
+                args("command:remote:Command", name, {
+                    connection: { host: "10.213.5.2", user: "dev", dialErrorLimit: limit },
+                    create: "true",
+                    addPreviousOutputInEnv: false,
+                }),
+            );
         await run("ws-a", 10);
         await run("ws-b", -1);
         await run("ws-c", 10);
-        assert.deepStrictEqual(seen.map((o) => [o.totalDialTimeoutMs, o.execTimeoutMs]), [[900_000, undefined], [600_000, undefined], [undefined, undefined]]);
+        assert.deepStrictEqual(
+            seen.map((o) => [o.totalDialTimeoutMs, o.execTimeoutMs]),
+            [
+                [900_000, undefined],
+                [600_000, undefined],
+                [undefined, undefined],
+            ],
+        );
         assert.strictEqual(parseGoDurationMs("1h30m"), 5_400_000);
         assert.strictEqual(parseGoDurationMs("1.5s"), 1500);
         assert.throws(() => parseGoDurationMs("15 minutes"), /customTimeouts value "15 minutes" is not a duration like 900s, 15m or 1h30m/);
@@ -145,16 +210,35 @@ describe("tools/local/mockCloud DropletSnapshot", () => {
     it("bakes the host behind the droplet under a numeric snapshot id, and refuses what the provider refuses", async () => {
         const baked: { hostName: string; snapshotId: string; snapshotName: string }[] = [];
         const cloud = new MockCloud({
-            backend: backend({ createDroplet: async () => ({ hostName: "wsimg1", ip: "10.213.5.2" }), snapshotDroplet: async (r) => { baked.push(r); } }),
+            backend: backend({
+                createDroplet: async () => ({ hostName: "wsimg1", ip: "10.213.5.2" }),
+                snapshotDroplet: async (r) => {
+                    baked.push(r);
+                },
+            }),
             sizes: SIZES,
         });
         const key = await cloud.newResource(args("digitalocean:index/sshKey:SshKey", "k", { publicKey: PUBLIC, name: "k" }));
         const droplet = await cloud.newResource(args("digitalocean:index/droplet:Droplet", "d", { size: "s-1", sshKeys: [key.id], image: "debian-13-x64" }));
-        const snap = await cloud.newResource(args("digitalocean:index/dropletSnapshot:DropletSnapshot", "s", { dropletId: droplet.id, name: "workstation-image-dev-1" }));
+        const snap = await cloud.newResource(
+            args("digitalocean:index/dropletSnapshot:DropletSnapshot", "s", { dropletId: droplet.id, name: "workstation-image-dev-1" }),
+        );
         assert.match(String(snap.id), /^[0-9]+$/);
-        assert.deepStrictEqual(baked.map((b) => [b.hostName, b.snapshotId, b.snapshotName]), [["wsimg1", snap.id, "workstation-image-dev-1"]]);
-        await assert.rejects(Promise.resolve(cloud.newResource(args("digitalocean:index/dropletSnapshot:DropletSnapshot", "s2", { dropletId: "999", name: "n" }))), /droplet 999 does not exist/);
-        await assert.rejects(Promise.resolve(cloud.newResource(args("digitalocean:index/dropletSnapshot:DropletSnapshot", "s3", { name: "n" }))), /s3: dropletId is required/);
-        await assert.rejects(Promise.resolve(cloud.newResource(args("digitalocean:index/dropletSnapshot:DropletSnapshot", "s4", { dropletId: droplet.id }))), /s4: name is required/);
+        assert.deepStrictEqual(
+            baked.map((b) => [b.hostName, b.snapshotId, b.snapshotName]),
+            [["wsimg1", snap.id, "workstation-image-dev-1"]],
+        );
+        await assert.rejects(
+            Promise.resolve(cloud.newResource(args("digitalocean:index/dropletSnapshot:DropletSnapshot", "s2", { dropletId: "999", name: "n" }))),
+            /droplet 999 does not exist/,
+        );
+        await assert.rejects(
+            Promise.resolve(cloud.newResource(args("digitalocean:index/dropletSnapshot:DropletSnapshot", "s3", { name: "n" }))),
+            /s3: dropletId is required/,
+        );
+        await assert.rejects(
+            Promise.resolve(cloud.newResource(args("digitalocean:index/dropletSnapshot:DropletSnapshot", "s4", { dropletId: droplet.id }))),
+            /s4: name is required/,
+        );
     });
 });

@@ -56,7 +56,10 @@ describe("local runner on a fake program", function () {
     });
 
     it("runs each command with the connection's user, key and dial limit", () => {
-        assert.deepStrictEqual(ok.execs.map((e) => [e.user, e.dialErrorLimit, e.hasKey]), ok.execs.map(() => ["dev", -1, true]));
+        assert.deepStrictEqual(
+            ok.execs.map((e) => [e.user, e.dialErrorLimit, e.hasKey]),
+            ok.execs.map(() => ["dev", -1, true]),
+        );
     });
 
     it("starts b and c only after a ends, together, and d only after both end", () => {
@@ -101,7 +104,7 @@ describe("local runner pieces", () => {
     });
 
     it("reads the last timing line of a stage's stdout", () => {
-        const out = "x\n::workstation-timing:: {\"stage\":\"a\",\"seconds\":1}\n::workstation-timing:: {\"stage\":\"a\",\"seconds\":2}\n";
+        const out = 'x\n::workstation-timing:: {"stage":"a","seconds":1}\n::workstation-timing:: {"stage":"a","seconds":2}\n';
         assert.deepStrictEqual(parseMarkerLine(out, "::workstation-timing::"), { stage: "a", seconds: 2 });
         assert.strictEqual(parseMarkerLine("nothing", "::workstation-timing::"), undefined);
     });
@@ -117,8 +120,18 @@ describe("local runner pieces", () => {
             assert.deepStrictEqual(parseArgs(["--reuse", "box1"], stacks).mode, "reuse");
         });
         it("stops, starts and destroys a named host", () => {
-            assert.deepStrictEqual(["--stop", "--start", "--destroy", "--down"].map((f) => { const o = parseArgs([f, "box1"], stacks); return [o.mode, o.name]; }),
-                [["stop", "box1"], ["start", "box1"], ["destroy", "box1"], ["down", "box1"]]);
+            assert.deepStrictEqual(
+                ["--stop", "--start", "--destroy", "--down"].map((f) => {
+                    const o = parseArgs([f, "box1"], stacks);
+                    return [o.mode, o.name];
+                }),
+                [
+                    ["stop", "box1"],
+                    ["start", "box1"],
+                    ["destroy", "box1"],
+                    ["down", "box1"],
+                ],
+            );
         });
         const bad: [string[], RegExp][] = [
             [["--stack", "qa"], /--stack "qa": no Pulumi\.qa\.yaml; allowed: dev, prod, staging/],
@@ -136,7 +149,10 @@ describe("local runner pieces", () => {
         ];
         for (const [argv, message] of bad) {
             it(`refuses ${argv.join(" ")} naming the flag, the value and what is allowed`, () => {
-                assert.throws(() => parseArgs(argv, stacks), (err: unknown) => err instanceof UsageError && message.test(err.message));
+                assert.throws(
+                    () => parseArgs(argv, stacks),
+                    (err: unknown) => err instanceof UsageError && message.test(err.message),
+                );
             });
         }
     });
@@ -150,8 +166,12 @@ describe("end-to-end text checks", () => {
     it("lets apt wait for the dpkg lock but flags failing on it and retrying", () => {
         const waited = "Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 1364 (apt-get)...\nSetting up code";
         assert.deepStrictEqual(lockTrouble(waited), []);
-        assert.deepStrictEqual(lockTrouble("E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 7"), ["E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 7"]);
-        assert.deepStrictEqual(lockTrouble("[ide-cursor] warning: apt lock busy (attempt 1): retrying"), ["[ide-cursor] warning: apt lock busy (attempt 1): retrying"]);
+        assert.deepStrictEqual(lockTrouble("E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 7"), [
+            "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 7",
+        ]);
+        assert.deepStrictEqual(lockTrouble("[ide-cursor] warning: apt lock busy (attempt 1): retrying"), [
+            "[ide-cursor] warning: apt lock busy (attempt 1): retrying",
+        ]);
     });
 
     it("finds the key body even when wrapped differently, and the password", () => {
@@ -167,8 +187,14 @@ describe("test host choice", () => {
     const { gatewayFor, nextFreeIndex, standinIdeSources } = require("../../tools/local/hostChoice") as typeof import("../../tools/local/hostChoice");
 
     it("takes the lowest index that neither a running host nor another state dir's veth holds", () => {
-        assert.strictEqual(nextFreeIndex([], () => false), 1);
-        assert.strictEqual(nextFreeIndex([{ index: 1 }, { index: 3 }], (i) => i === 2), 4);
+        assert.strictEqual(
+            nextFreeIndex([], () => false),
+            1,
+        );
+        assert.strictEqual(
+            nextFreeIndex([{ index: 1 }, { index: 3 }], (i) => i === 2),
+            4,
+        );
         assert.throws(() => nextFreeIndex([], () => true), /no free test host index \(1-254\)/);
     });
 
@@ -195,16 +221,22 @@ describe("failure summary", () => {
             "something the stage printed",
             "--- stderr (tail) ---",
             "more of it",
-            "ws-droplet (digitalocean:index/droplet:Droplet): local runner: ws-droplet: size \"x\" is not in data/do-sizes.json",
+            'ws-droplet (digitalocean:index/droplet:Droplet): local runner: ws-droplet: size "x" is not in data/do-sizes.json',
         ].join("\n");
-        assert.strictEqual(failureSummary(error), [
-            "2 resource(s) failed:",
-            "  ws-system-prep (command:remote:Command): ws-system-prep: sudo -n bash -s exited with code 1 on dev@10.213.1.2",
-            "  ws-droplet (digitalocean:index/droplet:Droplet): local runner: ws-droplet: size \"x\" is not in data/do-sizes.json",
-        ].join("\n"));
+        assert.strictEqual(
+            failureSummary(error),
+            [
+                "2 resource(s) failed:",
+                "  ws-system-prep (command:remote:Command): ws-system-prep: sudo -n bash -s exited with code 1 on dev@10.213.1.2",
+                '  ws-droplet (digitalocean:index/droplet:Droplet): local runner: ws-droplet: size "x" is not in data/do-sizes.json',
+            ].join("\n"),
+        );
     });
 
     it("shows the start of an error that names no resource (the program threw)", () => {
-        assert.strictEqual(failureSummary("the program threw while running: invalid workstation configuration:\n  - workstation:size: bad"), "the program threw while running: invalid workstation configuration:\n  - workstation:size: bad");
+        assert.strictEqual(
+            failureSummary("the program threw while running: invalid workstation configuration:\n  - workstation:size: bad"),
+            "the program threw while running: invalid workstation configuration:\n  - workstation:size: bad",
+        );
     });
 });

@@ -7,9 +7,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { Server, utils } from "ssh2";
-import {
-    dialBackoffMs, DialError, HostKeyMismatchError, RemoteCommandError, shortCommand, sshExec, tail, tryPasswordLogin,
-} from "../../tools/local/sshExec";
+import { dialBackoffMs, DialError, HostKeyMismatchError, RemoteCommandError, shortCommand, sshExec, tail, tryPasswordLogin } from "../../tools/local/sshExec";
 import { generateEd25519 } from "../../tools/local/keys";
 
 const hostKeyPair = utils.generateKeyPairSync("ed25519");
@@ -77,14 +75,19 @@ function freePort(): Promise<number> {
 describe("tools/local/sshExec", () => {
     it("names a multi-line command in errors by its first and last lines", () => {
         assert.strictEqual(shortCommand("sudo -n bash -s"), "sudo -n bash -s");
-        assert.strictEqual(shortCommand("sudo -n bash -c 'set -u\nwork\nexit 124' stage-bound desktop 1800 10"),
-            "sudo -n bash -c 'set -u … exit 124' stage-bound desktop 1800 10");
+        assert.strictEqual(
+            shortCommand("sudo -n bash -c 'set -u\nwork\nexit 124' stage-bound desktop 1800 10"),
+            "sudo -n bash -c 'set -u … exit 124' stage-bound desktop 1800 10",
+        );
     });
 
     it("runs the command with the script on stdin and returns stdout and stderr", async () => {
         const { server, port } = await startServer();
         try {
-            const res = await sshExec({ host: "127.0.0.1", port, user: "dev", privateKey: client.privateKeyOpenssh }, { command: "sudo -n bash -s", stdin: "echo hello" });
+            const res = await sshExec(
+                { host: "127.0.0.1", port, user: "dev", privateKey: client.privateKeyOpenssh },
+                { command: "sudo -n bash -s", stdin: "echo hello" },
+            );
             assert.strictEqual(res.code, 0);
             assert.strictEqual(res.stdout, "cmd=sudo -n bash -s stdin=echo hello");
             assert.strictEqual(res.stderr, "progress\n");
@@ -118,13 +121,16 @@ describe("tools/local/sshExec", () => {
         const failures: number[] = [];
         setTimeout(() => void startServer(port).then((s) => (server = s.server)), 700);
         try {
-            const res = await sshExec({ host: "127.0.0.1", port, user: "dev", privateKey: client.privateKeyOpenssh }, {
-                command: "true",
-                dialErrorLimit: -1,
-                perDialTimeout: 2,
-                totalDialTimeoutMs: 20000,
-                onDialError: (n) => failures.push(n),
-            });
+            const res = await sshExec(
+                { host: "127.0.0.1", port, user: "dev", privateKey: client.privateKeyOpenssh },
+                {
+                    command: "true",
+                    dialErrorLimit: -1,
+                    perDialTimeout: 2,
+                    totalDialTimeoutMs: 20000,
+                    onDialError: (n) => failures.push(n),
+                },
+            );
             assert.ok(res.dials > 1, `expected retries, got ${res.dials} dial(s)`);
             assert.strictEqual(failures.length, res.dials - 1);
         } finally {
@@ -161,7 +167,10 @@ describe("tools/local/sshExec", () => {
     it("accepts the pinned host key (an authorized_keys line, comment and all) and runs the command", async () => {
         const { server, port } = await startServer();
         try {
-            const res = await sshExec({ host: "127.0.0.1", port, user: "dev", privateKey: client.privateKeyOpenssh, hostKey: `${hostPublicLine} some comment` }, { command: "true" });
+            const res = await sshExec(
+                { host: "127.0.0.1", port, user: "dev", privateKey: client.privateKeyOpenssh, hostKey: `${hostPublicLine} some comment` },
+                { command: "true" },
+            );
             assert.strictEqual(res.code, 0);
         } finally {
             server.close();
@@ -180,13 +189,21 @@ describe("tools/local/sshExec", () => {
             const before = { ...seen };
             const failures: number[] = [];
             await assert.rejects(
-                sshExec({ host: "127.0.0.1", port, user: "dev", privateKey: client.privateKeyOpenssh, hostKey: pinned, label: "ws-wait-ready" }, {
-                    command: "true", dialErrorLimit: -1, totalDialTimeoutMs: 20000, onDialError: (n) => failures.push(n),
-                }),
+                sshExec(
+                    { host: "127.0.0.1", port, user: "dev", privateKey: client.privateKeyOpenssh, hostKey: pinned, label: "ws-wait-ready" },
+                    {
+                        command: "true",
+                        dialErrorLimit: -1,
+                        totalDialTimeoutMs: 20000,
+                        onDialError: (n) => failures.push(n),
+                    },
+                ),
                 (err: unknown) => {
                     assert.ok(err instanceof HostKeyMismatchError, String(err));
-                    assert.strictEqual(err.message,
-                        `host key mismatch: ws-wait-ready: dev@127.0.0.1:${port} presented ${fp("presented.pub")}, expected ${fp("pinned.pub")} (connection.hostKey); refused before authentication, no command ran`);
+                    assert.strictEqual(
+                        err.message,
+                        `host key mismatch: ws-wait-ready: dev@127.0.0.1:${port} presented ${fp("presented.pub")}, expected ${fp("pinned.pub")} (connection.hostKey); refused before authentication, no command ran`,
+                    );
                     return true;
                 },
             );
@@ -205,7 +222,10 @@ describe("tools/local/sshExec", () => {
         const port = await new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port)));
         try {
             await assert.rejects(
-                sshExec({ host: "127.0.0.1", port, user: "dev", privateKey: client.privateKeyOpenssh, hostKey: hostPublicLine }, { command: "true", dialErrorLimit: 0 }),
+                sshExec(
+                    { host: "127.0.0.1", port, user: "dev", privateKey: client.privateKeyOpenssh, hostKey: hostPublicLine },
+                    { command: "true", dialErrorLimit: 0 },
+                ),
                 (err: unknown) => err instanceof DialError && /: Handshake failed: no matching host key format$/.test(err.message),
             );
         } finally {

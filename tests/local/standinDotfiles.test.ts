@@ -23,7 +23,10 @@ describe("stand-in dotfiles repository", () => {
     it("is served on a test host's gateway only, at a URL known from the gateway", async () => {
         assert.strictEqual(standinDotfilesUrl("10.213.7.1", 8743), "http://10.213.7.1:8743/dotfiles.git");
         for (const ip of ["0.0.0.0", "127.0.0.1", "10.213.7.2"]) {
-            await assert.rejects(serveStandinDotfiles(ip, 8743), new RegExp(`served on a test host's gateway \\(10\\.213\\.N\\.1\\) only, got '${ip.replace(/\./g, "\\.")}'`));
+            await assert.rejects(
+                serveStandinDotfiles(ip, 8743),
+                new RegExp(`served on a test host's gateway \\(10\\.213\\.N\\.1\\) only, got '${ip.replace(/\./g, "\\.")}'`),
+            );
         }
     });
 });

@@ -35,7 +35,20 @@ function shAsync(cmd: string, args: string[]): Promise<{ code: number; out: stri
     let hosts: TestHost[] = [];
 
     const ssh = (user: string, host: TestHost, command: string): Promise<{ code: number; out: string }> =>
-        shAsync("ssh", ["-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", `${user}@${host.ip}`, command]);
+        shAsync("ssh", [
+            "-i",
+            key,
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            `${user}@${host.ip}`,
+            command,
+        ]);
 
     before(async () => {
         execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "workstation", "-f", key]);
@@ -116,8 +129,8 @@ function shAsync(cmd: string, args: string[]): Promise<{ code: number; out: stri
             const s = repo.sourcesFor(h.gatewayIp).vscode;
             const script = [
                 "set -e",
-                `curl -fsS ${s.keyUrl} | gpg --dearmor > /usr/share/keyrings/microsoft.gpg 2>/dev/null || `
-                + `{ apt-get install -y -q gpg >/dev/null && curl -fsS ${s.keyUrl} | gpg --dearmor > /usr/share/keyrings/microsoft.gpg; }`,
+                `curl -fsS ${s.keyUrl} | gpg --dearmor > /usr/share/keyrings/microsoft.gpg 2>/dev/null || ` +
+                    `{ apt-get install -y -q gpg >/dev/null && curl -fsS ${s.keyUrl} | gpg --dearmor > /usr/share/keyrings/microsoft.gpg; }`,
                 `printf 'Types: deb\\nURIs: %s\\nSuites: %s\\nComponents: %s\\nSigned-By: /usr/share/keyrings/microsoft.gpg\\n' ${s.repoUrl} ${s.suite} ${s.components} > /etc/apt/sources.list.d/vscode.sources`,
                 "apt-get update -q >/dev/null",
                 `DEBIAN_FRONTEND=noninteractive apt-get install -y -q code >/dev/null`,

@@ -71,7 +71,10 @@ describe("the pack as the Pulumi CLI starts it", function () {
         assert.strictEqual(info.getName(), "workstation-policies");
         assert.strictEqual(info.getVersion(), "0.1.0");
         assert.strictEqual(info.getSupportsconfig(), true);
-        assert.deepStrictEqual(info.getPoliciesList().map((p) => p.getName()), policies.map((p) => p.name));
+        assert.deepStrictEqual(
+            info.getPoliciesList().map((p) => p.getName()),
+            policies.map((p) => p.name),
+        );
     });
 
     it("flags a bad droplet with the rules' messages and levels", async () => {

@@ -178,9 +178,10 @@ describe("droplet-backups-in-prod", () => {
 });
 
 describe("droplet-idle-stop-outside-prod", () => {
-    const message = 'Droplet "ws-droplet" runs outside prod with no idle stop (idleStopMinutes 0): it is billed around the clock '
-        + "($24.00 a month for s-2vcpu-4gb) until someone stops it. Set workstation:idleStopMinutes (e.g. 120) so that "
-        + "npm run deploy -- stop-idle stops it when nobody works.";
+    const message =
+        'Droplet "ws-droplet" runs outside prod with no idle stop (idleStopMinutes 0): it is billed around the clock ' +
+        "($24.00 a month for s-2vcpu-4gb) until someone stops it. Set workstation:idleStopMinutes (e.g. 120) so that " +
+        "npm run deploy -- stop-idle stops it when nobody works.";
     const tags = (idle: string) => ["environment:dev", "owner:alice", idle];
 
     it("flags a workstation outside prod whose idle stop is off", async () => {
@@ -196,6 +197,9 @@ describe("droplet-idle-stop-outside-prod", () => {
         assert.deepStrictEqual(byTag, { violations: [], notApplicable: "a prod stack" });
     });
     it("does not apply to a droplet without the tag (an image builder, or not this program's)", async () => {
-        assert.deepStrictEqual(await checkResource(dropletIdleStopOutsideProd, droplet()), { violations: [], notApplicable: "no idle-stop tag: not a workstation" });
+        assert.deepStrictEqual(await checkResource(dropletIdleStopOutsideProd, droplet()), {
+            violations: [],
+            notApplicable: "no idle-stop tag: not a workstation",
+        });
     });
 });

@@ -79,7 +79,9 @@ describe("firewall-ssh-not-world-open-prod", () => {
     });
     it("passes SSH from a known CIDR in prod and does not apply to dev", async () => {
         assert.deepStrictEqual(await checkResource(firewallSshNotWorldOpenProd, firewall([sshFromOffice], { stack: "prod" })), { violations: [] });
-        assert.strictEqual((await checkResource(firewallSshNotWorldOpenProd, firewall([sshFromWorld]))).notApplicable,
-            "not a prod stack: firewall-ssh-not-world-open applies");
+        assert.strictEqual(
+            (await checkResource(firewallSshNotWorldOpenProd, firewall([sshFromWorld]))).notApplicable,
+            "not a prod stack: firewall-ssh-not-world-open applies",
+        );
     });
 });

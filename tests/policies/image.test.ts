@@ -4,9 +4,10 @@ import { checkResource, command } from "./helpers";
 
 const DAY = 86_400;
 const now = Math.floor(Date.now() / 1000);
-const prep = (bakedAt: number | undefined, maxAge = 14) => command("ws-system-prep", {
-    stdin: `#!/usr/bin/env bash\nWS_STAGE='system-prep'\n${bakedAt === undefined ? "" : `WS_IMAGE_BAKED_AT='${bakedAt}'\nWS_IMAGE_MAX_AGE_DAYS='${maxAge}'\n`}echo hi\n`,
-});
+const prep = (bakedAt: number | undefined, maxAge = 14) =>
+    command("ws-system-prep", {
+        stdin: `#!/usr/bin/env bash\nWS_STAGE='system-prep'\n${bakedAt === undefined ? "" : `WS_IMAGE_BAKED_AT='${bakedAt}'\nWS_IMAGE_MAX_AGE_DAYS='${maxAge}'\n`}echo hi\n`,
+    });
 
 describe("image-not-stale", () => {
     it("warns about a workstation whose image is older than imageMaxAgeDays, naming the age and the limit", async () => {

@@ -94,13 +94,22 @@ describe("npm run plan", function () {
     it("advises an idle stop for a running stack outside prod that has none, and not for prod", () => {
         const file = stackFile("forever", "config:\n  workstation:tags: [owner:alice]\n");
         const { stdout } = plan("--stack-file", file);
-        assert.ok(stdout.includes("Lifecycle: running; stopped it would cost $2.00 a month (the home volume); it never stops by itself (idleStopMinutes 0)\n"), stdout);
-        assert.match(stdout, /WARN {2}advisory {3}droplet-idle-stop-outside-prod \(1 resource\)\n {10}Droplet "ws-droplet" runs outside prod with no idle stop \(idleStopMinutes 0\)/);
+        assert.ok(
+            stdout.includes("Lifecycle: running; stopped it would cost $2.00 a month (the home volume); it never stops by itself (idleStopMinutes 0)\n"),
+            stdout,
+        );
+        assert.match(
+            stdout,
+            /WARN {2}advisory {3}droplet-idle-stop-outside-prod \(1 resource\)\n {10}Droplet "ws-droplet" runs outside prod with no idle stop \(idleStopMinutes 0\)/,
+        );
         const dev = plan("--stack", "dev").stdout;
         assert.match(dev, /ok {4}advisory {3}droplet-idle-stop-outside-prod \(1 resource\)\n/);
         assert.ok(dev.includes("; stop-idle stops it after 120 idle minutes\n"), dev);
         const prod = plan("--stack", "prod").stdout;
-        assert.ok(prod.includes("Lifecycle: running; stopped it would cost $2.00 a month (the home volume); it never stops by itself (idleStopMinutes 0)\n"), prod);
+        assert.ok(
+            prod.includes("Lifecycle: running; stopped it would cost $2.00 a month (the home volume); it never stops by itself (idleStopMinutes 0)\n"),
+            prod,
+        );
         assert.ok(!prod.includes("droplet-idle-stop-outside-prod (1 resource)"), prod);
     });
 
@@ -110,13 +119,19 @@ describe("npm run plan", function () {
         const { status, stdout } = plan("--stack", "dev", "--policy-config", config);
         assert.strictEqual(status, 1, stdout);
         assert.ok(stdout.includes(`policy config: ${path.relative(ROOT, config)}`), stdout);
-        assert.match(stdout, /FAIL {2}mandatory {2}monthly-cost-budget \(stack\)\n {10}Estimated monthly cost \$\d+\.\d\d \(ws-droplet .*\) is over the budget of \$10\.00\.\n/);
+        assert.match(
+            stdout,
+            /FAIL {2}mandatory {2}monthly-cost-budget \(stack\)\n {10}Estimated monthly cost \$\d+\.\d\d \(ws-droplet .*\) is over the budget of \$10\.00\.\n/,
+        );
     });
 
     it("names the stack file when the stack is unknown", () => {
         const { status, stderr } = plan("--stack", "nope");
         assert.strictEqual(status, 2);
-        assert.match(stderr, new RegExp(`^plan: unknown stack "nope": ${path.join(ROOT, "Pulumi.nope.yaml").replace(/[.]/g, "\\.")} does not exist \\(stacks: .*dev.*\\)\n$`));
+        assert.match(
+            stderr,
+            new RegExp(`^plan: unknown stack "nope": ${path.join(ROOT, "Pulumi.nope.yaml").replace(/[.]/g, "\\.")} does not exist \\(stacks: .*dev.*\\)\n$`),
+        );
     });
 
     it("names the file and the line of malformed YAML", () => {
@@ -161,7 +176,12 @@ describe("the plan's schedule", () => {
         const s = schedule({ a: [], b: ["a"], c: ["a"], d: ["b", "c"] }, { a: 10, b: 30, c: 50, d: 5 });
         assert.deepStrictEqual(
             s.stages.map((x) => [x.stage, x.start, x.finish]),
-            [["a", 0, 10], ["b", 10, 40], ["c", 10, 60], ["d", 60, 65]],
+            [
+                ["a", 0, 10],
+                ["b", 10, 40],
+                ["c", 10, 60],
+                ["d", 60, 65],
+            ],
         );
         assert.deepStrictEqual([s.wallClock, s.sequential, s.criticalPath], [65, 95, ["a", "c", "d"]]);
     });

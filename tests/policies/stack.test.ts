@@ -18,11 +18,7 @@ function graph(overrides: Record<string, string[]> = {}): PlannedResource[] {
         ...overrides,
     };
     const waitReady = command("ws-wait-ready", {}, { dependencies: [d.urn], propertyDependencies: { connection: [d.urn] } });
-    return [
-        d,
-        waitReady,
-        ...Object.entries(stages).map(([stage, deps]) => command(`ws-${stage}`, {}, { dependencies: deps.map(dep) })),
-    ];
+    return [d, waitReady, ...Object.entries(stages).map(([stage, deps]) => command(`ws-${stage}`, {}, { dependencies: deps.map(dep) }))];
 }
 
 describe("monthly-cost-budget", () => {

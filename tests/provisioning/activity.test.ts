@@ -11,7 +11,9 @@ const NOW = 1_800_000_000;
 /** The recorder's text as monitor.sh installs it. */
 function recorderScript(dir: string): string {
     const file = path.join(dir, "record-activity");
-    const res = runBash(assemble({ WS_NO_MAIN: "1" }, `${fs.readFileSync(path.join(PROVISIONING, "monitor.sh"), "utf8")}\nprintf '%s\\n' "$MN_RECORDER_TEXT" >'${file}'`));
+    const res = runBash(
+        assemble({ WS_NO_MAIN: "1" }, `${fs.readFileSync(path.join(PROVISIONING, "monitor.sh"), "utf8")}\nprintf '%s\\n' "$MN_RECORDER_TEXT" >'${file}'`),
+    );
     assert.strictEqual(res.code, 0, res.stderr);
     return file;
 }
@@ -47,8 +49,20 @@ describe("record-activity (monitor stage)", () => {
             fs.writeFileSync(f, "");
             fs.utimesSync(f, NOW - ago, NOW - ago);
         }
-        fakeCommand(path.join(root, "bin"), "who", Object.keys(ttys).map((t, i) => `echo 'dev      ${t}        2026-12-03 09:0${i} (10.213.1.1)'`).join("\n") || "true");
-        fakeCommand(path.join(root, "bin"), "ss", (world.rdp ?? []).map((ms) => `echo '0 0 127.0.0.1:3389 127.0.0.1:4${ms % 1000}'; echo '\t cubic wscale:7,7 rto:204 lastsnd:20 lastrcv:${ms} lastack:20'`).join("\n") || "true");
+        fakeCommand(
+            path.join(root, "bin"),
+            "who",
+            Object.keys(ttys)
+                .map((t, i) => `echo 'dev      ${t}        2026-12-03 09:0${i} (10.213.1.1)'`)
+                .join("\n") || "true",
+        );
+        fakeCommand(
+            path.join(root, "bin"),
+            "ss",
+            (world.rdp ?? [])
+                .map((ms) => `echo '0 0 127.0.0.1:3389 127.0.0.1:4${ms % 1000}'; echo '\t cubic wscale:7,7 rto:204 lastsnd:20 lastrcv:${ms} lastack:20'`)
+                .join("\n") || "true",
+        );
         for (const [user, rel] of Object.entries(world.keepAlive ?? {})) {
             const f = path.join(root, "home", user, ".workstation-keepalive");
             fs.mkdirSync(path.dirname(f), { recursive: true });
@@ -59,14 +73,26 @@ describe("record-activity (monitor stage)", () => {
         fs.writeFileSync(path.join(root, "proc", "stat"), `cpu  ${busy} 0 0 ${idle} 0 0 0 0 0 0\ncpu0 1 2 3 4\n`);
         const res = runBash(`exec bash '${script}'`, {
             pathPrefix: [path.join(root, "bin")],
-            env: { WS_ACTIVITY_DIR: path.join(root, "state"), WS_DEV_DIR: path.join(root, "dev"), WS_HOMES_DIR: path.join(root, "home"), WS_PROC_DIR: path.join(root, "proc") },
+            env: {
+                WS_ACTIVITY_DIR: path.join(root, "state"),
+                WS_DEV_DIR: path.join(root, "dev"),
+                WS_HOMES_DIR: path.join(root, "home"),
+                WS_PROC_DIR: path.join(root, "proc"),
+            },
         });
         assert.strictEqual(res.code, 0, res.stderr);
         return parseActivity(fs.readFileSync(path.join(root, "state", "activity.json"), "utf8"));
     }
 
     it("counts a new host active from its boot", () => {
-        assert.deepStrictEqual(record({}), { updatedAt: NOW, lastActiveAt: NOW - 600, reason: "boot", sessions: { ssh: 0, xrdp: 0 }, cpuPercent: 0, warnedAt: null });
+        assert.deepStrictEqual(record({}), {
+            updatedAt: NOW,
+            lastActiveAt: NOW - 600,
+            reason: "boot",
+            sessions: { ssh: 0, xrdp: 0 },
+            cpuPercent: 0,
+            warnedAt: null,
+        });
     });
 
     it("records SSH sessions by their terminal's last input and RDP connections by their last data", () => {

@@ -15,7 +15,9 @@ interface DotfilesResult {
 }
 
 function git(dir: string, ...args: string[]): string {
-    return execFileSync("git", ["-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main", ...args], { encoding: "utf8" });
+    return execFileSync("git", ["-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main", ...args], {
+        encoding: "utf8",
+    });
 }
 
 /** A repository with these files (path → [content, executable]), committed. */
@@ -36,10 +38,20 @@ function commit(dir: string, files: Record<string, [string, boolean]>): void {
 }
 
 function runStage(repo: string, home: string, varDir: string, extra: Record<string, string> = {}) {
-    const res = runBash(assemble({
-        WS_STAGE: "dotfiles", WS_USERNAME: os.userInfo().username, WS_LOG_DIR: path.join(varDir, "log"), WS_VAR_DIR: varDir,
-        WS_DOTFILES_URL: repo, WS_DOTFILES_HOME: home, ...extra,
-    }, readScript("dotfiles.sh")));
+    const res = runBash(
+        assemble(
+            {
+                WS_STAGE: "dotfiles",
+                WS_USERNAME: os.userInfo().username,
+                WS_LOG_DIR: path.join(varDir, "log"),
+                WS_VAR_DIR: varDir,
+                WS_DOTFILES_URL: repo,
+                WS_DOTFILES_HOME: home,
+                ...extra,
+            },
+            readScript("dotfiles.sh"),
+        ),
+    );
     assert.equal(res.code, 0, res.stderr);
     return { ...res, timing: lastTiming(res.stdout), result: result<DotfilesResult>(res.stdout) };
 }
@@ -69,16 +81,23 @@ describe("dotfiles.sh", function () {
         assert.equal(again.timing.status, "skipped");
         assert.equal(again.result.changed, false);
         assert.equal(fs.readFileSync(path.join(home, "installed-by-dotfiles"), "utf8").split("\n").length - 1, 1);
-        commit(repo, { "README": ["new", false] });
+        commit(repo, { README: ["new", false] });
         const changed = runStage(repo, home, varDir);
         assert.equal(changed.timing.status, "ok");
-        assert.deepEqual(changed.timing.steps.map((s) => [s.name, s.status]), [["git", "skipped"], ["pull", "ok"], ["install", "ok"]]);
+        assert.deepEqual(
+            changed.timing.steps.map((s) => [s.name, s.status]),
+            [
+                ["git", "skipped"],
+                ["pull", "ok"],
+                ["install", "ok"],
+            ],
+        );
         assert.equal(changed.result.head, git(repo, "rev-parse", "HEAD").trim());
         assert.equal(fs.readFileSync(path.join(home, "installed-by-dotfiles"), "utf8").split("\n").length - 1, 2);
     });
 
     it("runs bootstrap in a script/ folder when there is no earlier candidate, even when not executable", () => {
-        const repo = repoWith({ "script/bootstrap": [INSTALL, false], "setup": ["exit 9", true] });
+        const repo = repoWith({ "script/bootstrap": [INSTALL, false], setup: ["exit 9", true] });
         const home = tempDir("dotfiles-home");
         const r = runStage(repo, home, tempDir("dotfiles-var"));
         assert.equal(r.result.method, "script/bootstrap");
@@ -86,7 +105,7 @@ describe("dotfiles.sh", function () {
     });
 
     it("runs the configured install command instead of the scripts", () => {
-        const repo = repoWith({ "install.sh": ["exit 9", true], "mine.sh": ["echo mine > \"$HOME/mine\"", false] });
+        const repo = repoWith({ "install.sh": ["exit 9", true], "mine.sh": ['echo mine > "$HOME/mine"', false] });
         const home = tempDir("dotfiles-home");
         const r = runStage(repo, home, tempDir("dotfiles-var"), { WS_DOTFILES_INSTALL_COMMAND: "bash mine.sh" });
         assert.equal(r.result.method, "command");

@@ -48,8 +48,12 @@ function provisionedRoot(): string {
     write(root, "usr/local/lib/workstation/sample-resources", "#!/bin/bash\n", 0o755);
     write(root, "etc/systemd/system/workstation-monitor.service", "[Unit]\n");
     write(root, "etc/xrdp/xrdp.ini", "port=tcp://127.0.0.1:3389\n");
-    write(root, "var/lib/dpkg/status", "Package: xrdp\nStatus: install ok installed\nArchitecture: amd64\nVersion: 0.10.1-1\n\n"
-        + "Package: code\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1.95.0-1\n\n");
+    write(
+        root,
+        "var/lib/dpkg/status",
+        "Package: xrdp\nStatus: install ok installed\nArchitecture: amd64\nVersion: 0.10.1-1\n\n" +
+            "Package: code\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1.95.0-1\n\n",
+    );
     fs.mkdirSync(path.join(root, "var/lib/dpkg/updates"), { recursive: true });
     return root;
 }
@@ -84,7 +88,10 @@ describe("generalise.sh on a provisioned root", function () {
     });
 
     it("removes every SSH host key and empties the machine-id", () => {
-        assert.deepEqual(fs.readdirSync(path.join(root, "etc/ssh")).filter((f) => f.startsWith("ssh_host_")), []);
+        assert.deepEqual(
+            fs.readdirSync(path.join(root, "etc/ssh")).filter((f) => f.startsWith("ssh_host_")),
+            [],
+        );
         assert.equal(fs.readFileSync(path.join(root, "etc/machine-id"), "utf8"), "");
         assert.equal(exists(root, "var/lib/dbus/machine-id"), false);
     });
@@ -97,7 +104,10 @@ describe("generalise.sh on a provisioned root", function () {
         assert.equal(exists(root, "var/log/syslog.1"), false);
         assert.equal(exists(root, "var/cache/apt/archives/code_1.0_amd64.deb"), false);
         assert.equal(exists(root, "var/cache/apt/pkgcache.bin"), false);
-        assert.deepEqual(fs.readdirSync(path.join(root, "var/lib/apt/lists")).filter((f) => f !== "partial"), ["lock"]);
+        assert.deepEqual(
+            fs.readdirSync(path.join(root, "var/lib/apt/lists")).filter((f) => f !== "partial"),
+            ["lock"],
+        );
     });
 
     it("removes the stages' per-host records so that those stages run again", () => {
@@ -107,9 +117,15 @@ describe("generalise.sh on a provisioned root", function () {
     });
 
     it("keeps what the install stages made, so that they skip on the image", () => {
-        for (const kept of ["etc/apt/sources.list.d/vscode.sources", "usr/share/keyrings/microsoft.gpg", "var/lib/workstation/apt/vscode",
-            "usr/local/lib/workstation/sample-resources", "etc/systemd/system/workstation-monitor.service", "etc/xrdp/xrdp.ini",
-            "etc/ssh/sshd_config"]) {
+        for (const kept of [
+            "etc/apt/sources.list.d/vscode.sources",
+            "usr/share/keyrings/microsoft.gpg",
+            "var/lib/workstation/apt/vscode",
+            "usr/local/lib/workstation/sample-resources",
+            "etc/systemd/system/workstation-monitor.service",
+            "etc/xrdp/xrdp.ini",
+            "etc/ssh/sshd_config",
+        ]) {
             assert.ok(exists(root, kept), `${kept} should stay`);
         }
     });

@@ -112,7 +112,11 @@ describe("provisioning lib: a failing step", () => {
 
 /** apt-get calls recorded by the fakes, without the free-space check's dry runs (--assume-no). */
 function realAptCalls(fakes: string): string[] {
-    return fs.readFileSync(path.join(fakes, "apt-get.argv"), "utf8").trimEnd().split("\n").filter((l) => !l.includes("--assume-no"));
+    return fs
+        .readFileSync(path.join(fakes, "apt-get.argv"), "utf8")
+        .trimEnd()
+        .split("\n")
+        .filter((l) => !l.includes("--assume-no"));
 }
 
 describe("provisioning lib: apt", () => {
@@ -124,8 +128,12 @@ describe("provisioning lib: apt", () => {
         );
         // dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' PKG...: only the packages in
         // $installed are installed; any other makes it exit 1, as dpkg-query does.
-        fakeCommand(dir, "dpkg-query", `rc=0; for pkg in "$@"; do case "$pkg" in -*) continue;; esac
-case " ${installed} " in *" $pkg "*) printf 'ii  %s\\n' "$pkg";; *) echo "dpkg-query: no packages found matching $pkg" >&2; rc=1;; esac; done; exit $rc`);
+        fakeCommand(
+            dir,
+            "dpkg-query",
+            `rc=0; for pkg in "$@"; do case "$pkg" in -*) continue;; esac
+case " ${installed} " in *" $pkg "*) printf 'ii  %s\\n' "$pkg";; *) echo "dpkg-query: no packages found matching $pkg" >&2; rc=1;; esac; done; exit $rc`,
+        );
         fakeCommand(dir, "eatmydata", `exec "$@"`);
     }
 
@@ -202,14 +210,22 @@ case " ${installed} " in *" $pkg "*) printf 'ii  %s\\n' "$pkg";; *) echo "dpkg-q
 describe("provisioning lib: free space before installs", () => {
     /** apt-get whose dry run (--assume-no) reports these figures and whose real run records itself; df reports FREE MB on /usr. */
     function fakes(dir: string, download: string, unpack: string, freeMb: number) {
-        fakeCommand(dir, "apt-get", [
-            `printf '%s\\n' "$*" >>"${dir}/apt-get.argv"`,
-            `case " $* " in *" --assume-no "*) printf 'Need to get ${download} of archives.\\nAfter this operation, ${unpack} of additional disk space will be used.\\nAbort.\\n'; exit 1;; esac`,
-            `echo "Unpacking code ..."; touch "${dir}/installed"`,
-        ].join("\n"));
+        fakeCommand(
+            dir,
+            "apt-get",
+            [
+                `printf '%s\\n' "$*" >>"${dir}/apt-get.argv"`,
+                `case " $* " in *" --assume-no "*) printf 'Need to get ${download} of archives.\\nAfter this operation, ${unpack} of additional disk space will be used.\\nAbort.\\n'; exit 1;; esac`,
+                `echo "Unpacking code ..."; touch "${dir}/installed"`,
+            ].join("\n"),
+        );
         fakeCommand(dir, "dpkg-query", "exit 1");
         fakeCommand(dir, "eatmydata", `exec "$@"`);
-        fakeCommand(dir, "df", `[ "$*" = "-Pm /usr" ] || exit 2; printf 'Filesystem 1048576-blocks Used Available Capacity Mounted on\\n/dev/vda1 20000 19000 ${freeMb} 96%% /\\n'`);
+        fakeCommand(
+            dir,
+            "df",
+            `[ "$*" = "-Pm /usr" ] || exit 2; printf 'Filesystem 1048576-blocks Used Available Capacity Mounted on\\n/dev/vda1 20000 19000 ${freeMb} 96%% /\\n'`,
+        );
     }
 
     it("fails before apt-get installs anything, naming the stage, the free and the needed MB", () => {
@@ -218,7 +234,10 @@ describe("provisioning lib: free space before installs", () => {
         const res = runBash(stage(tempDir("space-full-log"), "ws_stage_begin\nws_step install ws_apt_install code\nws_stage_end"), { pathPrefix: [dir] });
         assert.equal(res.code, 1, res.stderr);
         assert.match(res.stderr, /\[demo\] FAILED: stage demo, step install, exit code 1/);
-        assert.match(res.stderr, /\[demo\] not enough disk space for this install: 300 MB free on \/usr, 617 MB needed \(105 MB to download, 412 MB to unpack, 100 MB margin\); nothing was installed/);
+        assert.match(
+            res.stderr,
+            /\[demo\] not enough disk space for this install: 300 MB free on \/usr, 617 MB needed \(105 MB to download, 412 MB to unpack, 100 MB margin\); nothing was installed/,
+        );
         assert.match(res.stderr, /command: free space check before apt-get install --no-install-recommends code/);
         assert.deepEqual(realAptCalls(dir), [], "apt-get ran the install although the space check failed");
         assert.equal(fs.existsSync(path.join(dir, "installed")), false);
@@ -256,18 +275,14 @@ describe("provisioning lib: dpkg lock waits", () => {
         const lock = path.join(fakes, "lock-frontend");
         fs.writeFileSync(lock, "");
         // `flock` holds a real lock that /proc/locks lists, as dpkg's fcntl lock is listed.
-        const body = [
-            `flock ${lock} sleep 0.8 & sleep 0.2`,
-            "ws_stage_begin",
-            "ws_step install ws_apt_install xrdp",
-            "ws_stage_end",
-            "wait",
-        ].join("\n");
+        const body = [`flock ${lock} sleep 0.8 & sleep 0.2`, "ws_stage_begin", "ws_step install ws_apt_install xrdp", "ws_stage_end", "wait"].join("\n");
         const res = runBash(stage(logDir, body, { WS_DPKG_LOCK_FILE: lock, WS_DPKG_QUEUE_FILE: path.join(fakes, "queue") }), { pathPrefix: [fakes] });
         assert.equal(res.code, 0, res.stderr);
         const t = lastTiming(res.stdout) as ReturnType<typeof lastTiming> & { lockWaitSeconds?: number };
-        assert.ok(t.lockWaitSeconds !== undefined && t.lockWaitSeconds >= 0.4 && t.lockWaitSeconds <= t.seconds,
-            `lockWaitSeconds ${t.lockWaitSeconds} of ${t.seconds}`);
+        assert.ok(
+            t.lockWaitSeconds !== undefined && t.lockWaitSeconds >= 0.4 && t.lockWaitSeconds <= t.seconds,
+            `lockWaitSeconds ${t.lockWaitSeconds} of ${t.seconds}`,
+        );
         assert.match(res.stderr, /waiting for the dpkg lock/);
     });
 
@@ -277,12 +292,18 @@ describe("provisioning lib: dpkg lock waits", () => {
         fakeCommand(fakes, "dpkg-query", "exit 1");
         const lock = path.join(fakes, "lock-frontend");
         fs.writeFileSync(lock, "");
-        const vars = (name: string) => ({ WS_STAGE: name, WS_LOG_DIR: tempDir(`lockqueue-${name}`), WS_APT_RETRY_SLEEP: "0",
-            WS_DPKG_LOCK_FILE: lock, WS_DPKG_QUEUE_FILE: path.join(fakes, "queue") });
-        const one = (name: string) => [
-            `( ${["#!/usr/bin/env bash", ...Object.entries(vars(name)).map(([k, v]) => `${k}='${v}'`)].slice(1).join("; ")}`,
-            "  source \"$LIB\"; ws_stage_begin; ws_step install ws_apt_install xrdp; ws_stage_end ) >\"$OUT/" + name + "\" &",
-        ].join("\n");
+        const vars = (name: string) => ({
+            WS_STAGE: name,
+            WS_LOG_DIR: tempDir(`lockqueue-${name}`),
+            WS_APT_RETRY_SLEEP: "0",
+            WS_DPKG_LOCK_FILE: lock,
+            WS_DPKG_QUEUE_FILE: path.join(fakes, "queue"),
+        });
+        const one = (name: string) =>
+            [
+                `( ${["#!/usr/bin/env bash", ...Object.entries(vars(name)).map(([k, v]) => `${k}='${v}'`)].slice(1).join("; ")}`,
+                '  source "$LIB"; ws_stage_begin; ws_step install ws_apt_install xrdp; ws_stage_end ) >"$OUT/' + name + '" &',
+            ].join("\n");
         const out = tempDir("lockqueue-out");
         const script = [`LIB='${path.join(__dirname, "..", "..", "provisioning", "lib.sh")}'`, `OUT='${out}'`, one("a"), one("b"), "wait"].join("\n");
         const res = runBash(script, { pathPrefix: [fakes] });
@@ -298,8 +319,13 @@ describe("provisioning lib: dpkg lock waits", () => {
         fakeApt(fakes);
         const lock = path.join(fakes, "lock-frontend");
         fs.writeFileSync(lock, "");
-        const res = runBash(stage(logDir, "ws_stage_begin\nws_step install ws_apt_install xrdp\nws_stage_end", { WS_DPKG_LOCK_FILE: lock, WS_DPKG_QUEUE_FILE: path.join(fakes, "queue") }),
-            { pathPrefix: [fakes] });
+        const res = runBash(
+            stage(logDir, "ws_stage_begin\nws_step install ws_apt_install xrdp\nws_stage_end", {
+                WS_DPKG_LOCK_FILE: lock,
+                WS_DPKG_QUEUE_FILE: path.join(fakes, "queue"),
+            }),
+            { pathPrefix: [fakes] },
+        );
         assert.equal(res.code, 0, res.stderr);
         assert.doesNotMatch(res.stdout.trimEnd().split("\n").pop()!, /lockWaitSeconds/);
     });
@@ -314,8 +340,12 @@ describe("provisioning lib: batched installs", () => {
     // request in the batch dir, so the order does not hang on how fast the machine is.
     function run(name: string, jobs: { stage: string; body: string; after?: string }[]) {
         const fakes = tempDir(`${name}-fakes`);
-        fakeCommand(fakes, "apt-get", `for a in "$@"; do [ "$a" = update ] && exit 0; [ "$a" = --assume-no ] && exit 1; done
-printf '%s\\n' "$*" >>"${fakes}/calls"; sleep 1.5; case " $* " in *" bad "*) echo "E: bad package"; exit 100;; esac; exit 0`);
+        fakeCommand(
+            fakes,
+            "apt-get",
+            `for a in "$@"; do [ "$a" = update ] && exit 0; [ "$a" = --assume-no ] && exit 1; done
+printf '%s\\n' "$*" >>"${fakes}/calls"; sleep 1.5; case " $* " in *" bad "*) echo "E: bad package"; exit 100;; esac; exit 0`,
+        );
         fakeCommand(fakes, "dpkg-query", "exit 1");
         fs.writeFileSync(path.join(fakes, "lock-frontend"), "");
         fs.mkdirSync(path.join(fakes, "debs"));
@@ -324,11 +354,18 @@ printf '%s\\n' "$*" >>"${fakes}/calls"; sleep 1.5; case " $* " in *" bad "*) ech
         const common = `WS_LOG_DIR='${out}/log'; WS_APT_RETRY_SLEEP=0; WS_VAR_DIR='${fakes}/var'; WS_DPKG_LOCK_FILE='${fakes}/lock-frontend'; WS_DPKG_QUEUE_FILE='${fakes}/queue.lock'`;
         const script = [
             `DEBS='${fakes}/debs'`,
-            ...jobs.map((j) => `( ${j.after ? `until [ -e '${fakes}/${j.after}' ]; do sleep 0.05; done; sleep 0.2;` : ""} WS_STAGE='${j.stage}'; ${common}; source '${LIB}'; ws_stage_begin; ${j.body}; ws_stage_end ) >'${out}/${j.stage}.out' 2>'${out}/${j.stage}.err' &`),
-            "rc=0; for j in $(jobs -p); do wait \"$j\" || rc=1; done; exit $rc",
+            ...jobs.map(
+                (j) =>
+                    `( ${j.after ? `until [ -e '${fakes}/${j.after}' ]; do sleep 0.05; done; sleep 0.2;` : ""} WS_STAGE='${j.stage}'; ${common}; source '${LIB}'; ws_stage_begin; ${j.body}; ws_stage_end ) >'${out}/${j.stage}.out' 2>'${out}/${j.stage}.err' &`,
+            ),
+            'rc=0; for j in $(jobs -p); do wait "$j" || rc=1; done; exit $rc',
         ].join("\n");
         const res = runBash(script, { pathPrefix: [fakes] });
-        const calls = fs.readFileSync(path.join(fakes, "calls"), "utf8").trimEnd().split("\n").map((c) => c.slice(c.indexOf(" install ") + 1));
+        const calls = fs
+            .readFileSync(path.join(fakes, "calls"), "utf8")
+            .trimEnd()
+            .split("\n")
+            .map((c) => c.slice(c.indexOf(" install ") + 1));
         const stderr = (stage: string) => fs.readFileSync(path.join(out, `${stage}.err`), "utf8");
         const code = (stage: string) => (fs.readFileSync(path.join(out, `${stage}.out`), "utf8").includes("::workstation-timing::") ? 0 : 1);
         return { res, calls, stderr, code };
@@ -338,8 +375,8 @@ printf '%s\\n' "$*" >>"${fakes}/calls"; sleep 1.5; case " $* " in *" bad "*) ech
         const r = run("batch", [
             { stage: "prep", body: "ws_step base ws_apt_defer fail2ban nftables" },
             { stage: "desk", body: "ws_step packages ws_apt_install_batched xrdp", after: "queue.d/deferred-prep.req" },
-            { stage: "ide-a", body: "ws_step install ws_apt_install_batched \"$DEBS/a_1_amd64.deb\"", after: "calls" },
-            { stage: "ide-b", body: "ws_step install ws_apt_install_batched \"$DEBS/b_1_amd64.deb\"", after: "calls" },
+            { stage: "ide-a", body: 'ws_step install ws_apt_install_batched "$DEBS/a_1_amd64.deb"', after: "calls" },
+            { stage: "ide-b", body: 'ws_step install ws_apt_install_batched "$DEBS/b_1_amd64.deb"', after: "calls" },
         ]);
         assert.equal(r.res.code, 0, r.res.stderr);
         assert.equal(r.calls.length, 2, r.calls.join("\n"));
@@ -360,7 +397,14 @@ printf '%s\\n' "$*" >>"${fakes}/calls"; sleep 1.5; case " $* " in *" bad "*) ech
         assert.equal(r.code("two"), 0, r.stderr("two"));
         assert.match(r.stderr("one"), /FAILED: stage one, step install/);
         const alone = r.calls.filter((c) => c.split(" ").length === 3);
-        assert.deepEqual(alone.map((c) => c.split(" ")[2]).filter((p) => p !== "xrdp").sort(), ["bad", "good"], r.calls.join("\n"));
+        assert.deepEqual(
+            alone
+                .map((c) => c.split(" ")[2])
+                .filter((p) => p !== "xrdp")
+                .sort(),
+            ["bad", "good"],
+            r.calls.join("\n"),
+        );
     });
 });
 

@@ -41,7 +41,10 @@ describe("provisioning scripts: shellcheck", () => {
         });
     }
 
-    for (const [name, variable] of [["sample-resources", "MN_SAMPLER_TEXT"], ["record-activity", "MN_RECORDER_TEXT"]]) {
+    for (const [name, variable] of [
+        ["sample-resources", "MN_SAMPLER_TEXT"],
+        ["record-activity", "MN_RECORDER_TEXT"],
+    ]) {
         it(`the ${name} script monitor.sh installs on the host is shellcheck-clean`, () => {
             const dir = tempDir("sampler");
             const out = path.join(dir, name);
@@ -78,7 +81,10 @@ describe("shell scripts: no early-exiting reader at the end of a pipe", () => {
                 .split("\n")
                 .map((line, i) => ({ line, n: i + 1 }))
                 .filter(({ line }) => !line.trimStart().startsWith("#") && earlyReader.test(line));
-            assert.deepEqual(bad.map(({ n, line }) => `${file}:${n}: ${line.trim()}`), []);
+            assert.deepEqual(
+                bad.map(({ n, line }) => `${file}:${n}: ${line.trim()}`),
+                [],
+            );
         });
     }
 });

@@ -16,7 +16,10 @@ function running(marker: string): string[] {
     for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
         try {
             const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-            const state = fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").charAt(0);
+            const state = fs
+                .readFileSync(`/proc/${pid}/stat`, "utf8")
+                .replace(/^.*\) /, "")
+                .charAt(0);
             if (cmdline.includes(marker) && state !== "Z") found.push(`${pid} ${cmdline}`);
         } catch {
             // gone meanwhile
@@ -71,8 +74,7 @@ describe("stage time limit on the host (stage-bound.sh)", function () {
         const res = runStage(stageCommand("desktop", 2, 2), assemble({ WS_STAGE: "desktop", WS_LOG_DIR: logDir }, body), fakes);
 
         assert.equal(res.code, 124, res.stderr);
-        assert.match(res.stderr,
-            /^\[desktop\] FAILED: stage desktop ran past its limit of 2 s and was stopped on the host, with every process it started$/m);
+        assert.match(res.stderr, /^\[desktop\] FAILED: stage desktop ran past its limit of 2 s and was stopped on the host, with every process it started$/m);
         assert.match(res.stderr, /^\[desktop\] stopped by SIGTERM after \d+\.\d{3} s$/m, "the lib records the stop");
         // The limit, then at most the grace for the child that ignores SIGTERM.
         assert.ok(res.seconds >= 2 && res.seconds < 7, `took ${res.seconds} s`);
@@ -83,14 +85,12 @@ describe("stage time limit on the host (stage-bound.sh)", function () {
     });
 
     it("passes a stage that ends in time through: its output and exit code, without waiting for the limit", () => {
-        const ok = runStage(stageCommand("monitor", 30),
-            assemble({ WS_STAGE: "monitor", WS_LOG_DIR: logDir }, "ws_main ws_step quick true"), fakes);
+        const ok = runStage(stageCommand("monitor", 30), assemble({ WS_STAGE: "monitor", WS_LOG_DIR: logDir }, "ws_main ws_step quick true"), fakes);
         assert.equal(ok.code, 0, ok.stderr);
         assert.equal(lastTiming(ok.stdout).stage, "monitor");
         assert.ok(ok.seconds < 5, `took ${ok.seconds} s`);
 
-        const failed = runStage(stageCommand("monitor", 30),
-            assemble({ WS_STAGE: "monitor", WS_LOG_DIR: logDir }, "ws_main ws_step broken false"), fakes);
+        const failed = runStage(stageCommand("monitor", 30), assemble({ WS_STAGE: "monitor", WS_LOG_DIR: logDir }, "ws_main ws_step broken false"), fakes);
         assert.equal(failed.code, 1);
         assert.match(failed.stderr, /^\[monitor\] FAILED: stage monitor, step broken, exit code 1$/m);
         assert.doesNotMatch(failed.stderr, /ran past its limit/);

@@ -46,7 +46,10 @@ const ESTIMATES = "wait-ready=10 system-prep=40 desktop=45 ide-vscode=40 ide-cur
 
 function runReport(logDir: string) {
     return runBash(
-        assemble({ WS_STAGE: "report", WS_LOG_DIR: logDir, WS_STAGE_ESTIMATES: ESTIMATES, WS_BENCH_CPU_MB: "8", WS_BENCH_DISK_MB: "4" }, readScript("report.sh")),
+        assemble(
+            { WS_STAGE: "report", WS_LOG_DIR: logDir, WS_STAGE_ESTIMATES: ESTIMATES, WS_BENCH_CPU_MB: "8", WS_BENCH_DISK_MB: "4" },
+            readScript("report.sh"),
+        ),
     );
 }
 
@@ -236,13 +239,22 @@ describe("verify.sh", () => {
         const varDir = choices({ vscode: "code=fake-ide", cursor: "cursor=ws-missing-ide" });
         const res = runBash(
             assemble(
-                { WS_STAGE: "verify", WS_LOG_DIR: logDir, WS_VAR_DIR: varDir, WS_USERNAME: "ws-no-such-user", WS_DESKTOP: "false", WS_IDES: "vscode cursor antigravity" },
+                {
+                    WS_STAGE: "verify",
+                    WS_LOG_DIR: logDir,
+                    WS_VAR_DIR: varDir,
+                    WS_USERNAME: "ws-no-such-user",
+                    WS_DESKTOP: "false",
+                    WS_IDES: "vscode cursor antigravity",
+                },
                 readScript("verify.sh"),
             ),
             { pathPrefix: [fakes] },
         );
         assert.equal(res.code, 1);
-        const r = result<{ ok: boolean; checks: { name: string; ok: boolean; detail: string; version?: string }[]; versions: Record<string, string> }>(res.stdout);
+        const r = result<{ ok: boolean; checks: { name: string; ok: boolean; detail: string; version?: string }[]; versions: Record<string, string> }>(
+            res.stdout,
+        );
         assert.equal(r.ok, false);
         assert.deepEqual(
             r.checks.map((c) => [c.name, c.ok, c.version]),
@@ -270,7 +282,14 @@ describe("verify.sh", () => {
         const varDir = choices({ vscode: "code=code", antigravity: "antigravity-ide=antigravity-ide" });
         const res = runBash(
             assemble(
-                { WS_STAGE: "verify", WS_LOG_DIR: logDir, WS_VAR_DIR: varDir, WS_USERNAME: "ws-no-such-user", WS_DESKTOP: "false", WS_IDES: "vscode antigravity" },
+                {
+                    WS_STAGE: "verify",
+                    WS_LOG_DIR: logDir,
+                    WS_VAR_DIR: varDir,
+                    WS_USERNAME: "ws-no-such-user",
+                    WS_DESKTOP: "false",
+                    WS_IDES: "vscode antigravity",
+                },
                 readScript("verify.sh"),
             ),
             { pathPrefix: [fakes] },
@@ -282,11 +301,14 @@ describe("verify.sh", () => {
             vscode: { package: "code", command: "code", version: "1.99.0" },
             antigravity: { package: "antigravity-ide", command: "antigravity-ide", version: "2.0.1" },
         });
-        assert.deepEqual(r.checks.map((c) => [c.name, c.package, c.command]), [
-            ["ide-vscode", "code", "code"],
-            ["ide-antigravity", "antigravity-ide", "antigravity-ide"],
-            ["sudo", undefined, undefined],
-        ]);
+        assert.deepEqual(
+            r.checks.map((c) => [c.name, c.package, c.command]),
+            [
+                ["ide-vscode", "code", "code"],
+                ["ide-antigravity", "antigravity-ide", "antigravity-ide"],
+                ["sudo", undefined, undefined],
+            ],
+        );
         assert.equal(lastTiming(res.stdout).stage, "verify");
     });
 
@@ -297,14 +319,27 @@ describe("verify.sh", () => {
         fakeCommand(fakes, "dpkg-query", "exit 1");
         const res = runBash(
             assemble(
-                { WS_STAGE: "verify", WS_LOG_DIR: tempDir("verify-gone"), WS_VAR_DIR: choices({ antigravity: "antigravity-ide=antigravity-ide" }), WS_USERNAME: "ws-no-such-user", WS_DESKTOP: "false", WS_IDES: "antigravity" },
+                {
+                    WS_STAGE: "verify",
+                    WS_LOG_DIR: tempDir("verify-gone"),
+                    WS_VAR_DIR: choices({ antigravity: "antigravity-ide=antigravity-ide" }),
+                    WS_USERNAME: "ws-no-such-user",
+                    WS_DESKTOP: "false",
+                    WS_IDES: "antigravity",
+                },
                 readScript("verify.sh"),
             ),
             { pathPrefix: [fakes] },
         );
         assert.equal(res.code, 1);
         const r = result<{ checks: { name: string; ok: boolean; detail: string }[] }>(res.stdout);
-        assert.deepEqual(r.checks[0], { name: "ide-antigravity", ok: false, detail: "package antigravity-ide (chosen by ide-antigravity) is not installed", package: "antigravity-ide", command: "antigravity-ide" });
+        assert.deepEqual(r.checks[0], {
+            name: "ide-antigravity",
+            ok: false,
+            detail: "package antigravity-ide (chosen by ide-antigravity) is not installed",
+            package: "antigravity-ide",
+            command: "antigravity-ide",
+        });
     });
 });
 
@@ -317,25 +352,36 @@ describe("ide.sh: choosing the package among the candidates", () => {
         const fakes = tempDir("ide-choose-fakes");
         const calls = path.join(fakes, "apt-cache.calls");
         // apt-cache policy as apt prints it: a Candidate line for a known package, nothing for an unknown one.
-        fakeCommand(fakes, "apt-cache", [
-            `printf '%s\\n' "$*" >> ${JSON.stringify(calls)}`,
-            `pkg="\${@: -1}"`,
-            `case " ${offered.join(" ")} " in *" $pkg "*) printf '%s:\\n  Installed: (none)\\n  Candidate: 1.0-1\\n  Version table:\\n' "$pkg" ;; esac`,
-        ].join("\n"));
-        const body = [
-            readScript("ide.sh"),
-            "ws_stage_begin",
-            "ide_check_vars",
-            "ws_step choose ide_choose",
-            "echo \"choice=$(cat \"$WS__TMP/choice\")\"",
-        ].join("\n");
+        fakeCommand(
+            fakes,
+            "apt-cache",
+            [
+                `printf '%s\\n' "$*" >> ${JSON.stringify(calls)}`,
+                `pkg="\${@: -1}"`,
+                `case " ${offered.join(" ")} " in *" $pkg "*) printf '%s:\\n  Installed: (none)\\n  Candidate: 1.0-1\\n  Version table:\\n' "$pkg" ;; esac`,
+            ].join("\n"),
+        );
+        const body = [readScript("ide.sh"), "ws_stage_begin", "ide_check_vars", "ws_step choose ide_choose", 'echo "choice=$(cat "$WS__TMP/choice")"'].join(
+            "\n",
+        );
         const res = runBash(
-            assemble({
-                WS_NO_MAIN: "1", WS_STAGE: "ide-antigravity", WS_LOG_DIR: tempDir("ide-choose"), WS_VAR_DIR: tempDir("ide-choose-var"),
-                WS_IDE: "antigravity", WS_IDE_REPO_URL: REPO, WS_IDE_SUITE: "antigravity-debian", WS_IDE_COMPONENTS: "main",
-                WS_IDE_KEY_URL: "http://127.0.0.1:9/key.asc", WS_IDE_KEYRING: "/etc/apt/keyrings/antigravity-repo-key.gpg",
-                WS_IDE_SOURCE_NAME: "antigravity.sources", WS_IDE_CANDIDATES: candidates,
-            }, body),
+            assemble(
+                {
+                    WS_NO_MAIN: "1",
+                    WS_STAGE: "ide-antigravity",
+                    WS_LOG_DIR: tempDir("ide-choose"),
+                    WS_VAR_DIR: tempDir("ide-choose-var"),
+                    WS_IDE: "antigravity",
+                    WS_IDE_REPO_URL: REPO,
+                    WS_IDE_SUITE: "antigravity-debian",
+                    WS_IDE_COMPONENTS: "main",
+                    WS_IDE_KEY_URL: "http://127.0.0.1:9/key.asc",
+                    WS_IDE_KEYRING: "/etc/apt/keyrings/antigravity-repo-key.gpg",
+                    WS_IDE_SOURCE_NAME: "antigravity.sources",
+                    WS_IDE_CANDIDATES: candidates,
+                },
+                body,
+            ),
             { pathPrefix: [fakes] },
         );
         return { res, calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trimEnd().split("\n") : [] };
@@ -345,7 +391,10 @@ describe("ide.sh: choosing the package among the candidates", () => {
         const { res, calls } = choose(["antigravity", "antigravity-ide"]);
         assert.equal(res.code, 0, res.stderr);
         assert.match(res.stdout, /^choice=antigravity-ide=antigravity-ide$/m);
-        assert.match(res.stderr, /chosen: antigravity-ide \(command antigravity-ide\), the first of \[antigravity-ide, antigravity\] that http:\/\/127\.0\.0\.1:9\/antigravity offers/);
+        assert.match(
+            res.stderr,
+            /chosen: antigravity-ide \(command antigravity-ide\), the first of \[antigravity-ide, antigravity\] that http:\/\/127\.0\.0\.1:9\/antigravity offers/,
+        );
         assert.equal(calls.length, 1, "stops at the first offered candidate");
         assert.match(calls[0], /-o Dir::State::Lists=\S+\/apt\/antigravity\/lists\/ /);
         assert.match(calls[0], /-o Dir::Etc::sourcelist=\/etc\/apt\/sources\.list\.d\/antigravity\.sources -o Dir::Etc::sourceparts=- /);
@@ -357,14 +406,20 @@ describe("ide.sh: choosing the package among the candidates", () => {
         assert.equal(res.code, 0, res.stderr);
         assert.match(res.stdout, /^choice=antigravity=antigravity$/m);
         assert.match(res.stderr, /not offered: antigravity-ide/);
-        assert.deepEqual(calls.map((c) => c.split(" ").pop()), ["antigravity-ide", "antigravity"]);
+        assert.deepEqual(
+            calls.map((c) => c.split(" ").pop()),
+            ["antigravity-ide", "antigravity"],
+        );
     });
 
     it("fails naming the IDE, the repository and the candidates when none is offered", () => {
         const { res } = choose(["antigravity-agent"]);
         assert.notEqual(res.code, 0);
         assert.match(res.stderr, /FAILED: stage ide-antigravity, step choose/);
-        assert.match(res.stderr, /IDE antigravity: the repository http:\/\/127\.0\.0\.1:9\/antigravity \(antigravity-debian main\) offers none of the candidates \[antigravity-ide, antigravity\]; set workstation:ideSources\.antigravity\.candidates to a package it offers/);
+        assert.match(
+            res.stderr,
+            /IDE antigravity: the repository http:\/\/127\.0\.0\.1:9\/antigravity \(antigravity-debian main\) offers none of the candidates \[antigravity-ide, antigravity\]; set workstation:ideSources\.antigravity\.candidates to a package it offers/,
+        );
     });
 
     it("refuses a candidate that is not package=command", () => {
@@ -384,12 +439,24 @@ describe("ide.sh: reading the vendor's repository", () => {
         fakeCommand(fakes, "id", "exit 1");
         const body = [readScript("ide.sh"), "ws_stage_begin", "ide_check_vars", "ws_step lists ide_lists", "echo lists-ok"].join("\n");
         return runBash(
-            assemble({
-                WS_NO_MAIN: "1", WS_STAGE: "ide-vscode", WS_LOG_DIR: tempDir("ide-lists"), WS_VAR_DIR: tempDir("ide-lists-var"), WS_APT_RETRY_SLEEP: "0",
-                WS_IDE: "vscode", WS_IDE_REPO_URL: REPO, WS_IDE_SUITE: "stable", WS_IDE_COMPONENTS: "main",
-                WS_IDE_KEY_URL: "http://127.0.0.1:9/key.asc", WS_IDE_KEYRING: "/etc/apt/keyrings/packages.microsoft.gpg",
-                WS_IDE_SOURCE_NAME: "vscode.sources", WS_IDE_CANDIDATES: "code=code",
-            }, body),
+            assemble(
+                {
+                    WS_NO_MAIN: "1",
+                    WS_STAGE: "ide-vscode",
+                    WS_LOG_DIR: tempDir("ide-lists"),
+                    WS_VAR_DIR: tempDir("ide-lists-var"),
+                    WS_APT_RETRY_SLEEP: "0",
+                    WS_IDE: "vscode",
+                    WS_IDE_REPO_URL: REPO,
+                    WS_IDE_SUITE: "stable",
+                    WS_IDE_COMPONENTS: "main",
+                    WS_IDE_KEY_URL: "http://127.0.0.1:9/key.asc",
+                    WS_IDE_KEYRING: "/etc/apt/keyrings/packages.microsoft.gpg",
+                    WS_IDE_SOURCE_NAME: "vscode.sources",
+                    WS_IDE_CANDIDATES: "code=code",
+                },
+                body,
+            ),
             { pathPrefix: [fakes] },
         );
     }
@@ -398,7 +465,10 @@ describe("ide.sh: reading the vendor's repository", () => {
         const res = lists(`E: Failed to fetch ${REPO}/dists/stable/InRelease  503  Service Unavailable [IP: 127.0.0.1 9]`, 100);
         assert.equal(res.code, 100);
         assert.match(res.stderr, /FAILED: stage ide-vscode, step lists, exit code 100/);
-        assert.match(res.stderr, /IDE vscode: its repository http:\/\/127\.0\.0\.1:9\/code \(stable main\) could not be read: E: Failed to fetch \S+ {2}503 {2}Service Unavailable/);
+        assert.match(
+            res.stderr,
+            /IDE vscode: its repository http:\/\/127\.0\.0\.1:9\/code \(stable main\) could not be read: E: Failed to fetch \S+ {2}503 {2}Service Unavailable/,
+        );
         assert.doesNotMatch(res.stdout, /lists-ok/);
     });
 
@@ -429,10 +499,20 @@ describe("system-prep.sh: keys for the user", () => {
         fs.writeFileSync(rootKeys, `${REFUSAL}\n${DO_KEY}\n`);
         fakeCommand(fakes, "getent", `[ "$1" = passwd ] && printf '%s\\n' 'wsuser:x:1000:1000::${home}:/bin/bash'`);
         const body = `WS_NO_MAIN=1\n${readScript("system-prep.sh")}\nsp_missing_keys`;
-        const res = runBash(assemble({
-            WS_STAGE: "system-prep", WS_LOG_DIR: tempDir("keys-log"), WS_USERNAME: "wsuser", WS_AUTHORIZED_KEYS: GENERATED,
-            WS_COPY_ROOT_KEYS: copyRootKeys, WS_ROOT_AUTHORIZED_KEYS: rootKeys,
-        }, body), { pathPrefix: [fakes] });
+        const res = runBash(
+            assemble(
+                {
+                    WS_STAGE: "system-prep",
+                    WS_LOG_DIR: tempDir("keys-log"),
+                    WS_USERNAME: "wsuser",
+                    WS_AUTHORIZED_KEYS: GENERATED,
+                    WS_COPY_ROOT_KEYS: copyRootKeys,
+                    WS_ROOT_AUTHORIZED_KEYS: rootKeys,
+                },
+                body,
+            ),
+            { pathPrefix: [fakes] },
+        );
         assert.equal(res.code, 0, res.stderr);
         return res.stdout.split("\n").filter((l) => l);
     }
@@ -452,10 +532,14 @@ describe("system-prep.sh: security updates on an old image", () => {
     /** Runs sp_image_updates with a fake apt-get that lists one security and one ordinary upgrade. */
     function run(bakedAt: string | undefined) {
         const fakes = tempDir("prep-image-fakes");
-        fakeCommand(fakes, "apt-get", [
-            `printf '%s\\n' "$*" >>"${fakes}/apt-get.calls"`,
-            `case " $* " in *" -s "*) printf '%s\\n' 'Inst openssl [3.5.1-1] (3.5.1-1+deb13u1 Debian-Security:13/stable-security, trixie-security [amd64])' 'Inst vim [2:9.1-1] (2:9.1-2 Debian:13.2/stable [amd64])' ;; esac`,
-        ].join("\n"));
+        fakeCommand(
+            fakes,
+            "apt-get",
+            [
+                `printf '%s\\n' "$*" >>"${fakes}/apt-get.calls"`,
+                `case " $* " in *" -s "*) printf '%s\\n' 'Inst openssl [3.5.1-1] (3.5.1-1+deb13u1 Debian-Security:13/stable-security, trixie-security [amd64])' 'Inst vim [2:9.1-1] (2:9.1-2 Debian:13.2/stable [amd64])' ;; esac`,
+            ].join("\n"),
+        );
         const vars: Record<string, string> = { WS_STAGE: "system-prep", WS_LOG_DIR: tempDir("prep-image-log"), WS_IMAGE_MAX_AGE_DAYS: "14" };
         if (bakedAt !== undefined) vars.WS_IMAGE_BAKED_AT = bakedAt;
         const body = `WS_NO_MAIN=1\n${readScript("system-prep.sh")}\nws_stage_begin\nsp_image_updates\nws_stage_end`;
@@ -467,7 +551,10 @@ describe("system-prep.sh: security updates on an old image", () => {
     it("upgrades only the packages with a security update when the image is older than the limit", () => {
         const { res, calls } = run(String(Math.floor(Date.now() / 1000) - 20 * DAY));
         assert.equal(res.code, 0, res.stderr);
-        assert.deepEqual(lastTiming(res.stdout).steps.map((s) => [s.name, s.status]), [["security-updates", "ok"]]);
+        assert.deepEqual(
+            lastTiming(res.stdout).steps.map((s) => [s.name, s.status]),
+            [["security-updates", "ok"]],
+        );
         assert.match(calls[0], / update$/);
         assert.match(calls.at(-1)!, / install --only-upgrade --no-install-recommends openssl$/);
         assert.match(res.stderr, /baked 20 days ago \(more than 14\)/);
@@ -477,7 +564,10 @@ describe("system-prep.sh: security updates on an old image", () => {
         for (const bakedAt of [String(Math.floor(Date.now() / 1000) - 3 * DAY), undefined]) {
             const { res, calls } = run(bakedAt);
             assert.equal(res.code, 0, res.stderr);
-            assert.deepEqual(lastTiming(res.stdout).steps.map((s) => [s.name, s.status]), [["security-updates", "skipped"]]);
+            assert.deepEqual(
+                lastTiming(res.stdout).steps.map((s) => [s.name, s.status]),
+                [["security-updates", "skipped"]],
+            );
             assert.deepEqual(calls, []);
         }
     });

@@ -6,7 +6,11 @@ import { UsageError as DeployUsageError } from "../../tools/deploy/args";
 import { UsageError as LocalUsageError } from "../../tools/local/cli";
 import { CliError as TimelineUsageError } from "../../tools/timeline/cli";
 
-const FLAGS = { stack: { type: "string", valueHint: "a stack name" }, verbose: { type: "boolean", short: "v" }, set: { type: "string", multiple: true } } as const;
+const FLAGS = {
+    stack: { type: "string", valueHint: "a stack name" },
+    verbose: { type: "boolean", short: "v" },
+    set: { type: "string", multiple: true },
+} as const;
 
 function usageMessage(argv: string[]): string {
     try {
@@ -20,11 +24,17 @@ function usageMessage(argv: string[]): string {
 
 describe("tools/shared/cli", () => {
     it("reads --flag value, --flag=value, booleans and repeated flags", () => {
-        assert.deepStrictEqual({ ...parseFlags(["--stack", "dev", "--verbose", "--set=a=1", "--set", "b=2"], FLAGS) },
-            { stack: "dev", verbose: true, set: ["a=1", "b=2"] });
+        assert.deepStrictEqual(
+            { ...parseFlags(["--stack", "dev", "--verbose", "--set=a=1", "--set", "b=2"], FLAGS) },
+            { stack: "dev", verbose: true, set: ["a=1", "b=2"] },
+        );
         assert.deepStrictEqual({ ...parseFlags(["-v", "--stack", "a", "--stack", "b"], FLAGS) }, { verbose: true, stack: "b" });
         assert.deepStrictEqual({ ...parseFlags([], FLAGS) }, {});
-        assert.deepStrictEqual(flagTokens(["--set=a", "-v", "--stack", "s"], FLAGS), [{ name: "set", value: "a" }, { name: "verbose" }, { name: "stack", value: "s" }]);
+        assert.deepStrictEqual(flagTokens(["--set=a", "-v", "--stack", "s"], FLAGS), [
+            { name: "set", value: "a" },
+            { name: "verbose" },
+            { name: "stack", value: "s" },
+        ]);
     });
 
     it("names an unknown flag, a missing or empty value, a value on a boolean and a stray argument", () => {

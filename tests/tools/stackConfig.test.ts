@@ -10,41 +10,47 @@ describe("tools/shared/stackConfig: loadStackConfig", () => {
     let dir: string;
     beforeEach(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "stackcfg-"));
-        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), [
-            "name: workstation",
-            "runtime: nodejs",
-            "config:",
-            "  region:",
-            "    type: string",
-            "    default: nyc3",
-            "  ides:",
-            "    type: array",
-            "    default: [vscode, cursor]",
-            "  desktop:",
-            "    type: boolean",
-            "    default: true",
-            "  provisioningRun:",
-            "    type: string",
-            "    default: \"\"",
-            "  token:",
-            "    type: string",
-            "    secret: true",
-            "    default: \"\"",
-            "  shorthand: 3",
-            "",
-        ].join("\n"));
-        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), [
-            "config:",
-            "  workstation:region: fra1",
-            "  workstation:tags:",
-            "    - owner:me",
-            "  workstation:backups: false",
-            "  workstation:stageEstimates:",
-            "    desktop: 90",
-            "  digitalocean:token:",
-            "    secure: v1:abcdef",
-            "",
-        ].join("\n"));
+        fs.writeFileSync(
+            path.join(dir, "Pulumi.yaml"),
+            [
+                "name: workstation",
+                "runtime: nodejs",
+                "config:",
+                "  region:",
+                "    type: string",
+                "    default: nyc3",
+                "  ides:",
+                "    type: array",
+                "    default: [vscode, cursor]",
+                "  desktop:",
+                "    type: boolean",
+                "    default: true",
+                "  provisioningRun:",
+                "    type: string",
+                '    default: ""',
+                "  token:",
+                "    type: string",
+                "    secret: true",
+                '    default: ""',
+                "  shorthand: 3",
+                "",
+            ].join("\n"),
+        );
+        fs.writeFileSync(
+            path.join(dir, "Pulumi.dev.yaml"),
+            [
+                "config:",
+                "  workstation:region: fra1",
+                "  workstation:tags:",
+                "    - owner:me",
+                "  workstation:backups: false",
+                "  workstation:stageEstimates:",
+                "    desktop: 90",
+                "  digitalocean:token:",
+                "    secure: v1:abcdef",
+                "",
+            ].join("\n"),
+        );
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -52,14 +58,14 @@ describe("tools/shared/stackConfig: loadStackConfig", () => {
         const cfg = loadStackConfig(dir, "dev");
         assert.deepStrictEqual(cfg.values, {
             "workstation:region": "fra1",
-            "workstation:ides": "[\"vscode\",\"cursor\"]",
+            "workstation:ides": '["vscode","cursor"]',
             "workstation:desktop": "true",
             "workstation:provisioningRun": "",
             "workstation:token": "",
             "workstation:shorthand": "3",
-            "workstation:tags": "[\"owner:me\"]",
+            "workstation:tags": '["owner:me"]',
             "workstation:backups": "false",
-            "workstation:stageEstimates": "{\"desktop\":90}",
+            "workstation:stageEstimates": '{"desktop":90}',
             "digitalocean:token": "[undecryptable secure value for digitalocean:token]",
         });
         assert.deepStrictEqual(cfg.secretKeys, ["digitalocean:token", "workstation:token"]);
@@ -69,7 +75,7 @@ describe("tools/shared/stackConfig: loadStackConfig", () => {
 
     it("lets overrides win and qualifies bare keys with the project", () => {
         const cfg = loadStackConfig(dir, "dev", { ideSources: { vscode: { repoUrl: "http://10.0.0.1:8080/code" } }, provisioningRun: "r2" });
-        assert.strictEqual(cfg.values["workstation:ideSources"], "{\"vscode\":{\"repoUrl\":\"http://10.0.0.1:8080/code\"}}");
+        assert.strictEqual(cfg.values["workstation:ideSources"], '{"vscode":{"repoUrl":"http://10.0.0.1:8080/code"}}');
         assert.strictEqual(cfg.values["workstation:provisioningRun"], "r2");
         const env = configEnv(cfg);
         assert.strictEqual(JSON.parse(env.PULUMI_CONFIG)["workstation:region"], "fra1");
@@ -84,7 +90,7 @@ describe("tools/shared/stackConfig: loadStackConfig", () => {
         assert.strictEqual(encodeConfigValue("a b"), "a b");
         assert.strictEqual(encodeConfigValue(false), "false");
         assert.strictEqual(encodeConfigValue(12), "12");
-        assert.strictEqual(encodeConfigValue(["x"]), "[\"x\"]");
+        assert.strictEqual(encodeConfigValue(["x"]), '["x"]');
     });
 
     it("reads the project's own Pulumi.yaml and dev stack into values the program accepts", () => {
@@ -106,8 +112,13 @@ describe("tools/shared/stackConfig: what the CLI refuses or reads besides", () =
 
     it("names a key declared without a default that the stack does not set", () => {
         fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), "config:\n  workstation:size: s-2\n");
-        assert.throws(() => loadStackConfig(dir, "dev"), (e: Error) => e instanceof StackFileError
-            && e.message === `${path.join(dir, "Pulumi.dev.yaml")}: missing required config workstation:owner (declared without a default in ${path.join(dir, "Pulumi.yaml")})`);
+        assert.throws(
+            () => loadStackConfig(dir, "dev"),
+            (e: Error) =>
+                e instanceof StackFileError &&
+                e.message ===
+                    `${path.join(dir, "Pulumi.dev.yaml")}: missing required config workstation:owner (declared without a default in ${path.join(dir, "Pulumi.yaml")})`,
+        );
         assert.strictEqual(loadStackConfig(dir, "dev", { owner: "me" }).values["workstation:owner"], "me");
     });
 
@@ -134,8 +145,10 @@ describe("tools/shared/stackConfig: what the CLI refuses or reads besides", () =
     });
 
     it("parses a stack file's text into its config as written and its secure keys", () => {
-        assert.deepStrictEqual(parseStackFile("config:\n  a: 1\n  b:\n    secure: v1:x\n  c: [x]\n", "f.yaml"),
-            { config: { a: 1, b: { secure: "v1:x" }, c: ["x"] }, secureKeys: ["b"] });
+        assert.deepStrictEqual(parseStackFile("config:\n  a: 1\n  b:\n    secure: v1:x\n  c: [x]\n", "f.yaml"), {
+            config: { a: 1, b: { secure: "v1:x" }, c: ["x"] },
+            secureKeys: ["b"],
+        });
         assert.deepStrictEqual(parseStackFile("", "f.yaml"), { config: {}, secureKeys: [] });
         assert.throws(() => parseStackFile("- a\n", "f.yaml"), /^StackFileError: f\.yaml: must be a mapping \(with a "config" key\), got a list$/);
     });

@@ -10,7 +10,11 @@ import { STAGES, outputs } from "./fixture";
 
 /** Parses the SVG with a real XML parser; any well-formedness error throws. */
 export function parseSvg(svg: string) {
-    const doc = new DOMParser({ onError: (level, msg) => { throw new Error(`XML ${level}: ${msg}`); } }).parseFromString(svg, "image/svg+xml");
+    const doc = new DOMParser({
+        onError: (level, msg) => {
+            throw new Error(`XML ${level}: ${msg}`);
+        },
+    }).parseFromString(svg, "image/svg+xml");
     return doc;
 }
 
@@ -41,7 +45,10 @@ describe("timeline picture: SVG geometry", () => {
     it("puts each stage in its own lane, in start order", () => {
         const ys = elements(doc, "rect", "bar").map((b) => [b.getAttribute("data-stage"), num(b, "y")] as const);
         const byStart = [...STAGES].sort((a, b) => a.start - b.start).map((s) => s.stage);
-        assert.deepEqual(ys.map(([s]) => s), byStart);
+        assert.deepEqual(
+            ys.map(([s]) => s),
+            byStart,
+        );
         ys.forEach(([, y], i) => assert.equal(y, LAYOUT.top + i * LAYOUT.laneHeight + (LAYOUT.laneHeight - LAYOUT.barHeight) / 2));
     });
 
@@ -52,7 +59,10 @@ describe("timeline picture: SVG geometry", () => {
 
     it("shades each stage's dpkg lock wait inside its bar, as wide as the wait", () => {
         const waits = elements(doc, "rect", "lock-wait");
-        assert.deepEqual(waits.map((w) => w.getAttribute("data-stage")), ["desktop", "ide-vscode", "ide-cursor"]);
+        assert.deepEqual(
+            waits.map((w) => w.getAttribute("data-stage")),
+            ["desktop", "ide-vscode", "ide-cursor"],
+        );
         for (const w of waits) {
             const s = STAGES.find((t) => t.stage === w.getAttribute("data-stage"))!;
             const bar = elements(doc, "rect", "bar").find((b) => b.getAttribute("data-stage") === s.stage)!;
@@ -66,18 +76,27 @@ describe("timeline picture: SVG geometry", () => {
         const lanesBottom = LAYOUT.top + STAGES.length * LAYOUT.laneHeight;
         for (const kind of ["memory", "cpu"]) {
             const line = elements(doc, "polyline", kind)[0]!;
-            const points = line.getAttribute("points")!.split(" ").map((p) => p.split(",").map(Number));
+            const points = line
+                .getAttribute("points")!
+                .split(" ")
+                .map((p) => p.split(",").map(Number));
             assert.equal(points.length, 11);
             points.forEach(([x], i) => assert.ok(Math.abs(x! - (LAYOUT.labelWidth + i * 10 * pxPerSecond)) <= 0.01));
             for (const [, y] of points) assert.ok(y! > lanesBottom, `${kind} y ${y} below the lanes`);
         }
         // CPU: 0 % at the chart's bottom, 100 % at its top.
-        const cpu = elements(doc, "polyline", "cpu")[0]!.getAttribute("points")!.split(" ").map((p) => p.split(",").map(Number));
+        const cpu = elements(doc, "polyline", "cpu")[0]!
+            .getAttribute("points")!
+            .split(" ")
+            .map((p) => p.split(",").map(Number));
         const frame = elements(doc, "rect", "frame")[1]!;
         assert.equal(cpu[0]![1], num(frame, "y") + LAYOUT.chartHeight);
         assert.ok(Math.abs(cpu[1]![1]! - (num(frame, "y") + LAYOUT.chartHeight * (1 - 0.37))) <= 0.01);
         // Memory: scaled to 1.25 × the peak used (1800 MB → 2250, rounded up to 2300), not to the machine's total.
-        const mem = elements(doc, "polyline", "memory")[0]!.getAttribute("points")!.split(" ").map((p) => p.split(",").map(Number));
+        const mem = elements(doc, "polyline", "memory")[0]!
+            .getAttribute("points")!
+            .split(" ")
+            .map((p) => p.split(",").map(Number));
         const memFrame = elements(doc, "rect", "frame")[0]!;
         assert.ok(Math.abs(mem[10]![1]! - (num(memFrame, "y") + LAYOUT.chartHeight * (1 - 1800 / 2300))) <= 0.01, `peak at y ${mem[10]![1]}`);
     });
@@ -87,7 +106,10 @@ describe("timeline picture: SVG geometry", () => {
         const t = outputs().timings as { wallClockSeconds: number; sequentialSeconds: number; parallelSavingsSeconds: number; parallelSavingsPercent: number };
         assert.match(html, new RegExp(`wall clock</dt><dd>${t.wallClockSeconds} s`));
         assert.match(html, new RegExp(`sequential sum</dt><dd>${Math.round(t.sequentialSeconds)} s`));
-        assert.match(html, new RegExp(`saved by parallelism</dt><dd>${Math.round(t.parallelSavingsSeconds * 10) / 10} s \\(${Math.round(t.parallelSavingsPercent)} %\\)`));
+        assert.match(
+            html,
+            new RegExp(`saved by parallelism</dt><dd>${Math.round(t.parallelSavingsSeconds * 10) / 10} s \\(${Math.round(t.parallelSavingsPercent)} %\\)`),
+        );
         assert.match(html, /dpkg lock waits<\/dt><dd>83.5 s/);
         assert.doesNotMatch(html, /<script|<link|@import|url\(|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
     });
@@ -95,8 +117,10 @@ describe("timeline picture: SVG geometry", () => {
 
 describe("timeline picture: input", () => {
     it("refuses outputs without timings, naming what is there", () => {
-        assert.throws(() => timelineFromOutputs({ ipv4Address: "x" }, "t"),
-            (e: Error) => e instanceof TimelineInputError && /no "timings" object \(keys: ipv4Address\)/.test(e.message));
+        assert.throws(
+            () => timelineFromOutputs({ ipv4Address: "x" }, "t"),
+            (e: Error) => e instanceof TimelineInputError && /no "timings" object \(keys: ipv4Address\)/.test(e.message),
+        );
     });
 
     it("refuses a stage whose end is before its start", () => {
@@ -122,7 +146,10 @@ describe("npm run timeline", () => {
         fs.writeFileSync(file, JSON.stringify(outputs()));
         const written: string[] = [];
         const orig = process.stdout.write.bind(process.stdout);
-        process.stdout.write = ((s: string) => { written.push(s); return true; }) as typeof process.stdout.write;
+        process.stdout.write = ((s: string) => {
+            written.push(s);
+            return true;
+        }) as typeof process.stdout.write;
         let code: number;
         try {
             code = main(["--file", file]);
@@ -142,8 +169,10 @@ describe("npm run timeline", () => {
     });
 
     it("says clearly when the Pulumi CLI is not there", () => {
-        assert.throws(() => stackOutputs("dev", path.join(dir, "no-such-pulumi")),
-            /the Pulumi CLI \(.*no-such-pulumi\) is not installed or not on PATH; .*--file outputs\.json/);
+        assert.throws(
+            () => stackOutputs("dev", path.join(dir, "no-such-pulumi")),
+            /the Pulumi CLI \(.*no-such-pulumi\) is not installed or not on PATH; .*--file outputs\.json/,
+        );
     });
 
     it("runs `pulumi stack output --json --show-secrets=false --stack NAME`", () => {

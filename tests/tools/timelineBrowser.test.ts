@@ -14,11 +14,22 @@ const CHROMIUM = "/usr/bin/chromium";
 
 /** Flags for a closed network and a throwaway profile. */
 function chromium(args: string[], profile: string): { stdout: string; stderr: string; status: number | null } {
-    const res = spawnSync(CHROMIUM, [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        `--user-data-dir=${profile}`, ...args,
-    ], { encoding: "utf8", timeout: 90_000, maxBuffer: 32 * 1024 * 1024 });
+    const res = spawnSync(
+        CHROMIUM,
+        [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            `--user-data-dir=${profile}`,
+            ...args,
+        ],
+        { encoding: "utf8", timeout: 90_000, maxBuffer: 32 * 1024 * 1024 },
+    );
     if (res.error) throw res.error;
     return { stdout: res.stdout, stderr: res.stderr, status: res.status };
 }
@@ -27,7 +38,9 @@ function chromium(args: string[], profile: string): { stdout: string; stderr: st
 export function decodePng(buf: Buffer): { width: number; height: number; pixel(x: number, y: number): [number, number, number] } {
     assert.equal(buf.subarray(0, 8).toString("hex"), "89504e470d0a1a0a", "not a PNG");
     let pos = 8;
-    let width = 0, height = 0, colorType = 0;
+    let width = 0,
+        height = 0,
+        colorType = 0;
     const idat: Buffer[] = [];
     while (pos < buf.length) {
         const len = buf.readUInt32BE(pos);
@@ -54,8 +67,20 @@ export function decodePng(buf: Buffer): { width: number; height: number; pixel(x
             const b = y > 0 ? out[(y - 1) * stride + i]! : 0;
             const c = i >= bpp && y > 0 ? out[(y - 1) * stride + i - bpp]! : 0;
             const p = a + b - c;
-            const pred = filter === 0 ? 0 : filter === 1 ? a : filter === 2 ? b : filter === 3 ? (a + b) >> 1
-                : Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
+            const pred =
+                filter === 0
+                    ? 0
+                    : filter === 1
+                      ? a
+                      : filter === 2
+                        ? b
+                        : filter === 3
+                          ? (a + b) >> 1
+                          : Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c)
+                            ? a
+                            : Math.abs(p - b) <= Math.abs(p - c)
+                              ? b
+                              : c;
             out[y * stride + i] = (line[i]! + pred) & 0xff;
         }
     }
@@ -99,7 +124,8 @@ describe("timeline picture in headless Chromium", function () {
         const res = chromium([`--screenshot=${shot}`, "--window-size=1200,700", `file://${page}`], path.join(dir, "profile-shot"));
         assert.ok(fs.existsSync(shot), `no screenshot (exit ${res.status}): ${res.stderr.slice(-2000)}`);
         const png = decodePng(fs.readFileSync(shot));
-        let nonWhite = 0, critical = 0;
+        let nonWhite = 0,
+            critical = 0;
         for (let y = 0; y < png.height; y++) {
             for (let x = 0; x < png.width; x++) {
                 const [r, g, b] = png.pixel(x, y);
@@ -117,8 +143,13 @@ describe("timeline picture in headless Chromium", function () {
         const res = chromium(["--dump-dom", "--window-size=1400,900", `file://${page}`], path.join(dir, "profile-dom"));
         const m = /<pre id="probe">([\s\S]*?)<\/pre>/.exec(res.stdout);
         assert.ok(m, `no probe in the dumped DOM (exit ${res.status}): ${res.stderr.slice(-2000)}`);
-        const found = JSON.parse(m[1]!.replace(/&quot;/g, "\"").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&")) as
-            { stage: string; kind: string; x: number; width: number; screenWidth: number; fill: string; hit: boolean }[];
+        const found = JSON.parse(
+            m[1]!
+                .replace(/&quot;/g, '"')
+                .replace(/&lt;/g, "<")
+                .replace(/&gt;/g, ">")
+                .replace(/&amp;/g, "&"),
+        ) as { stage: string; kind: string; x: number; width: number; screenWidth: number; fill: string; hit: boolean }[];
         const t0 = Math.min(...STAGES.map((s) => s.start));
         const px = LAYOUT.plotWidth / (Math.max(...STAGES.map((s) => s.end)) - t0);
         const bars = found.filter((f) => f.kind === "bar");
@@ -136,6 +167,9 @@ describe("timeline picture in headless Chromium", function () {
             const s = STAGES.find((t) => t.stage === w.stage)!;
             assert.ok(Math.abs(w.width - s.lockWaitSeconds! * px) < 0.02, `${w.stage}: lock wait ${w.width}`);
         }
-        assert.deepEqual(waits.map((w) => w.stage), ["desktop", "ide-vscode", "ide-cursor"]);
+        assert.deepEqual(
+            waits.map((w) => w.stage),
+            ["desktop", "ide-vscode", "ide-cursor"],
+        );
     });
 });

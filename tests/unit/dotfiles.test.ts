@@ -8,7 +8,11 @@ import { runProgram, stackValues } from "./program";
 
 function configWith(dotfiles: unknown) {
     const values = stackValues("dev", dotfiles === undefined ? {} : { dotfiles });
-    return parseConfig((k) => values[`workstation:${k}`], "dev", Object.keys(values).map((k) => k.slice("workstation:".length)));
+    return parseConfig(
+        (k) => values[`workstation:${k}`],
+        "dev",
+        Object.keys(values).map((k) => k.slice("workstation:".length)),
+    );
 }
 
 function problemsOf(dotfiles: unknown): string[] {
@@ -24,8 +28,11 @@ function problemsOf(dotfiles: unknown): string[] {
 describe("config: dotfiles", () => {
     it("accepts a URL with an optional branch and install command", () => {
         assert.deepStrictEqual(configWith({ url: "https://github.com/alice/dotfiles.git" }).dotfiles, { url: "https://github.com/alice/dotfiles.git" });
-        assert.deepStrictEqual(configWith({ url: "git@github.com:alice/dotfiles.git", branch: "feature/zsh", installCommand: "make install" }).dotfiles,
-            { url: "git@github.com:alice/dotfiles.git", branch: "feature/zsh", installCommand: "make install" });
+        assert.deepStrictEqual(configWith({ url: "git@github.com:alice/dotfiles.git", branch: "feature/zsh", installCommand: "make install" }).dotfiles, {
+            url: "git@github.com:alice/dotfiles.git",
+            branch: "feature/zsh",
+            installCommand: "make install",
+        });
         assert.strictEqual(configWith(undefined).dotfiles, undefined);
         for (const url of ["ssh://git@example.com:2222/alice/dotfiles.git", "http://10.213.5.1:8743/dotfiles.git", "https://gitlab.example.com/a/b"]) {
             assert.ok(isGitUrl(url), url);
@@ -34,15 +41,43 @@ describe("config: dotfiles", () => {
 
     const URL_ALLOWED = "a git URL: https://host/path, http://host/path (a mirror you trust), ssh://[user@]host[:port]/path or user@host:path";
     const cases: [string, unknown, string][] = [
-        ["a plain string", "https://github.com/alice/dotfiles", `workstation:dotfiles: "https://github.com/alice/dotfiles" is not allowed; expected an object with url (required), branch and installCommand, e.g. {"url":"https://github.com/me/dotfiles.git"}`],
+        [
+            "a plain string",
+            "https://github.com/alice/dotfiles",
+            `workstation:dotfiles: "https://github.com/alice/dotfiles" is not allowed; expected an object with url (required), branch and installCommand, e.g. {"url":"https://github.com/me/dotfiles.git"}`,
+        ],
         ["no url", { branch: "main" }, `workstation:dotfiles.url: missing; expected ${URL_ALLOWED}`],
         ["a file URL", { url: "file:///etc" }, `workstation:dotfiles.url: "file:///etc" is not allowed; expected ${URL_ALLOWED}`],
-        ["a URL with a newline", { url: "https://example.com/a\nb" }, `workstation:dotfiles.url: "https://example.com/a\\nb" is not allowed; expected ${URL_ALLOWED}`],
-        ["an option as URL", { url: "--upload-pack=touch /tmp/x" }, `workstation:dotfiles.url: "--upload-pack=touch /tmp/x" is not allowed; expected ${URL_ALLOWED}`],
-        ["a bad branch", { url: "https://example.com/a.git", branch: "feat..x" }, `workstation:dotfiles.branch: "feat..x" is not allowed; expected a git branch name (no spaces, ~ ^ : ? * [ \\, "..", "@{", or a leading "-")`],
-        ["a branch with a space", { url: "https://example.com/a.git", branch: "my branch" }, `workstation:dotfiles.branch: "my branch" is not allowed; expected a git branch name (no spaces, ~ ^ : ? * [ \\, "..", "@{", or a leading "-")`],
-        ["a two-line install command", { url: "https://example.com/a.git", installCommand: "make\nrm -rf ~" }, `workstation:dotfiles.installCommand: "make\\nrm -rf ~" is not allowed; expected one shell command line of at most 1000 characters, no newlines`],
-        ["an unknown field", { url: "https://example.com/a.git", ref: "v1" }, "workstation:dotfiles.ref: unknown field; fields are url, branch, installCommand"],
+        [
+            "a URL with a newline",
+            { url: "https://example.com/a\nb" },
+            `workstation:dotfiles.url: "https://example.com/a\\nb" is not allowed; expected ${URL_ALLOWED}`,
+        ],
+        [
+            "an option as URL",
+            { url: "--upload-pack=touch /tmp/x" },
+            `workstation:dotfiles.url: "--upload-pack=touch /tmp/x" is not allowed; expected ${URL_ALLOWED}`,
+        ],
+        [
+            "a bad branch",
+            { url: "https://example.com/a.git", branch: "feat..x" },
+            `workstation:dotfiles.branch: "feat..x" is not allowed; expected a git branch name (no spaces, ~ ^ : ? * [ \\, "..", "@{", or a leading "-")`,
+        ],
+        [
+            "a branch with a space",
+            { url: "https://example.com/a.git", branch: "my branch" },
+            `workstation:dotfiles.branch: "my branch" is not allowed; expected a git branch name (no spaces, ~ ^ : ? * [ \\, "..", "@{", or a leading "-")`,
+        ],
+        [
+            "a two-line install command",
+            { url: "https://example.com/a.git", installCommand: "make\nrm -rf ~" },
+            `workstation:dotfiles.installCommand: "make\\nrm -rf ~" is not allowed; expected one shell command line of at most 1000 characters, no newlines`,
+        ],
+        [
+            "an unknown field",
+            { url: "https://example.com/a.git", ref: "v1" },
+            "workstation:dotfiles.ref: unknown field; fields are url, branch, installCommand",
+        ],
     ];
     for (const [what, value, message] of cases) {
         it(`refuses ${what}, naming key, value and what is allowed`, () => {
@@ -61,15 +96,21 @@ describe("the dotfiles stage", () => {
         const config = configWith(dotfiles);
         const seen = new Map<string, pulumi.Resource[]>();
         registrations.length = 0;
-        const ws = new Workstation("df", { config, stack: "dev" }, {
-            transformations: [(args) => {
-                if (args.type === "command:remote:Command") {
-                    const d = args.opts.dependsOn;
-                    seen.set(args.name, (Array.isArray(d) ? d : d ? [d] : []) as pulumi.Resource[]);
-                }
-                return undefined;
-            }],
-        });
+        const ws = new Workstation(
+            "df",
+            { config, stack: "dev" },
+            {
+                transformations: [
+                    (args) => {
+                        if (args.type === "command:remote:Command") {
+                            const d = args.opts.dependsOn;
+                            seen.set(args.name, (Array.isArray(d) ? d : d ? [d] : []) as pulumi.Resource[]);
+                        }
+                        return undefined;
+                    },
+                ],
+            },
+        );
         await settle();
         const nameOf = new Map<pulumi.Resource, string>();
         for (const [stage, s] of Object.entries(ws.stages)) nameOf.set(s!.command, stage);
@@ -97,18 +138,23 @@ describe("the dotfiles stage", () => {
     });
 
     it("turns a failed install into a warning alert with the tail of its output, and a good one into none", () => {
-        assert.deepStrictEqual(dotfilesAlerts({ head: "abc", method: "install.sh", failure: { step: "install.sh", exitCode: 3, tail: "boom" } }), [{
-            level: "warning", kind: "dotfiles", stage: "dotfiles", message: "dotfiles: install.sh exited with 3; last lines of its output:\nboom",
-        }]);
+        assert.deepStrictEqual(dotfilesAlerts({ head: "abc", method: "install.sh", failure: { step: "install.sh", exitCode: 3, tail: "boom" } }), [
+            {
+                level: "warning",
+                kind: "dotfiles",
+                stage: "dotfiles",
+                message: "dotfiles: install.sh exited with 3; last lines of its output:\nboom",
+            },
+        ]);
         assert.deepStrictEqual(dotfilesAlerts({ head: "abc", method: "install.sh", failure: null }), []);
         assert.deepStrictEqual(dotfilesAlerts(undefined), []);
     });
 
     it("is in the program's timings and adds no alert when the install succeeded", async () => {
         const outputs = await runProgram(stackValues("dev", { dotfiles: { url: "https://example.com/alice/dotfiles.git" } }));
-        const timings = await valueOf(outputs.timings) as { stages: Record<string, unknown> };
+        const timings = (await valueOf(outputs.timings)) as { stages: Record<string, unknown> };
         assert.ok("dotfiles" in timings.stages);
-        const alerts = await valueOf(outputs.alerts) as { kind: string }[];
+        const alerts = (await valueOf(outputs.alerts)) as { kind: string }[];
         assert.ok(!alerts.some((a) => a.kind === "dotfiles"));
     });
 });

@@ -5,9 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseConfig } from "../../components/config";
 import { snapshotsToPrune } from "../../components/image";
 import { installGraph } from "../../components/stages";
-import {
-    MOCK_GENERALISED, MOCK_IMAGE_OUTPUTS, MOCK_IMAGE_STACK, Registration, registrations, unwrap, valueOf,
-} from "./mocks";
+import { MOCK_GENERALISED, MOCK_IMAGE_OUTPUTS, MOCK_IMAGE_STACK, Registration, registrations, unwrap, valueOf } from "./mocks";
 import { runProgram, stackValues } from "./program";
 
 const INSTALL = ["wait-ready", "system-prep", "desktop", "ide-vscode", "ide-cursor", "ide-antigravity", "monitor"];
@@ -23,9 +21,14 @@ describe("the image stack (role: image)", () => {
     });
 
     it("builds a builder with the install stages only, no workstation of its own", () => {
-        const stages = ofType("workstation:index:ProvisioningStage").map((r) => r.name).sort();
+        const stages = ofType("workstation:index:ProvisioningStage")
+            .map((r) => r.name)
+            .sort();
         assert.deepStrictEqual(stages, INSTALL.map((s) => `image-${s}`).sort());
-        assert.deepStrictEqual(ofType("workstation:index:Workstation").map((r) => r.name), ["image"]);
+        assert.deepStrictEqual(
+            ofType("workstation:index:Workstation").map((r) => r.name),
+            ["image"],
+        );
         assert.strictEqual(ofType("workstation:index:Workstation")[0].parentType, "workstation:index:WorkstationImage");
         assert.strictEqual(ofType("digitalocean:index/droplet:Droplet").length, 1);
         assert.strictEqual(ofType("digitalocean:index/droplet:Droplet")[0].inputs.image, "debian-13-x64", "the builder starts from the base image");
@@ -44,9 +47,15 @@ describe("the image stack (role: image)", () => {
         const snap = ofType("digitalocean:index/dropletSnapshot:DropletSnapshot")[0];
         // The builder's droplet id, as its firewall names it (the only droplet of the stack).
         const [builderId] = ofType("digitalocean:index/firewall:Firewall")[0].inputs.dropletIds as number[];
-        assert.deepStrictEqual({ dropletId: snap.inputs.dropletId, name: snap.inputs.name }, { dropletId: String(builderId), name: "workstation-image-dev-2026-12-03" });
+        assert.deepStrictEqual(
+            { dropletId: snap.inputs.dropletId, name: snap.inputs.name },
+            { dropletId: String(builderId), name: "workstation-image-dev-2026-12-03" },
+        );
         const gen = ofType("command:remote:Command").find((r) => r.name === "image-generalise")!;
-        assert.match(String(gen.inputs.create), /^sudo -n bash -s -- --poweroff --packages 'xfce4 xrdp xorgxrdp code cursor antigravity-ide antigravity openssh-server'$/);
+        assert.match(
+            String(gen.inputs.create),
+            /^sudo -n bash -s -- --poweroff --packages 'xfce4 xrdp xorgxrdp code cursor antigravity-ide antigravity openssh-server'$/,
+        );
         assert.match(String(unwrap(gen.inputs.stdin)), /^# generalise: turn a provisioned builder/m);
     });
 
@@ -62,7 +71,10 @@ describe("the image stack (role: image)", () => {
         await runProgram(stackValues("dev", { role: "image", imageBake: "2026-12-03", imageBuilder: false }));
         assert.deepStrictEqual(ofType("digitalocean:index/droplet:Droplet"), []);
         assert.deepStrictEqual(ofType("workstation:index:ProvisioningStage"), []);
-        assert.deepStrictEqual(ofType("digitalocean:index/dropletSnapshot:DropletSnapshot").map((r) => r.inputs.name), ["workstation-image-dev-2026-12-03"]);
+        assert.deepStrictEqual(
+            ofType("digitalocean:index/dropletSnapshot:DropletSnapshot").map((r) => r.inputs.name),
+            ["workstation-image-dev-2026-12-03"],
+        );
     });
 });
 
@@ -72,7 +84,10 @@ describe("a workstation from an image stack (imageStack)", () => {
     });
 
     it("reads the image stack's snapshotId through a StackReference and boots from it", () => {
-        assert.deepStrictEqual(ofType("pulumi:pulumi:StackReference").map((r) => r.inputs.name), [MOCK_IMAGE_STACK]);
+        assert.deepStrictEqual(
+            ofType("pulumi:pulumi:StackReference").map((r) => r.inputs.name),
+            [MOCK_IMAGE_STACK],
+        );
         assert.strictEqual(ofType("digitalocean:index/droplet:Droplet")[0].inputs.image, MOCK_IMAGE_OUTPUTS.snapshotId);
     });
 
@@ -110,11 +125,16 @@ describe("image configuration", () => {
     });
 
     it("refuses an image stack without a bake id", () => {
-        assert.deepStrictEqual(problems({ role: "image" }), ["workstation:imageBake: an image stack needs a bake id, such as the date (2026-12-03); it names the snapshot"]);
+        assert.deepStrictEqual(problems({ role: "image" }), [
+            "workstation:imageBake: an image stack needs a bake id, such as the date (2026-12-03); it names the snapshot",
+        ]);
     });
 
     it("refuses imageStack together with another image, and a malformed stack name", () => {
-        assert.match(problems({ imageStack: MOCK_IMAGE_STACK, image: "ubuntu-24-04-x64" })[0], /imageStack: "acme\/workstation\/image" and workstation:image "ubuntu-24-04-x64" both name/);
+        assert.match(
+            problems({ imageStack: MOCK_IMAGE_STACK, image: "ubuntu-24-04-x64" })[0],
+            /imageStack: "acme\/workstation\/image" and workstation:image "ubuntu-24-04-x64" both name/,
+        );
         assert.match(problems({ imageStack: "image" })[0], /^workstation:imageStack: "image" is not allowed.*expected an image stack as org\/project\/stack$/);
     });
 
@@ -127,7 +147,11 @@ describe("image configuration", () => {
 describe("install graph and pruning", () => {
     it("the install graph keeps the install stages and their order, nothing per-workstation", () => {
         assert.deepStrictEqual(installGraph(["vscode"], true), {
-            "wait-ready": [], "system-prep": ["wait-ready"], "desktop": ["system-prep"], "ide-vscode": ["system-prep"], "monitor": ["system-prep"],
+            "wait-ready": [],
+            "system-prep": ["wait-ready"],
+            desktop: ["system-prep"],
+            "ide-vscode": ["system-prep"],
+            monitor: ["system-prep"],
         });
     });
 
@@ -140,7 +164,10 @@ describe("install graph and pruning", () => {
             { id: "5", name: "workstation-image-other-2026-10-01", createdAt: "2026-10-01T04:00:00Z" },
             { id: "6", name: "my-manual-backup", createdAt: "2026-01-01T04:00:00Z" },
         ];
-        assert.deepStrictEqual(snapshotsToPrune(list, "image", 2).map((s) => s.id), ["3", "1"]);
+        assert.deepStrictEqual(
+            snapshotsToPrune(list, "image", 2).map((s) => s.id),
+            ["3", "1"],
+        );
         assert.deepStrictEqual(snapshotsToPrune(list, "image", 5), []);
         assert.throws(() => snapshotsToPrune(list, "image", 0), /keep must be a whole number of at least 1, got 0/);
     });

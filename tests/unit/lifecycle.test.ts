@@ -3,9 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseConfig } from "../../components/config";
 import { WORKSTATION_UID, homeVolumeName, volumeMonthlyPrice } from "../../components/homeVolume";
 import { Workstation, lifecycleAction } from "../../components/workstation";
-import {
-    MOCK_PASSWORD, MOCK_PRIVATE_KEY, Registration, isSecretInput, registrations, settle, unwrap, valueOf,
-} from "./mocks";
+import { MOCK_PASSWORD, MOCK_PRIVATE_KEY, Registration, isSecretInput, registrations, settle, unwrap, valueOf } from "./mocks";
 import { runProgram, stackValues } from "./program";
 
 const VOLUME = "digitalocean:index/volume:Volume";
@@ -28,19 +26,22 @@ describe("a stopped workstation (running: false)", () => {
     });
 
     it("keeps the key, password, home volume, firewall and project, and has no droplet, attachment, alerts or stages", () => {
-        assert.deepStrictEqual(summary(registrations), [
-            "workstation:index:Workstation ws",
-            "workstation:index:SshKeyPair ws",
-            "tls:index/privateKey:PrivateKey ws-key",
-            "digitalocean:index/sshKey:SshKey ws-sshkey",
-            "workstation:index:HostKey ws",
-            "tls:index/privateKey:PrivateKey ws-hostkey",
-            "random:index/randomPassword:RandomPassword ws-password",
-            `${VOLUME} ws-home`,
-            "workstation:index:Host ws",
-            "digitalocean:index/firewall:Firewall ws-firewall",
-            "digitalocean:index/project:Project ws-project",
-        ].sort());
+        assert.deepStrictEqual(
+            summary(registrations),
+            [
+                "workstation:index:Workstation ws",
+                "workstation:index:SshKeyPair ws",
+                "tls:index/privateKey:PrivateKey ws-key",
+                "digitalocean:index/sshKey:SshKey ws-sshkey",
+                "workstation:index:HostKey ws",
+                "tls:index/privateKey:PrivateKey ws-hostkey",
+                "random:index/randomPassword:RandomPassword ws-password",
+                `${VOLUME} ws-home`,
+                "workstation:index:Host ws",
+                "digitalocean:index/firewall:Firewall ws-firewall",
+                "digitalocean:index/project:Project ws-project",
+            ].sort(),
+        );
     });
 
     it("lists only the volume in the project and no droplet in the firewall", () => {
@@ -79,14 +80,18 @@ describe("a running workstation with a home volume", () => {
     it("creates the volume in the droplet's region with the configured size, and attaches it to that droplet", () => {
         const volume = one(VOLUME);
         const droplet = one("digitalocean:index/droplet:Droplet");
-        assert.deepStrictEqual({ name: volume.inputs.name, region: volume.inputs.region, size: volume.inputs.size },
-            { name: "workstation-dev-home", region: droplet.inputs.region, size: 50 });
+        assert.deepStrictEqual(
+            { name: volume.inputs.name, region: volume.inputs.region, size: volume.inputs.size },
+            { name: "workstation-dev-home", region: droplet.inputs.region, size: 50 },
+        );
         const attachment = one(ATTACHMENT);
         assert.strictEqual(attachment.inputs.volumeId, "ws-home-id");
         assert.strictEqual(typeof attachment.inputs.dropletId, "number");
         assert.strictEqual(attachment.parentType, "workstation:index:Host");
-        assert.deepStrictEqual(one("digitalocean:index/project:Project").inputs.resources,
-            [`do:droplet:${attachment.inputs.dropletId}`, "do:volume:ws-home-id"]);
+        assert.deepStrictEqual(one("digitalocean:index/project:Project").inputs.resources, [
+            `do:droplet:${attachment.inputs.dropletId}`,
+            "do:volume:ws-home-id",
+        ]);
     });
 
     it("parents the volume to the Workstation, not to the Host that loses its droplet on stop", () => {
@@ -111,8 +116,10 @@ describe("a running workstation with a home volume", () => {
         assert.strictEqual(outputs.stopCommand as unknown, "pulumi config set workstation:running false && pulumi up");
         assert.strictEqual(outputs.startCommand, undefined);
         const home = outputs.homeVolume as unknown as { name: pulumi.Output<string>; sizeGb: number; priceMonthly: number };
-        assert.deepStrictEqual({ name: await valueOf(home.name), sizeGb: home.sizeGb, priceMonthly: home.priceMonthly },
-            { name: "workstation-dev-home", sizeGb: 50, priceMonthly: 5 });
+        assert.deepStrictEqual(
+            { name: await valueOf(home.name), sizeGb: home.sizeGb, priceMonthly: home.priceMonthly },
+            { name: "workstation-dev-home", sizeGb: 50, priceMonthly: 5 },
+        );
     });
 });
 
@@ -127,8 +134,15 @@ describe("the home volume is deleted in no path but destroy", () => {
 
     it("keeps one URN and name through stop, start, a new username, size and image", async () => {
         const first = await volumeAfter({});
-        for (const overrides of [{ running: false }, { running: true }, { username: "alice" }, { size: "s-4vcpu-8gb" },
-            { image: "ubuntu-24-04-x64" }, { username: "bob", running: false }, { ides: ["vscode"], desktop: false }]) {
+        for (const overrides of [
+            { running: false },
+            { running: true },
+            { username: "alice" },
+            { size: "s-4vcpu-8gb" },
+            { image: "ubuntu-24-04-x64" },
+            { username: "bob", running: false },
+            { ides: ["vscode"], desktop: false },
+        ]) {
             assert.deepStrictEqual(await volumeAfter(overrides), first, JSON.stringify(overrides));
         }
         assert.match(first.urn, /^urn:pulumi:dev::workstation::workstation:index:Workstation\$digitalocean:index\/volume:Volume::ws-home$/);
@@ -140,12 +154,18 @@ describe("the home volume is deleted in no path but destroy", () => {
         const config = parseConfig((k) => values[`workstation:${k}`], stack);
         let seen: pulumi.CustomResourceOptions | undefined;
         registrations.length = 0;
-        new Workstation("opts", { config, stack }, {
-            transformations: [(args) => {
-                if (args.type === VOLUME) seen = args.opts;
-                return undefined;
-            }],
-        });
+        new Workstation(
+            "opts",
+            { config, stack },
+            {
+                transformations: [
+                    (args) => {
+                        if (args.type === VOLUME) seen = args.opts;
+                        return undefined;
+                    },
+                ],
+            },
+        );
         await settle();
         assert.ok(seen, "no volume registered");
         return seen;
@@ -184,7 +204,7 @@ describe("the lifecycle output of a running workstation (start timing)", () => {
         const before = Date.now();
         const outputs = await runProgram(stackValues("dev"));
         const elapsed = (Date.now() - before) / 1000;
-        const lifecycle = await valueOf(outputs.lifecycle) as { state: string; action: string; readySeconds: number };
+        const lifecycle = (await valueOf(outputs.lifecycle)) as { state: string; action: string; readySeconds: number };
         assert.deepStrictEqual(Object.keys(lifecycle).sort(), ["action", "readySeconds", "state"]);
         assert.strictEqual(lifecycle.state, "running");
         assert.strictEqual(lifecycle.action, "start");
@@ -214,14 +234,30 @@ describe("the droplet's idle-stop tag (what the droplet-idle-stop-outside-prod p
 
 describe("lifecycle config is refused when bad, before anything is created", () => {
     const cases: [string, Record<string, unknown>, string][] = [
-        ["a negative volume size", { homeVolumeGb: -1 }, `workstation:homeVolumeGb: "-1" is not allowed; expected 0 (no home volume) or a whole number of GiB from 1 to 16384`],
-        ["a volume over 16 TiB", { homeVolumeGb: 16385 }, `workstation:homeVolumeGb: "16385" is not allowed; expected 0 (no home volume) or a whole number of GiB from 1 to 16384`],
+        [
+            "a negative volume size",
+            { homeVolumeGb: -1 },
+            `workstation:homeVolumeGb: "-1" is not allowed; expected 0 (no home volume) or a whole number of GiB from 1 to 16384`,
+        ],
+        [
+            "a volume over 16 TiB",
+            { homeVolumeGb: 16385 },
+            `workstation:homeVolumeGb: "16385" is not allowed; expected 0 (no home volume) or a whole number of GiB from 1 to 16384`,
+        ],
         ["a volume size with a unit", { homeVolumeGb: "20GB" }, `workstation:homeVolumeGb: "20GB" is not allowed`],
         ["a fractional volume size", { homeVolumeGb: 1.5 }, `workstation:homeVolumeGb: "1.5" is not allowed`],
         ["running that is not a boolean", { running: "no" }, `workstation:running: "no" is not allowed; expected true or false`],
-        ["an idle limit of five minutes", { idleStopMinutes: 5 }, `workstation:idleStopMinutes: "5" is not allowed; expected 0 (never stop) or whole minutes from 15 to 10080`],
+        [
+            "an idle limit of five minutes",
+            { idleStopMinutes: 5 },
+            `workstation:idleStopMinutes: "5" is not allowed; expected 0 (never stop) or whole minutes from 15 to 10080`,
+        ],
         ["a negative idle limit", { idleStopMinutes: -30 }, `workstation:idleStopMinutes: "-30" is not allowed`],
-        ["a home volume in a region without volumes", { region: "nyc2" }, `workstation:region: "nyc2" offers no volumes, so it cannot hold a home volume of 20 GiB; choose one of ams3, atl1`],
+        [
+            "a home volume in a region without volumes",
+            { region: "nyc2" },
+            `workstation:region: "nyc2" offers no volumes, so it cannot hold a home volume of 20 GiB; choose one of ams3, atl1`,
+        ],
     ];
     for (const [what, overrides, message] of cases) {
         it(`refuses ${what}`, async () => {

@@ -32,8 +32,18 @@ export const MOCK_IP = "203.0.113.10";
 
 /** Seconds each stage "takes" in the mocks; start times follow the full stage graph. */
 export const MOCK_STAGE_SECONDS: Record<StageName, number> = {
-    "wait-ready": 30, "home-volume": 4, "system-prep": 60, "desktop": 200, "ide-vscode": 80, "ide-cursor": 120,
-    "ide-antigravity": 70, "monitor": 2, "verify": 5, "harden": 8, "report": 12, "dotfiles": 15,
+    "wait-ready": 30,
+    "home-volume": 4,
+    "system-prep": 60,
+    desktop: 200,
+    "ide-vscode": 80,
+    "ide-cursor": 120,
+    "ide-antigravity": 70,
+    monitor: 2,
+    verify: 5,
+    harden: 8,
+    report: 12,
+    dotfiles: 15,
 };
 const MOCK_EPOCH = 1_764_000_000;
 
@@ -55,16 +65,25 @@ export function mockStageStdout(stage: StageName): string {
     if (stage === "verify") lines.push(`${RESULT_MARKER} ${JSON.stringify({ ok: true, checks: [{ name: "sudo", ok: true }] })}`);
     if (stage === "dotfiles") lines.push(`${RESULT_MARKER} ${JSON.stringify({ head: "0123abc", method: "install.sh", changed: true, failure: null })}`);
     if (stage === "report") {
-        lines.push(`${RESULT_MARKER} ${JSON.stringify({
-            resources: { samples: 12, peakMemUsedMB: 900, minMemAvailMB: 300, minDiskAvailMB: 40000, maxCPUPercent: 80 },
-            benchmark: { cpuSeconds: 1.5, diskWriteMBps: 400 },
-            alerts: [{ level: "warning", kind: "memory", message: "available memory fell to 300 MB (under 500 MB)" }],
-            regression: { previous: null, regressed: false, details: [] },
-        })}`);
+        lines.push(
+            `${RESULT_MARKER} ${JSON.stringify({
+                resources: { samples: 12, peakMemUsedMB: 900, minMemAvailMB: 300, minDiskAvailMB: 40000, maxCPUPercent: 80 },
+                benchmark: { cpuSeconds: 1.5, diskWriteMBps: 400 },
+                alerts: [{ level: "warning", kind: "memory", message: "available memory fell to 300 MB (under 500 MB)" }],
+                regression: { previous: null, regressed: false, details: [] },
+            })}`,
+        );
     }
-    lines.push(`${TIMING_MARKER} ${JSON.stringify({
-        stage, start, end, seconds: end - start, status: "ok", steps: [{ name: "work", seconds: end - start, status: "ok" }],
-    })}`);
+    lines.push(
+        `${TIMING_MARKER} ${JSON.stringify({
+            stage,
+            start,
+            end,
+            seconds: end - start,
+            status: "ok",
+            steps: [{ name: "work", seconds: end - start, status: "ok" }],
+        })}`,
+    );
     return lines.join("\n") + "\n";
 }
 
@@ -82,8 +101,12 @@ export function isSecretInput(value: unknown): boolean {
 }
 
 const COMPONENT_TYPES = new Set([
-    "workstation:index:Workstation", "workstation:index:SshKeyPair", "workstation:index:HostKey", "workstation:index:Host",
-    "workstation:index:ProvisioningStage", "workstation:index:WorkstationImage",
+    "workstation:index:Workstation",
+    "workstation:index:SshKeyPair",
+    "workstation:index:HostKey",
+    "workstation:index:Host",
+    "workstation:index:ProvisioningStage",
+    "workstation:index:WorkstationImage",
 ]);
 
 /** Volumes and droplets by id, so an attachment can be checked the way DigitalOcean checks it. */
@@ -104,7 +127,8 @@ function idFor(type: string, name: string): string {
 /** What DigitalOcean's API refuses when a volume is created. */
 function checkVolume(name: string, inputs: Record<string, unknown>): void {
     const volumeName = String(inputs.name);
-    if (!isVolumeName(volumeName)) throw new Error(`mocks: volume ${name}: name ${JSON.stringify(volumeName)} is not lower-case letters, digits and dashes of at most 64`);
+    if (!isVolumeName(volumeName))
+        throw new Error(`mocks: volume ${name}: name ${JSON.stringify(volumeName)} is not lower-case letters, digits and dashes of at most 64`);
     if (!VOLUME_REGIONS.includes(String(inputs.region))) throw new Error(`mocks: volume ${name}: region ${String(inputs.region)} offers no volumes`);
     const size = inputs.size;
     if (typeof size !== "number" || !Number.isInteger(size) || size < VOLUME_MIN_GIB || size > VOLUME_MAX_GIB) {
@@ -126,20 +150,31 @@ function checkAttachment(name: string, inputs: Record<string, unknown>): void {
 /** The image stack the mock backend knows, and its outputs (what components/image.ts exports). */
 export const MOCK_IMAGE_STACK = "acme/workstation/image";
 export const MOCK_IMAGE_OUTPUTS = {
-    snapshotId: "190000001", snapshotName: "workstation-image-image-2026-11-30", bakedAt: 1_764_460_800,
+    snapshotId: "190000001",
+    snapshotName: "workstation-image-image-2026-11-30",
+    bakedAt: 1_764_460_800,
     contents: { xfce4: "4.20.1", xrdp: "0.10.1-1", code: "1.95.0-1" },
 };
 /** A stack that exists but never baked (no image outputs). */
 export const MOCK_EMPTY_STACK = "acme/workstation/dev";
 /** What the mock generalise command prints (provisioning/generalise.sh's result line). */
-export const MOCK_GENERALISED = { removed: ["user:dev", "/etc/machine-id"], packages: { xfce4: "4.20.1", xrdp: "0.10.1-1", code: "1.95.0-1" }, at: 1_764_500_000 };
+export const MOCK_GENERALISED = {
+    removed: ["user:dev", "/etc/machine-id"],
+    packages: { xfce4: "4.20.1", xrdp: "0.10.1-1", code: "1.95.0-1" },
+    at: 1_764_500_000,
+};
 
 function outputsFor(type: string, name: string, id: string, inputs: Record<string, unknown>): Record<string, unknown> {
     switch (type) {
         case "tls:index/privateKey:PrivateKey":
             if (inputs.algorithm !== "ED25519") throw new Error(`mocks: ${name}: the program makes ED25519 keys only, got ${String(inputs.algorithm)}`);
             return name.endsWith("-hostkey")
-                ? { ...inputs, publicKeyOpenssh: `${MOCK_HOST_PUBLIC_KEY}\n`, privateKeyOpenssh: MOCK_HOST_PRIVATE_KEY, publicKeyFingerprintSha256: MOCK_HOST_FINGERPRINT }
+                ? {
+                      ...inputs,
+                      publicKeyOpenssh: `${MOCK_HOST_PUBLIC_KEY}\n`,
+                      privateKeyOpenssh: MOCK_HOST_PRIVATE_KEY,
+                      publicKeyFingerprintSha256: MOCK_HOST_FINGERPRINT,
+                  }
                 : { ...inputs, publicKeyOpenssh: `${MOCK_PUBLIC_KEY}\n`, privateKeyOpenssh: MOCK_PRIVATE_KEY };
         case "random:index/randomPassword:RandomPassword":
             return { ...inputs, result: MOCK_PASSWORD };
@@ -149,8 +184,12 @@ function outputsFor(type: string, name: string, id: string, inputs: Record<strin
             const size = (sizes.sizes as Record<string, { priceMonthly: number }>)[String(inputs.size)];
             dropletsById.set(Number(id), { region: String(inputs.region) });
             return {
-                ...inputs, ipv4Address: MOCK_IP, priceMonthly: size?.priceMonthly ?? 0,
-                dropletUrn: `do:droplet:${id}`, status: "active", createdAt: new Date().toISOString(),
+                ...inputs,
+                ipv4Address: MOCK_IP,
+                priceMonthly: size?.priceMonthly ?? 0,
+                dropletUrn: `do:droplet:${id}`,
+                status: "active",
+                createdAt: new Date().toISOString(),
             };
         }
         case "digitalocean:index/volume:Volume":
@@ -180,7 +219,8 @@ function outputsFor(type: string, name: string, id: string, inputs: Record<strin
             throw new Error(`mocks: unknown stack ${stackName}`);
         }
         case "command:remote:Command": {
-            if (name.endsWith("-generalise")) return { ...inputs, stdout: `[generalise] done\n::workstation-generalised:: ${JSON.stringify(MOCK_GENERALISED)}\n`, stderr: "" };
+            if (name.endsWith("-generalise"))
+                return { ...inputs, stdout: `[generalise] done\n::workstation-generalised:: ${JSON.stringify(MOCK_GENERALISED)}\n`, stderr: "" };
             const stage = STAGE_NAMES.find((s) => name.endsWith(`-${s}`));
             if (!stage) throw new Error(`mocks: command ${name} is not named after a stage`);
             return { ...inputs, stdout: mockStageStdout(stage), stderr: "" };
@@ -191,21 +231,31 @@ function outputsFor(type: string, name: string, id: string, inputs: Record<strin
     }
 }
 
-pulumi.runtime.setMocks({
-    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-        // The URN (and so the parent) is made by the mock monitor after this returns; settle() fills it in.
-        registrations.push({ type: args.type, name: args.name, inputs: args.inputs, parentType: undefined, urn: "" });
-        const id = idFor(args.type, args.name);
-        return { id, state: outputsFor(args.type, args.name, id, args.inputs) };
+pulumi.runtime.setMocks(
+    {
+        newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+            // The URN (and so the parent) is made by the mock monitor after this returns; settle() fills it in.
+            registrations.push({ type: args.type, name: args.name, inputs: args.inputs, parentType: undefined, urn: "" });
+            const id = idFor(args.type, args.name);
+            return { id, state: outputsFor(args.type, args.name, id, args.inputs) };
+        },
+        call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+            throw new Error(`mocks: unexpected provider call ${args.token}`);
+        },
     },
-    call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
-        throw new Error(`mocks: unexpected provider call ${args.token}`);
-    },
-}, "workstation", "dev", false);
+    "workstation",
+    "dev",
+    false,
+);
 
 /** Resolves an Output's value in tests. */
 export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => output.apply((v) => { resolve(v); return v; }));
+    return new Promise((resolve) =>
+        output.apply((v) => {
+            resolve(v);
+            return v;
+        }),
+    );
 }
 
 /**
@@ -218,7 +268,10 @@ export async function settle(): Promise<void> {
     while (quiet < 20) {
         await new Promise((r) => setImmediate(r));
         if (registrations.length === last) quiet++;
-        else { quiet = 0; last = registrations.length; }
+        else {
+            quiet = 0;
+            last = registrations.length;
+        }
     }
     const monitor = pulumi.runtime.getMonitor() as unknown as { resources: Map<string, unknown> };
     const urns = [...monitor.resources.keys()];
@@ -228,4 +281,3 @@ export async function settle(): Promise<void> {
         reg.parentType = urn ? parentTypeOf(urn) : undefined;
     }
 }
-

@@ -28,14 +28,16 @@ describe("object config declared in Pulumi.yaml", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ws-objcfg-"));
         try {
             fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-            fs.writeFileSync(path.join(dir, "Pulumi.t.yaml"),
-                "config:\n  workstation:stageEstimates:\n    desktop: 300\n  workstation:baseline:\n    desktop: 200\n    ide-vscode: 80\n");
+            fs.writeFileSync(
+                path.join(dir, "Pulumi.t.yaml"),
+                "config:\n  workstation:stageEstimates:\n    desktop: 300\n  workstation:baseline:\n    desktop: 200\n    ide-vscode: 80\n",
+            );
             for (const [reader, values] of readers(dir, "t")) {
                 assert.strictEqual(values["workstation:stageEstimates"], '{"desktop":300}', reader);
                 assert.strictEqual(values["workstation:baseline"], '{"desktop":200,"ide-vscode":80}', reader);
                 const config = parseConfig((k) => values[`workstation:${k}`], "t");
                 assert.deepStrictEqual(config.stageEstimates, { ...DEFAULT_STAGE_ESTIMATES, desktop: 300 }, reader);
-                assert.deepStrictEqual(config.baseline, { "desktop": 200, "ide-vscode": 80 }, reader);
+                assert.deepStrictEqual(config.baseline, { desktop: 200, "ide-vscode": 80 }, reader);
             }
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });

@@ -18,23 +18,31 @@ interface Seen {
 /** Builds a Workstation with every stage and records each command's inputs and options. */
 async function stageCommands(): Promise<Map<StageName, Seen>> {
     const values = stackValues("dev", {
-        ides: ["vscode", "cursor", "antigravity"], desktop: true, dotfiles: { url: "https://example.com/me/dotfiles.git" },
+        ides: ["vscode", "cursor", "antigravity"],
+        desktop: true,
+        dotfiles: { url: "https://example.com/me/dotfiles.git" },
     });
     const config = parseConfig((k) => values[`workstation:${k}`], "dev");
     const seen = new Map<StageName, Seen>();
     registrations.length = 0;
-    new Workstation("bound", { config, stack: "dev" }, {
-        transformations: [(args) => {
-            if (args.type === "command:remote:Command") {
-                seen.set(args.name.slice("bound-".length) as StageName, {
-                    create: args.props.create,
-                    addPreviousOutputInEnv: args.props.addPreviousOutputInEnv,
-                    customTimeouts: args.opts.customTimeouts,
-                });
-            }
-            return undefined;
-        }],
-    });
+    new Workstation(
+        "bound",
+        { config, stack: "dev" },
+        {
+            transformations: [
+                (args) => {
+                    if (args.type === "command:remote:Command") {
+                        seen.set(args.name.slice("bound-".length) as StageName, {
+                            create: args.props.create,
+                            addPreviousOutputInEnv: args.props.addPreviousOutputInEnv,
+                            customTimeouts: args.opts.customTimeouts,
+                        });
+                    }
+                    return undefined;
+                },
+            ],
+        },
+    );
     await settle();
     return seen;
 }

@@ -50,8 +50,10 @@ describe("sshConfig: the block editors read", () => {
     });
 
     it("refuses a value that would break the block", () => {
-        assert.throws(() => sshConfigBlock({ stack: "dev", hostName: "10.213.9.2\nProxyCommand x", user: "dev", desktop: false }),
-            /sshConfigBlock: hostName "10.213.9.2\\nProxyCommand x" is not allowed; expected letters, digits, dots, colons, dashes or underscores/);
+        assert.throws(
+            () => sshConfigBlock({ stack: "dev", hostName: "10.213.9.2\nProxyCommand x", user: "dev", desktop: false }),
+            /sshConfigBlock: hostName "10.213.9.2\\nProxyCommand x" is not allowed; expected letters, digits, dots, colons, dashes or underscores/,
+        );
     });
 
     it("is exported by the program for the stack's droplet, with the forward only when the desktop is on", async () => {

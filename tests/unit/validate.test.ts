@@ -1,7 +1,5 @@
 import * as assert from "assert";
-import {
-    cidrProblem, isCidr, parseCidr, parsePublicKey, quote, sameCidr, samePublicKey, textProblem, usernameProblem,
-} from "../../components/validate";
+import { cidrProblem, isCidr, parseCidr, parsePublicKey, quote, sameCidr, samePublicKey, textProblem, usernameProblem } from "../../components/validate";
 import { ED25519_KEY, keyLine, rsaKey } from "./sshKeys";
 
 const P256_POINT = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 7)]);
@@ -37,10 +35,17 @@ describe("text rules shared by every value", () => {
 describe("CIDRs", () => {
     it("accepts networks in both families and gives their canonical form", () => {
         for (const [value, canonical] of [
-            ["0.0.0.0/0", "0.0.0.0/0"], ["203.0.113.0/24", "203.0.113.0/24"], ["203.0.113.7/32", "203.0.113.7/32"],
-            ["::/0", "::/0"], ["2001:DB8::/32", "2001:db8::/32"], ["2001:0db8:0000::/48", "2001:db8::/48"],
-            ["2001:db8:0:0:1:0:0:0/96", "2001:db8:0:0:1::/96"], ["2001:db8:0:0:1:0:0:1/128", "2001:db8::1:0:0:1/128"], ["::ffff:192.0.2.0/120", "::ffff:c000:200/120"],
-            ["fe80::/10", "fe80::/10"], ["2001:db8::1/128", "2001:db8::1/128"],
+            ["0.0.0.0/0", "0.0.0.0/0"],
+            ["203.0.113.0/24", "203.0.113.0/24"],
+            ["203.0.113.7/32", "203.0.113.7/32"],
+            ["::/0", "::/0"],
+            ["2001:DB8::/32", "2001:db8::/32"],
+            ["2001:0db8:0000::/48", "2001:db8::/48"],
+            ["2001:db8:0:0:1:0:0:0/96", "2001:db8:0:0:1::/96"],
+            ["2001:db8:0:0:1:0:0:1/128", "2001:db8::1:0:0:1/128"],
+            ["::ffff:192.0.2.0/120", "::ffff:c000:200/120"],
+            ["fe80::/10", "fe80::/10"],
+            ["2001:db8::1/128", "2001:db8::1/128"],
         ]) {
             const parsed = parseCidr(value);
             assert.ok("cidr" in parsed, `${value}: ${"refusal" in parsed ? parsed.refusal : ""}`);
@@ -80,7 +85,8 @@ describe("OpenSSH public keys", () => {
     it("accepts well-formed keys of every type sshd takes", () => {
         const keys = [
             ED25519_KEY,
-            rsaKey(1024), rsaKey(4096),
+            rsaKey(1024),
+            rsaKey(4096),
             keyLine("ecdsa-sha2-nistp256", [Buffer.from("nistp256"), P256_POINT]),
             keyLine("ecdsa-sha2-nistp384", [Buffer.from("nistp384"), Buffer.concat([Buffer.from([4]), Buffer.alloc(96, 3)])]),
             keyLine("sk-ssh-ed25519@openssh.com", [Buffer.alloc(32, 1), Buffer.from("ssh:")]),
@@ -97,8 +103,11 @@ describe("OpenSSH public keys", () => {
             [rsaKey(768), "the RSA key has 768 bits; sshd requires at least 1024"],
             [keyLine("ssh-dss", [Buffer.alloc(20)]), "DSA keys are no longer accepted by OpenSSH"],
             [keyLine("ssh-ed25519-cert-v01@openssh.com", [Buffer.alloc(32)]), "a certificate is not a key for authorized_keys"],
-            [`from="203.0.113.0/24" ${ED25519_KEY}`, "the key type must be one of ssh-ed25519, sk-ssh-ed25519@openssh.com, ssh-rsa, "
-                + "ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, sk-ecdsa-sha2-nistp256@openssh.com, without options before it"],
+            [
+                `from="203.0.113.0/24" ${ED25519_KEY}`,
+                "the key type must be one of ssh-ed25519, sk-ssh-ed25519@openssh.com, ssh-rsa, " +
+                    "ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, sk-ecdsa-sha2-nistp256@openssh.com, without options before it",
+            ],
             [`ssh-rsa ${ed} x`, "the key data is of type ssh-ed25519, not ssh-rsa"],
             [keyLine("ssh-ed25519", [Buffer.alloc(31, 9)]), "the ed25519 key is not 32 bytes"],
             [`ssh-ed25519 ${ed.slice(0, 40)}`, "the key data is cut short"],
@@ -118,7 +127,10 @@ describe("OpenSSH public keys", () => {
     });
 
     it("knows a key by its blob, whatever the comment", () => {
-        assert.strictEqual(samePublicKey(keyLine("ssh-ed25519", [Buffer.alloc(32, 9)], "a")), samePublicKey(keyLine("ssh-ed25519", [Buffer.alloc(32, 9)], "b")));
+        assert.strictEqual(
+            samePublicKey(keyLine("ssh-ed25519", [Buffer.alloc(32, 9)], "a")),
+            samePublicKey(keyLine("ssh-ed25519", [Buffer.alloc(32, 9)], "b")),
+        );
         assert.notStrictEqual(samePublicKey(keyLine("ssh-ed25519", [Buffer.alloc(32, 9)])), samePublicKey(keyLine("ssh-ed25519", [Buffer.alloc(32, 8)])));
     });
 });

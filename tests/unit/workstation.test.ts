@@ -6,12 +6,32 @@ import { stageCommand } from "../../components/stageCommand";
 import { STAGE_TIMEOUT_SECONDS, StageName } from "../../components/stages";
 import { knownHostsLine } from "../../components/hostKey";
 import {
-    MOCK_HOST_PRIVATE_KEY, MOCK_HOST_PUBLIC_KEY, MOCK_IP, MOCK_PASSWORD, MOCK_PRIVATE_KEY, Registration, isSecretInput, registrations, settle, unwrap, valueOf,
+    MOCK_HOST_PRIVATE_KEY,
+    MOCK_HOST_PUBLIC_KEY,
+    MOCK_IP,
+    MOCK_PASSWORD,
+    MOCK_PRIVATE_KEY,
+    Registration,
+    isSecretInput,
+    registrations,
+    settle,
+    unwrap,
+    valueOf,
 } from "./mocks";
 import { runProgram, stackValues } from "./program";
 
 const ALL_STAGES: StageName[] = [
-    "wait-ready", "home-volume", "system-prep", "desktop", "ide-vscode", "ide-cursor", "ide-antigravity", "monitor", "verify", "harden", "report",
+    "wait-ready",
+    "home-volume",
+    "system-prep",
+    "desktop",
+    "ide-vscode",
+    "ide-cursor",
+    "ide-antigravity",
+    "monitor",
+    "verify",
+    "harden",
+    "report",
 ];
 
 function summary(regs: Registration[]): string[] {
@@ -98,16 +118,24 @@ describe("the program on the dev stack", () => {
         const droplet = registrations.find((r) => r.type === "digitalocean:index/droplet:Droplet")!;
         assert.ok(isSecretInput(droplet.inputs.userData), "the droplet's user data is not secret");
         const userData = String(unwrap(droplet.inputs.userData));
-        const privateBody = MOCK_HOST_PRIVATE_KEY.trim().split("\n").map((l) => `    ${l}`).join("\n");
-        assert.ok(userData.endsWith([
-            "ssh_deletekeys: true",
-            "ssh_genkeytypes: []",
-            "ssh_keys:",
-            "  ed25519_private: |",
-            privateBody,
-            `  ed25519_public: ${MOCK_HOST_PUBLIC_KEY}`,
-            "",
-        ].join("\n")), userData);
+        const privateBody = MOCK_HOST_PRIVATE_KEY.trim()
+            .split("\n")
+            .map((l) => `    ${l}`)
+            .join("\n");
+        assert.ok(
+            userData.endsWith(
+                [
+                    "ssh_deletekeys: true",
+                    "ssh_genkeytypes: []",
+                    "ssh_keys:",
+                    "  ed25519_private: |",
+                    privateBody,
+                    `  ed25519_public: ${MOCK_HOST_PUBLIC_KEY}`,
+                    "",
+                ].join("\n"),
+            ),
+            userData,
+        );
         // The login key is not the host key.
         assert.notStrictEqual(MOCK_HOST_PUBLIC_KEY, String(unwrap(droplet.inputs.userData)).match(/- (ssh-ed25519 \S+)/)![1]);
     });
@@ -170,8 +198,10 @@ describe("the program on the dev stack", () => {
     });
 
     it("turns every stage's timing record into the timing outputs", async () => {
-        const timings = await valueOf(outputs.timings) as {
-            stages: Record<string, { seconds: number }>; wallClockSeconds: number; sequentialSeconds: number;
+        const timings = (await valueOf(outputs.timings)) as {
+            stages: Record<string, { seconds: number }>;
+            wallClockSeconds: number;
+            sequentialSeconds: number;
             criticalPath: { stages: string[]; seconds: number };
         };
         assert.deepStrictEqual(Object.keys(timings.stages).sort(), [...ALL_STAGES].sort());
@@ -179,22 +209,29 @@ describe("the program on the dev stack", () => {
         assert.strictEqual(timings.wallClockSeconds, 319);
         assert.strictEqual(timings.sequentialSeconds, 591);
         assert.deepStrictEqual(timings.criticalPath.stages, ["wait-ready", "home-volume", "system-prep", "desktop", "verify", "harden", "report"]);
-        const verification = await valueOf(outputs.verification) as { ok: boolean };
+        const verification = (await valueOf(outputs.verification)) as { ok: boolean };
         assert.strictEqual(verification.ok, true);
-        const alerts = await valueOf(outputs.alerts) as { kind: string; stage?: string; level: string }[];
+        const alerts = (await valueOf(outputs.alerts)) as { kind: string; stage?: string; level: string }[];
         // ide-cursor: 120 s of a 90 s estimate is 133 %, no alert; the host's memory warning passes through.
-        assert.deepStrictEqual(alerts.map((a) => `${a.level}:${a.kind}`), ["warning:memory"]);
+        assert.deepStrictEqual(
+            alerts.map((a) => `${a.level}:${a.kind}`),
+            ["warning:memory"],
+        );
     });
 });
 
 describe("the program with one IDE and no desktop", () => {
     before(async () => {
-        await runProgram(stackValues("dev", {
-            ides: ["vscode"], desktop: false, alertEmails: ["ops@example.com"],
-            existingSshKeyFingerprints: ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:aa"],
-            sshNeverBanCidrs: ["198.51.100.0/24", "2001:db8::/48"],
-            stageTimeouts: { "ide-vscode": 7 },
-        }));
+        await runProgram(
+            stackValues("dev", {
+                ides: ["vscode"],
+                desktop: false,
+                alertEmails: ["ops@example.com"],
+                existingSshKeyFingerprints: ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:aa"],
+                sshNeverBanCidrs: ["198.51.100.0/24", "2001:db8::/48"],
+                stageTimeouts: { "ide-vscode": 7 },
+            }),
+        );
     });
 
     it("gives a stage the host-side limit stageTimeouts sets, and the others their defaults", () => {
@@ -248,15 +285,21 @@ describe("stage dependencies", () => {
         const config = parseConfig((k) => values[`workstation:${k}`], "dev");
         const seen = new Map<string, pulumi.Resource[]>();
         registrations.length = 0;
-        const ws = new Workstation("deps", { config, stack: "dev" }, {
-            transformations: [(args) => {
-                if (args.type === "command:remote:Command") {
-                    const deps = args.opts.dependsOn;
-                    seen.set(args.name, (Array.isArray(deps) ? deps : deps ? [deps] : []) as pulumi.Resource[]);
-                }
-                return undefined;
-            }],
-        });
+        const ws = new Workstation(
+            "deps",
+            { config, stack: "dev" },
+            {
+                transformations: [
+                    (args) => {
+                        if (args.type === "command:remote:Command") {
+                            const deps = args.opts.dependsOn;
+                            seen.set(args.name, (Array.isArray(deps) ? deps : deps ? [deps] : []) as pulumi.Resource[]);
+                        }
+                        return undefined;
+                    },
+                ],
+            },
+        );
         await settle();
         const nameOf = new Map<pulumi.Resource, string>();
         for (const [stage, s] of Object.entries(ws.stages)) nameOf.set(s!.command, stage);

@@ -43,14 +43,14 @@ tools/bench/thresholds.json is crossed, 2 on bad options.
 
 /** The bench's flags, in the order its messages list them. */
 const FLAGS: FlagSpec = {
-    "runs": { type: "string" },
-    "cases": { type: "string" },
+    runs: { type: "string" },
+    cases: { type: "string" },
     "key-runs": { type: "string" },
-    "thresholds": { type: "string" },
-    "out": { type: "string" },
-    "stack": { type: "string" },
-    "link": { type: "string" },
-    "help": { type: "boolean", short: "h" },
+    thresholds: { type: "string" },
+    out: { type: "string" },
+    stack: { type: "string" },
+    link: { type: "string" },
+    help: { type: "boolean", short: "h" },
 };
 
 function intFlag(flag: string, value: string, min: number, max: number): number {
@@ -61,7 +61,16 @@ function intFlag(flag: string, value: string, min: number, max: number): number 
 }
 
 export function parseArgs(argv: readonly string[], stacks: readonly string[], defaults: { thresholdsFile: string; outFile: string }): BenchOptions {
-    const opts: BenchOptions = { runs: 3, cases: [...CASES], keyRuns: 50, thresholdsFile: defaults.thresholdsFile, outFile: defaults.outFile, stack: "dev", links: parseLinks(DEFAULT_LINKS), help: false };
+    const opts: BenchOptions = {
+        runs: 3,
+        cases: [...CASES],
+        keyRuns: 50,
+        thresholdsFile: defaults.thresholdsFile,
+        outFile: defaults.outFile,
+        stack: "dev",
+        links: parseLinks(DEFAULT_LINKS),
+        help: false,
+    };
     for (const token of flagTokens(argv, FLAGS)) {
         const flag = `--${token.name}`;
         if (token.value === undefined) {
@@ -77,10 +86,15 @@ export function parseArgs(argv: readonly string[], stacks: readonly string[], de
                 opts.keyRuns = intFlag(flag, value, 1, 1000);
                 break;
             case "--cases": {
-                const list = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+                const list = value
+                    .split(",")
+                    .map((s) => s.trim())
+                    .filter((s) => s !== "");
                 const bad = list.filter((c) => !(CASES as readonly string[]).includes(c));
                 if (list.length === 0 || bad.length > 0) {
-                    throw new UsageError(`--cases ${JSON.stringify(value)}: ${bad.length ? `unknown case ${bad.map((b) => JSON.stringify(b)).join(", ")}` : "empty"}; allowed: a comma-separated subset of ${CASES.join(", ")}`);
+                    throw new UsageError(
+                        `--cases ${JSON.stringify(value)}: ${bad.length ? `unknown case ${bad.map((b) => JSON.stringify(b)).join(", ")}` : "empty"}; allowed: a comma-separated subset of ${CASES.join(", ")}`,
+                    );
                 }
                 opts.cases = CASES.filter((c) => list.includes(c));
                 break;
@@ -111,7 +125,9 @@ export function parseArgs(argv: readonly string[], stacks: readonly string[], de
         }
     }
     if (opts.cases.includes("from-image") && !opts.cases.includes("optimized")) {
-        throw new UsageError(`--cases ${JSON.stringify(opts.cases.join(","))}: from-image is measured against a fresh workstation of the same run (optimized); add optimized`);
+        throw new UsageError(
+            `--cases ${JSON.stringify(opts.cases.join(","))}: from-image is measured against a fresh workstation of the same run (optimized); add optimized`,
+        );
     }
     return opts;
 }

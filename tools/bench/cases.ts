@@ -35,7 +35,9 @@ export function ideLines(ides: readonly IdeRepo[]): string {
     return ides
         .map((i) => {
             const fields = [i.name, i.package, i.repoUrl, i.suite, i.components, i.keyUrl, i.keyring];
-            for (const f of fields) if (!f || /\s/.test(f)) throw new Error(`IDE ${i.name}: field ${JSON.stringify(f)} is empty or has spaces (the recipes read space-separated fields)`);
+            for (const f of fields)
+                if (!f || /\s/.test(f))
+                    throw new Error(`IDE ${i.name}: field ${JSON.stringify(f)} is empty or has spaces (the recipes read space-separated fields)`);
             return fields.join(" ");
         })
         .join("\n");
@@ -113,11 +115,17 @@ export async function warmCache(ctx: CaseContext, index: number): Promise<number
     return withHost(ctx, name, index, { kind: "none" }, async (host) => {
         const log = logStream(ctx, name);
         try {
-            const out = await runRecipe(host, ctx.key, "floor.sh", {
-                BENCH_MODE: "warm",
-                BENCH_PACKAGES: allPackages({ stages: ctx.packages.stages, ides: [] }).join(" "),
-                BENCH_IDES: ideLines(ctx.ideProvider.ides(host)),
-            }, log);
+            const out = await runRecipe(
+                host,
+                ctx.key,
+                "floor.sh",
+                {
+                    BENCH_MODE: "warm",
+                    BENCH_PACKAGES: allPackages({ stages: ctx.packages.stages, ides: [] }).join(" "),
+                    BENCH_IDES: ideLines(ctx.ideProvider.ides(host)),
+                },
+                log,
+            );
             return parseRecipeOutput(out).stages.find((s) => s.stage === "warm")?.seconds ?? 0;
         } finally {
             await closeStream(log);
@@ -172,11 +180,27 @@ export async function runNaive(ctx: CaseContext, run: number, index: number, lin
             try {
                 const started = Date.now() / 1000;
                 const out = parseRecipeOutput(
-                    await runRecipe(host, ctx.key, "naive.sh", { BENCH_STAGES: stageVars(ctx), BENCH_IDES: ideLines(ctx.ideProvider.ides(host)), BENCH_IDE_AFTER: ctx.desktop ? "desktop" : "system-prep" }, log),
+                    await runRecipe(
+                        host,
+                        ctx.key,
+                        "naive.sh",
+                        {
+                            BENCH_STAGES: stageVars(ctx),
+                            BENCH_IDES: ideLines(ctx.ideProvider.ides(host)),
+                            BENCH_IDE_AFTER: ctx.desktop ? "desktop" : "system-prep",
+                        },
+                        log,
+                    ),
                 );
                 const mem = sampler.stop();
                 if (out.total === undefined) throw new Error("naive.sh printed no total");
-                writeTimelines(ctx, name, timelineLabel("naive", link), sequentialTimings(out.stages, started), `bench case naive, link ${linkLabel(link)} (one stage after another: starts from the script's stage timings)`);
+                writeTimelines(
+                    ctx,
+                    name,
+                    timelineLabel("naive", link),
+                    sequentialTimings(out.stages, started),
+                    `bench case naive, link ${linkLabel(link)} (one stage after another: starts from the script's stage timings)`,
+                );
                 return {
                     run,
                     host: name,
@@ -209,7 +233,10 @@ export async function runFloor(ctx: CaseContext, run: number, index: number, lin
             const sampler = new MemorySampler(async () => host.pid);
             const log = logStream(ctx, name);
             try {
-                const vars = { BENCH_PACKAGES: allPackages({ stages: ctx.packages.stages.filter((s) => ctx.desktop || s.stage !== "desktop"), ides: [] }).join(" "), BENCH_IDES: ideLines(ctx.ideProvider.ides(host)) };
+                const vars = {
+                    BENCH_PACKAGES: allPackages({ stages: ctx.packages.stages.filter((s) => ctx.desktop || s.stage !== "desktop"), ides: [] }).join(" "),
+                    BENCH_IDES: ideLines(ctx.ideProvider.ides(host)),
+                };
                 const downloads: DownloadFloor[] = [];
                 for (const [i, link] of links.entries()) {
                     await applyLink(link, name, host.index);
@@ -218,7 +245,9 @@ export async function runFloor(ctx: CaseContext, run: number, index: number, lin
                     const d = parseDownload(out);
                     downloads.push({ link: linkLabel(link), ...d });
                     const atRate = link.kind === "none" ? "" : ` (${((d.bytes * 8) / link.rateBitsPerSecond).toFixed(1)} s at the link's rate)`;
-                    ctx.say(`    download floor over ${linkLabel(link)}: ${d.seconds.toFixed(1)} s for ${(d.bytes / 2 ** 20).toFixed(0)} MiB in ${d.files} files${atRate}`);
+                    ctx.say(
+                        `    download floor over ${linkLabel(link)}: ${d.seconds.toFixed(1)} s for ${(d.bytes / 2 ** 20).toFixed(0)} MiB in ${d.files} files${atRate}`,
+                    );
                 }
                 // The sampler runs through the dpkg floor; the download part uses little memory.
                 sampler.start();
@@ -227,7 +256,16 @@ export async function runFloor(ctx: CaseContext, run: number, index: number, lin
                 const mem = sampler.stop();
                 const install = out.stages.find((s) => s.stage === "install");
                 if (!install) throw new Error("floor.sh printed no install timing");
-                writeTimelines(ctx, name, "floor", sequentialTimings([{ stage: "install", seconds: install.seconds }], started + (out.stages.find((s) => s.stage === "prepare")?.seconds ?? 0)), "bench case floor (the one timed dpkg transaction)");
+                writeTimelines(
+                    ctx,
+                    name,
+                    "floor",
+                    sequentialTimings(
+                        [{ stage: "install", seconds: install.seconds }],
+                        started + (out.stages.find((s) => s.stage === "prepare")?.seconds ?? 0),
+                    ),
+                    "bench case floor (the one timed dpkg transaction)",
+                );
                 return {
                     run,
                     host: name,
@@ -267,13 +305,20 @@ function runner(args: string[], log: fs.WriteStream): Promise<number> {
 export function caseRunFromRecord(run: number, host: string, rec: RunRecord, code: number): CaseRun {
     const stages: Record<string, number> = {};
     for (const s of rec.stages) stages[s.stage] = s.seconds;
-    const total = span(rec.stages, rec.stages.map((s) => s.stage)) ?? 0;
+    const total =
+        span(
+            rec.stages,
+            rec.stages.map((s) => s.stage),
+        ) ?? 0;
     const failed = rec.stages.filter((s) => !s.ok).map((s) => s.stage);
     return {
         run,
         host,
         ok: rec.ok && code === 0,
-        error: rec.ok && code === 0 ? undefined : `runner exit ${code}${failed.length ? `, failed: ${failed.join(", ")}` : ""}: ${(rec.error ?? "").split("\n")[0]}`,
+        error:
+            rec.ok && code === 0
+                ? undefined
+                : `runner exit ${code}${failed.length ? `, failed: ${failed.join(", ")}` : ""}: ${(rec.error ?? "").split("\n")[0]}`,
         totalSeconds: total,
         stages,
         installSeconds: span(rec.stages, INSTALL_STAGES),
@@ -281,11 +326,17 @@ export function caseRunFromRecord(run: number, host: string, rec: RunRecord, cod
 }
 
 /** The case's timeline picture beside its log (<case>.timeline.html), when its stages reported timings; also as tools/bench/timelines/bench-<label>.html when a timeline dir is given. */
-export function writeCaseTimeline(ctx: Pick<CaseContext, "logDir" | "say"> & { timelineDir?: string }, caseName: string, rec: RunRecord, label?: string): string | undefined {
+export function writeCaseTimeline(
+    ctx: Pick<CaseContext, "logDir" | "say"> & { timelineDir?: string },
+    caseName: string,
+    rec: RunRecord,
+    label?: string,
+): string | undefined {
     const outputs = toPlain(decodeResolved(rec.outputs), false) as Record<string, unknown> | null;
     if (!outputs || outputs.timings === undefined) return undefined;
     const page = writeTimelinePage(outputs, path.join(ctx.logDir, `${caseName}.timeline.html`), `bench case ${caseName}`);
-    if (ctx.timelineDir !== undefined && label !== undefined) writeTimelinePage(outputs, path.join(ctx.timelineDir, `bench-${label}.html`), `bench case ${label} (host ${caseName})`);
+    if (ctx.timelineDir !== undefined && label !== undefined)
+        writeTimelinePage(outputs, path.join(ctx.timelineDir, `bench-${label}.html`), `bench case ${label} (host ${caseName})`);
     ctx.say(`    timeline: ${page}`);
     return page;
 }
@@ -307,7 +358,12 @@ interface RunnerCaseOptions {
 }
 
 /** Runs the runner for host `name` and reads its run record. */
-async function runnerRecord(ctx: CaseContext, name: string, args: string[], o: RunnerCaseOptions): Promise<{ code: number; rec: RunRecord; mem?: { peakMB: number; peakRssMB: number } }> {
+async function runnerRecord(
+    ctx: CaseContext,
+    name: string,
+    args: string[],
+    o: RunnerCaseOptions,
+): Promise<{ code: number; rec: RunRecord; mem?: { peakMB: number; peakRssMB: number } }> {
     const logName = o.logName ?? name;
     const log = logStream(ctx, logName);
     const sampler = o.sample ? new MemorySampler(() => locatePid(name)) : undefined;
@@ -324,7 +380,10 @@ async function runnerRecord(ctx: CaseContext, name: string, args: string[], o: R
             // The shaping must have held before the first stage, or the case did not run over the link.
             const at = watcher.shapedAt();
             const first = Math.min(...rec.stages.map((s) => s.startedAt));
-            if (at === undefined || at > first) throw new Error(`the link ${linkLabel(o.link!)} was not in place before the first stage (${at === undefined ? `never applied: ${watcher.error() ?? "no veth seen"}` : `${((at - first) / 1000).toFixed(1)} s late`})`);
+            if (at === undefined || at > first)
+                throw new Error(
+                    `the link ${linkLabel(o.link!)} was not in place before the first stage (${at === undefined ? `never applied: ${watcher.error() ?? "no veth seen"}` : `${((at - first) / 1000).toFixed(1)} s late`})`,
+                );
             if (rec.host !== undefined) {
                 const broken = await watcher.check();
                 if (broken) throw new Error(broken);
@@ -342,7 +401,13 @@ async function runnerRecord(ctx: CaseContext, name: string, args: string[], o: R
 async function runnerCase(ctx: CaseContext, run: number, name: string, args: string[], o: RunnerCaseOptions): Promise<CaseRun> {
     try {
         const { code, rec, mem } = await runnerRecord(ctx, name, args, o);
-        return { ...caseRunFromRecord(run, name, rec, code), link: o.link ? linkLabel(o.link) : undefined, readySeconds: readySeconds(rec), memoryPeakMB: mem?.peakMB, memoryPeakRssMB: mem?.peakRssMB };
+        return {
+            ...caseRunFromRecord(run, name, rec, code),
+            link: o.link ? linkLabel(o.link) : undefined,
+            readySeconds: readySeconds(rec),
+            memoryPeakMB: mem?.peakMB,
+            memoryPeakRssMB: mem?.peakRssMB,
+        };
     } catch (err) {
         return failedRun(run, name, err);
     }
@@ -377,7 +442,12 @@ export interface OptimizedPlan {
  * (when asked) the re-run on the same host and the restart (stop, then start with the
  * home volume); the host is stopped afterwards in every case.
  */
-export async function runOptimized(ctx: CaseContext, run: number, link: LinkSpec, plan: OptimizedPlan): Promise<{ optimized: CaseRun; rerun?: CaseRun; restart?: CaseRun }> {
+export async function runOptimized(
+    ctx: CaseContext,
+    run: number,
+    link: LinkSpec,
+    plan: OptimizedPlan,
+): Promise<{ optimized: CaseRun; rerun?: CaseRun; restart?: CaseRun }> {
     const name = caseHostName("o", run, link);
     const down = runnerDown(ctx, name);
     ctx.cleanups.set(name, down);
@@ -390,14 +460,21 @@ export async function runOptimized(ctx: CaseContext, run: number, link: LinkSpec
             if (owner === undefined || !(await listHosts()).some((h) => h.name === owner)) destroyVolume(file);
         }
         ctx.say(`  optimized: npm run local -- --name ${name} --stack ${ctx.stack} (link ${linkLabel(link)})`);
-        const optimized = await runnerCase(ctx, run, name, ["--name", name, "--stack", ctx.stack], { label: timelineLabel("optimized", link), sample: true, link });
+        const optimized = await runnerCase(ctx, run, name, ["--name", name, "--stack", ctx.stack], {
+            label: timelineLabel("optimized", link),
+            sample: true,
+            link,
+        });
         const notRun = (what: string): CaseRun => ({ ...failedRun(run, name, new Error(`not run: the ${what} before it failed`)), link: linkLabel(link) });
         let rerun: CaseRun | undefined;
         if (plan.rerun) {
             if (!optimized.ok) rerun = notRun("optimized run");
             else {
                 ctx.say(`  re-run: npm run local -- --reuse ${name} --stack ${ctx.stack}`);
-                rerun = { ...(await runnerCase(ctx, run, name, ["--reuse", name, "--stack", ctx.stack], { logName: `${name}-rerun`, label: "rerun", sample: false })), link: linkLabel(link) };
+                rerun = {
+                    ...(await runnerCase(ctx, run, name, ["--reuse", name, "--stack", ctx.stack], { logName: `${name}-rerun`, label: "rerun", sample: false })),
+                    link: linkLabel(link),
+                };
             }
         }
         let restart: CaseRun | undefined;
@@ -414,7 +491,8 @@ async function runRestart(ctx: CaseContext, run: number, name: string, link: Lin
     try {
         ctx.say(`  restart: npm run local -- --stop ${name}, then --start ${name}${image ? ` --set image=${image}` : ""}`);
         const stop = await runnerRecord(ctx, name, ["--stop", name], { logName: `${name}-stop`, label: "restart-stop", sample: false });
-        if (stop.code !== 0 || !stop.rec.ok || stop.rec.lifecycle?.stopSeconds === undefined) throw new Error(`--stop exit ${stop.code}: ${(stop.rec.error ?? "no stop time recorded").split("\n")[0]}`);
+        if (stop.code !== 0 || !stop.rec.ok || stop.rec.lifecycle?.stopSeconds === undefined)
+            throw new Error(`--stop exit ${stop.code}: ${(stop.rec.error ?? "no stop time recorded").split("\n")[0]}`);
         const startArgs = ["--start", name, ...(image ? ["--set", `image=${image}`] : [])];
         const start = await runnerRecord(ctx, name, startArgs, { logName: `${name}-start`, label: "restart", sample: false, link });
         const r = caseRunFromRecord(run, name, start.rec, start.code);
@@ -439,10 +517,14 @@ export async function bakeImage(ctx: CaseContext, tag: string): Promise<{ second
     const t0 = Date.now();
     try {
         await down();
-        const { code, rec } = await runnerRecord(ctx, name, ["--name", name, "--stack", ctx.stack, "--set", "role=image", "--set", `imageBake=${tag}`], { label: "bake", sample: false });
+        const { code, rec } = await runnerRecord(ctx, name, ["--name", name, "--stack", ctx.stack, "--set", "role=image", "--set", `imageBake=${tag}`], {
+            label: "bake",
+            sample: false,
+        });
         const outputs = toPlain(decodeResolved(rec.outputs), true) as Record<string, unknown> | null;
         const id = outputs?.snapshotId;
-        if (code !== 0 || !rec.ok || (typeof id !== "string" && typeof id !== "number")) throw new Error(`bake: runner exit ${code}: ${(rec.error ?? "no snapshotId output").split("\n")[0]}`);
+        if (code !== 0 || !rec.ok || (typeof id !== "string" && typeof id !== "number"))
+            throw new Error(`bake: runner exit ${code}: ${(rec.error ?? "no snapshotId output").split("\n")[0]}`);
         return { seconds: (Date.now() - t0) / 1000, snapshotId: String(id), ok: true };
     } catch (err) {
         return { seconds: (Date.now() - t0) / 1000, ok: false, error: (err as Error).message.split("\n")[0] };
@@ -465,7 +547,11 @@ export async function runFromImage(ctx: CaseContext, run: number, link: LinkSpec
     try {
         await down();
         ctx.say(`  from-image: npm run local -- --name ${name} --stack ${ctx.stack} --set image=${snapshotId} --set homeVolumeGb=0 (link ${linkLabel(link)})`);
-        return await runnerCase(ctx, run, name, ["--name", name, "--stack", ctx.stack, "--set", `image=${snapshotId}`, "--set", "homeVolumeGb=0"], { label: "from-image", sample: false, link });
+        return await runnerCase(ctx, run, name, ["--name", name, "--stack", ctx.stack, "--set", `image=${snapshotId}`, "--set", "homeVolumeGb=0"], {
+            label: "from-image",
+            sample: false,
+            link,
+        });
     } finally {
         await down();
         ctx.cleanups.delete(name);

@@ -33,10 +33,13 @@ export const DEFINITIONS: Record<string, string> = {
     key: "ED25519 and RSA-4096 generation with node's crypto.generateKeyPair, interleaved, after one untimed first generation of each.",
     "optimized.install": "optimized's install stages only (system-prep start to the last of desktop, IDEs and harden), the part naive also does.",
     link: "tc on both ends of each test host's veth pair (link.ts): tbf at the shaped link's rate; `none` is unshaped. optimized and naive run over each link; unshaped figures keep today's names, shaped ones are shaped.*, download.seconds, limit.seconds and optimized/limit.",
-    download: "the download floor: every .deb of the package set (the URIs apt would fetch for floor's install, stand-ins at real size) fetched at once with curl, 8 connections, over the link; first request to last byte. Measured on the floor host over each link in turn.",
+    download:
+        "the download floor: every .deb of the package set (the URIs apt would fetch for floor's install, stand-ins at real size) fetched at once with curl, 8 connections, over the link; first request to last byte. Measured on the floor host over each link in turn.",
     limit: "max(dpkg floor, download floor over the shaped link), per run: an ideal program hides the downloads behind dpkg, or dpkg behind the downloads.",
-    "from-image": "npm run local on a fresh host booted from an image baked once per bench (role: image, untimed), with image = its snapshot and no home volume; seconds from the program's start (host extracted and booted) to the last stage's end, against optimized's same figure in the same run over the same link (from-image/fresh).",
-    restart: "npm run local -- --stop on optimized's host (the host goes, the home volume stays), then --start (a new host from the baked image when from-image ran, else the stack's image; the volume attached); the runner's stop and start seconds (from the command's start to the host gone / to ready).",
+    "from-image":
+        "npm run local on a fresh host booted from an image baked once per bench (role: image, untimed), with image = its snapshot and no home volume; seconds from the program's start (host extracted and booted) to the last stage's end, against optimized's same figure in the same run over the same link (from-image/fresh).",
+    restart:
+        "npm run local -- --stop on optimized's host (the host goes, the home volume stays), then --start (a new host from the baked image when from-image ran, else the stack's image; the volume attached); the runner's stop and start seconds (from the command's start to the host gone / to ready).",
 };
 
 const DEFAULT_THRESHOLDS = path.join(__dirname, "thresholds.json");
@@ -67,7 +70,15 @@ function standinProvider(ides: IdeName[]): IdeProvider {
             const over = sourcesFor(host.gatewayIp);
             return ides.map((name) => {
                 const s = { ...DEFAULT_IDE_SOURCES[name], ...over[name] };
-                return { name, package: s.candidates[0].package, repoUrl: s.repoUrl, suite: s.suite, components: s.components, keyUrl: s.keyUrl, keyring: s.keyring };
+                return {
+                    name,
+                    package: s.candidates[0].package,
+                    repoUrl: s.repoUrl,
+                    suite: s.suite,
+                    components: s.components,
+                    keyUrl: s.keyUrl,
+                    keyring: s.keyring,
+                };
             });
         },
         serve: (host: BenchHost) => serveStandinFor(host),
@@ -95,12 +106,23 @@ export function hostIndex(run: number, slot: number): number {
 
 function report(results: CaseRun[]): void {
     for (const r of results) {
-        const extra = r.stopSeconds !== undefined ? ` (stop ${r.stopSeconds.toFixed(1)} s, start ${r.startSeconds?.toFixed(1) ?? "–"} s)` : r.readySeconds !== undefined ? ` (ready ${r.readySeconds.toFixed(1)} s from the program's start)` : "";
-        say(`  ${r.host}${r.link ? ` [${r.link}]` : ""}: ${r.ok ? `${r.totalSeconds.toFixed(1)} s${extra}${r.memoryPeakMB ? `, peak ${r.memoryPeakMB.toFixed(0)} MiB` : ""}` : `FAILED: ${r.error}`}`);
+        const extra =
+            r.stopSeconds !== undefined
+                ? ` (stop ${r.stopSeconds.toFixed(1)} s, start ${r.startSeconds?.toFixed(1) ?? "–"} s)`
+                : r.readySeconds !== undefined
+                  ? ` (ready ${r.readySeconds.toFixed(1)} s from the program's start)`
+                  : "";
+        say(
+            `  ${r.host}${r.link ? ` [${r.link}]` : ""}: ${r.ok ? `${r.totalSeconds.toFixed(1)} s${extra}${r.memoryPeakMB ? `, peak ${r.memoryPeakMB.toFixed(0)} MiB` : ""}` : `FAILED: ${r.error}`}`,
+        );
     }
 }
 
-async function hostCases(opts: BenchOptions, ctx: CaseContext, cases: Partial<Record<HostCase, CaseRun[]>>): Promise<{ warm: number; bake?: BenchResults["bake"] }> {
+async function hostCases(
+    opts: BenchOptions,
+    ctx: CaseContext,
+    cases: Partial<Record<HostCase, CaseRun[]>>,
+): Promise<{ warm: number; bake?: BenchResults["bake"] }> {
     const want = (c: CaseName): boolean => opts.cases.includes(c);
     const push = (c: HostCase, r: CaseRun | undefined): void => {
         if (r) (cases[c] ??= []).push(r);
@@ -148,7 +170,15 @@ async function hostCases(opts: BenchOptions, ctx: CaseContext, cases: Partial<Re
                 if (isPrimary && want("from-image")) {
                     const f = bake?.snapshotId
                         ? await runFromImage(ctx, run, link, bake.snapshotId)
-                        : { run, host: `bench-i${run}`, ok: false, error: `not run: the bake failed: ${bake?.error ?? "unknown"}`, totalSeconds: 0, stages: {}, link: linkLabel(link) };
+                        : {
+                              run,
+                              host: `bench-i${run}`,
+                              ok: false,
+                              error: `not run: the bake failed: ${bake?.error ?? "unknown"}`,
+                              totalSeconds: 0,
+                              stages: {},
+                              link: linkLabel(link),
+                          };
                     push("from-image", f);
                     report([f]);
                 }
@@ -173,7 +203,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     const hostCaseNames = opts.cases.filter((c) => c !== "key");
     if (hostCaseNames.length > 0 && process.getuid?.() !== 0) {
-        process.stderr.write("npm run bench: the provisioning cases boot test hosts (network namespaces, systemd-nspawn) and need root; run as root, or --cases key\n");
+        process.stderr.write(
+            "npm run bench: the provisioning cases boot test hosts (network namespaces, systemd-nspawn) and need root; run as root, or --cases key\n",
+        );
         return USAGE_EXIT_CODE;
     }
     if (hostCaseNames.length > 0) {
@@ -241,7 +273,9 @@ export async function main(argv: string[]): Promise<number> {
 
     const samples = metricSamples(cases, keys?.samplesMs);
     const outcomes = evaluateThresholds(thresholds, samples);
-    const failedRuns = Object.values(cases).flat().filter((r) => !r.ok);
+    const failedRuns = Object.values(cases)
+        .flat()
+        .filter((r) => !r.ok);
     const results: BenchResults = {
         schema: SCHEMA,
         startedAt: startedAt.toISOString(),
@@ -252,7 +286,12 @@ export async function main(argv: string[]): Promise<number> {
         percentileMethod: PERCENTILE_METHOD,
         memoryMethod: MEMORY_METHOD,
         definitions: Object.fromEntries(
-            Object.entries(DEFINITIONS).filter(([k]) => ["optimized.install", "link"].includes(k) || (opts.cases as string[]).includes(k) || (["download", "limit"].includes(k) && opts.cases.includes("floor"))),
+            Object.entries(DEFINITIONS).filter(
+                ([k]) =>
+                    ["optimized.install", "link"].includes(k) ||
+                    (opts.cases as string[]).includes(k) ||
+                    (["download", "limit"].includes(k) && opts.cases.includes("floor")),
+            ),
         ),
         packageSet: packages,
         warmupSeconds: warmupSeconds === undefined ? undefined : round(warmupSeconds, 1),
@@ -273,7 +312,14 @@ export async function main(argv: string[]): Promise<number> {
             ]),
         ),
         metrics: summarizeMetrics(samples),
-        key: keys ? { runs: opts.keyRuns, note: KEY_NOTE, budgetMs: KEY_BUDGET_MS, coldMs: { ed25519: round(keys.coldMs.ed25519, 3), rsa4096: round(keys.coldMs.rsa4096, 1) } } : undefined,
+        key: keys
+            ? {
+                  runs: opts.keyRuns,
+                  note: KEY_NOTE,
+                  budgetMs: KEY_BUDGET_MS,
+                  coldMs: { ed25519: round(keys.coldMs.ed25519, 3), rsa4096: round(keys.coldMs.rsa4096, 1) },
+              }
+            : undefined,
         thresholds: outcomes.map((o) => ({ ...o, value: o.value === undefined ? undefined : round(o.value, 3) })),
         ok: thresholdsPassed(outcomes) && failedRuns.length === 0,
     };

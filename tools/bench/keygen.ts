@@ -21,7 +21,11 @@ export async function timeKeyGeneration(algorithm: KeyAlgorithm): Promise<number
     if (algorithm === "ed25519") {
         await generate("ed25519", { publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } });
     } else {
-        await generate("rsa", { modulusLength: 4096, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } });
+        await generate("rsa", {
+            modulusLength: 4096,
+            publicKeyEncoding: { type: "spki", format: "pem" },
+            privateKeyEncoding: { type: "pkcs8", format: "pem" },
+        });
     }
     return Number(process.hrtime.bigint() - t0) / 1e6;
 }

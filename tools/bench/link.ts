@@ -41,8 +41,12 @@ export function parseLink(text: string, flag = "--link"): LinkSpec {
 
 /** A comma-separated list of links: at most one shaped and at most one `none`, shaped first. */
 export function parseLinks(text: string, flag = "--link"): LinkSpec[] {
-    const parts = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
-    if (parts.length === 0) throw new LinkError(`${flag} ${JSON.stringify(text)}: empty; allowed: a comma-separated list of ${LINK_FORM}, at most one of each kind`);
+    const parts = text
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== "");
+    if (parts.length === 0)
+        throw new LinkError(`${flag} ${JSON.stringify(text)}: empty; allowed: a comma-separated list of ${LINK_FORM}, at most one of each kind`);
     const links = parts.map((p) => parseLink(p, flag));
     const shaped = links.filter((l) => l.kind === "shaped");
     const none = links.filter((l) => l.kind === "none");
@@ -83,8 +87,25 @@ export function tcCommands(link: LinkSpec, hostVeth: string, netns: string): str
     for (const e of ends) {
         // latency: how long a packet may queue in tbf before it is dropped; 100 ms keeps one
         // TCP window at these rates without the drops that make throughput saw-tooth.
-        out.push([...e.where, "qdisc", "replace", "dev", e.dev, "root", "handle", "1:", "tbf", "rate", `${link.rateBitsPerSecond}bit`, "burst", String(burst), "latency", "100ms"]);
-        if (link.delayMs > 0) out.push([...e.where, "qdisc", "replace", "dev", e.dev, "parent", "1:1", "handle", "10:", "netem", "delay", `${link.delayMs / 2}ms`]);
+        out.push([
+            ...e.where,
+            "qdisc",
+            "replace",
+            "dev",
+            e.dev,
+            "root",
+            "handle",
+            "1:",
+            "tbf",
+            "rate",
+            `${link.rateBitsPerSecond}bit`,
+            "burst",
+            String(burst),
+            "latency",
+            "100ms",
+        ]);
+        if (link.delayMs > 0)
+            out.push([...e.where, "qdisc", "replace", "dev", e.dev, "parent", "1:1", "handle", "10:", "netem", "delay", `${link.delayMs / 2}ms`]);
     }
     return out;
 }
@@ -109,7 +130,9 @@ export async function checkLinksApplicable(links: readonly LinkSpec[], hasNetem:
     const delayed = links.find((l) => l.kind === "shaped" && l.delayMs > 0);
     if (delayed && delayed.kind === "shaped" && !(await hasNetem())) {
         const rateOnly = delayed.text.split(":")[0];
-        throw new LinkError(`--link ${delayed.text}: this kernel has no netem qdisc (tc: "Specified qdisc kind is unknown"), and no other qdisc here can delay a packet; use --link ${rateOnly} (rate only, see tools/bench/README.md "The link")`);
+        throw new LinkError(
+            `--link ${delayed.text}: this kernel has no netem qdisc (tc: "Specified qdisc kind is unknown"), and no other qdisc here can delay a packet; use --link ${rateOnly} (rate only, see tools/bench/README.md "The link")`,
+        );
     }
 }
 
@@ -204,6 +227,8 @@ export class LinkWatcher {
         if (this.link.kind === "none" || this.index === undefined) return undefined;
         const state = await linkState(this.name, this.index);
         const ends = state.split(" | ");
-        return ends.length === 2 && ends.every((e) => /\btbf\b/.test(e)) ? undefined : `the link ${this.link.text} did not hold to the end of the run: tc shows "${state}"`;
+        return ends.length === 2 && ends.every((e) => /\btbf\b/.test(e))
+            ? undefined
+            : `the link ${this.link.text} did not hold to the end of the run: tc shows "${state}"`;
     }
 }

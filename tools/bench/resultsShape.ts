@@ -167,7 +167,12 @@ export function metricSamples(cases: Partial<Record<HostCase, CaseRun[]>>, keys?
     const put = (name: string, values: number[]): void => {
         if (values.length > 0) out[name] = values;
     };
-    const paired = (as: CaseRun[], bs: CaseRun[], pick: (r: CaseRun) => number | undefined, base: (r: CaseRun) => number | undefined = (r) => r.totalSeconds): number[] =>
+    const paired = (
+        as: CaseRun[],
+        bs: CaseRun[],
+        pick: (r: CaseRun) => number | undefined,
+        base: (r: CaseRun) => number | undefined = (r) => r.totalSeconds,
+    ): number[] =>
         as.flatMap((ra) => {
             const rb = bs.find((r) => r.run === ra.run && (r.link === undefined || ra.link === undefined || r.link === ra.link));
             const va = pick(ra);
@@ -177,12 +182,21 @@ export function metricSamples(cases: Partial<Record<HostCase, CaseRun[]>>, keys?
     const total = (r: CaseRun): number => r.totalSeconds;
     for (const c of ["optimized", "naive", "floor"] as const) put(`${c}.seconds`, unshaped(c).map(total));
     put("rerun.seconds", ok("rerun").map(total));
-    put("optimized.install.seconds", unshaped("optimized").flatMap((r) => (r.installSeconds === undefined ? [] : [r.installSeconds])));
+    put(
+        "optimized.install.seconds",
+        unshaped("optimized").flatMap((r) => (r.installSeconds === undefined ? [] : [r.installSeconds])),
+    );
     put("optimized/naive", paired(unshaped("optimized"), unshaped("naive"), total));
     put("optimized/floor", paired(unshaped("optimized"), ok("floor"), total));
-    put("optimized.install/naive", paired(unshaped("optimized"), unshaped("naive"), (r) => r.installSeconds));
+    put(
+        "optimized.install/naive",
+        paired(unshaped("optimized"), unshaped("naive"), (r) => r.installSeconds),
+    );
     for (const c of ["optimized", "naive", "floor"] as const) {
-        put(`${c}.memory.mb`, (c === "floor" ? ok(c) : unshaped(c)).flatMap((r) => (r.memoryPeakMB === undefined ? [] : [r.memoryPeakMB])));
+        put(
+            `${c}.memory.mb`,
+            (c === "floor" ? ok(c) : unshaped(c)).flatMap((r) => (r.memoryPeakMB === undefined ? [] : [r.memoryPeakMB])),
+        );
     }
 
     put("shaped.optimized.seconds", shaped("optimized").map(total));
@@ -190,23 +204,46 @@ export function metricSamples(cases: Partial<Record<HostCase, CaseRun[]>>, keys?
     put("shaped.optimized/naive", paired(shaped("optimized"), shaped("naive"), total));
     const download = (r: CaseRun, want: "shaped" | "unshaped"): number | undefined =>
         r.downloads?.find((d) => (want === "unshaped" ? d.link === UNSHAPED : d.link !== UNSHAPED))?.seconds;
-    put("download.seconds", ok("floor").flatMap((r) => download(r, "shaped") ?? []));
-    put("download.unshaped.seconds", ok("floor").flatMap((r) => download(r, "unshaped") ?? []));
+    put(
+        "download.seconds",
+        ok("floor").flatMap((r) => download(r, "shaped") ?? []),
+    );
+    put(
+        "download.unshaped.seconds",
+        ok("floor").flatMap((r) => download(r, "unshaped") ?? []),
+    );
     const limit = (r: CaseRun): number | undefined => {
         const d = download(r, "shaped");
         return d === undefined ? undefined : limitSeconds(r.totalSeconds, d);
     };
-    put("limit.seconds", ok("floor").flatMap((r) => limit(r) ?? []));
+    put(
+        "limit.seconds",
+        ok("floor").flatMap((r) => limit(r) ?? []),
+    );
     put("optimized/limit", paired(shaped("optimized"), ok("floor"), total, limit));
 
     // from-image against the fresh workstation of its run, over the same link, both from
     // the program's start (host boot included) to ready.
     const ready = (r: CaseRun): number | undefined => r.readySeconds;
-    put("from-image.seconds", ok("from-image").flatMap((r) => ready(r) ?? []));
-    put("optimized.ready.seconds", ok("optimized").filter((r) => ok("from-image").some((f) => f.run === r.run && f.link === r.link)).flatMap((r) => ready(r) ?? []));
+    put(
+        "from-image.seconds",
+        ok("from-image").flatMap((r) => ready(r) ?? []),
+    );
+    put(
+        "optimized.ready.seconds",
+        ok("optimized")
+            .filter((r) => ok("from-image").some((f) => f.run === r.run && f.link === r.link))
+            .flatMap((r) => ready(r) ?? []),
+    );
     put("from-image/fresh", paired(ok("from-image"), ok("optimized"), ready, ready));
-    put("restart.stop.seconds", ok("restart").flatMap((r) => r.stopSeconds ?? []));
-    put("restart.start.seconds", ok("restart").flatMap((r) => r.startSeconds ?? []));
+    put(
+        "restart.stop.seconds",
+        ok("restart").flatMap((r) => r.stopSeconds ?? []),
+    );
+    put(
+        "restart.start.seconds",
+        ok("restart").flatMap((r) => r.startSeconds ?? []),
+    );
     if (keys) {
         put("key.ed25519.ms", keys.ed25519);
         put("key.rsa4096.ms", keys.rsa4096);

@@ -57,12 +57,23 @@ export function stageTable(results: BenchResults): string {
     const stages = [...STAGE_ORDER.filter((s) => seen.has(s)), ...[...seen].filter((s) => !(STAGE_ORDER as readonly string[]).includes(s)).sort()];
     const rows = stages.map((stage) => [
         stage === "install" ? "install (floor: one transaction)" : stage,
-        ...cols.map((col) => p50p95(col.runs.flatMap((r) => (r.stages[stage] === undefined ? [] : [r.stages[stage]])), 1)),
+        ...cols.map((col) =>
+            p50p95(
+                col.runs.flatMap((r) => (r.stages[stage] === undefined ? [] : [r.stages[stage]])),
+                1,
+            ),
+        ),
         ...(withNaive ? [p50p95(stageRatios(results, stage), 2)] : []),
     ]);
     rows.push([
         "**total**",
-        ...cols.map((col) => `**${p50p95(col.runs.map((r) => r.totalSeconds), 1)}**`),
+        ...cols.map(
+            (col) =>
+                `**${p50p95(
+                    col.runs.map((r) => r.totalSeconds),
+                    1,
+                )}**`,
+        ),
         ...(withNaive ? [`**${p50p95(stageRatios(results), 2)}**`] : []),
     ]);
     return markdownTable(["stage", ...cols.map((c) => c.label), ...(withNaive ? ["optimized/naive (unshaped)"] : [])], rows);
@@ -76,7 +87,11 @@ function metricRow(name: string, m: MetricSummary | undefined, digits: number, l
 export function renderReport(results: BenchResults): string {
     const out: string[] = [];
     const runs = results.options.runs;
-    const failed = HOST_CASES.flatMap((c) => (results.cases[c] ?? []).filter((r) => !r.ok).map((r) => `${caseLabel(c)} run ${r.run} on ${r.host}${r.link ? ` [${r.link}]` : ""}: ${r.error ?? "failed"}`));
+    const failed = HOST_CASES.flatMap((c) =>
+        (results.cases[c] ?? [])
+            .filter((r) => !r.ok)
+            .map((r) => `${caseLabel(c)} run ${r.run} on ${r.host}${r.link ? ` [${r.link}]` : ""}: ${r.error ?? "failed"}`),
+    );
     if (HOST_CASES.some((c) => (results.cases[c] ?? []).length > 0)) {
         out.push(`### Provisioning, seconds (p50 / p95 over ${runs} run${runs === 1 ? "" : "s"})`, "", stageTable(results), "");
         out.push(
@@ -115,9 +130,18 @@ export function renderReport(results: BenchResults): string {
             ),
             "",
         );
-        if (results.bake) out.push(`The image from-image boots was baked once before the runs (untimed): ${results.bake.ok ? `${results.bake.seconds.toFixed(0)} s, snapshot ${results.bake.snapshotId}` : `FAILED: ${results.bake.error}`}.`, "");
+        if (results.bake)
+            out.push(
+                `The image from-image boots was baked once before the runs (untimed): ${results.bake.ok ? `${results.bake.seconds.toFixed(0)} s, snapshot ${results.bake.snapshotId}` : `FAILED: ${results.bake.error}`}.`,
+                "",
+            );
         const mem = (["optimized", "naive", "floor"] as const).map((c) => metricRow(c, results.metrics[`${c}.memory.mb`], 0));
-        out.push("Peak host memory, MiB (sum of Pss in the host's PID namespace, sampled every second):", "", markdownTable(["case", "p50", "p95", "runs"], mem), "");
+        out.push(
+            "Peak host memory, MiB (sum of Pss in the host's PID namespace, sampled every second):",
+            "",
+            markdownTable(["case", "p50", "p95", "runs"], mem),
+            "",
+        );
     }
     if (results.key) {
         const k = results.key;
@@ -140,7 +164,12 @@ export function renderReport(results: BenchResults): string {
         out.push(
             markdownTable(
                 ["metric", "threshold", "value", "result"],
-                results.thresholds.map((t) => [t.metric, t.expression, t.value === undefined ? "–" : String(Number(t.value.toFixed(3))), t.status === "fail" ? "**FAIL**" : t.status]),
+                results.thresholds.map((t) => [
+                    t.metric,
+                    t.expression,
+                    t.value === undefined ? "–" : String(Number(t.value.toFixed(3))),
+                    t.status === "fail" ? "**FAIL**" : t.status,
+                ]),
                 ["l", "l", "r", "l"],
             ),
             "",

@@ -52,7 +52,14 @@ export function shellAssignments(vars: Record<string, string>): string {
 }
 
 /** Runs a bench recipe (tools/bench/NAME) on the host as root with the variables set; its stdout. */
-export async function runRecipe(host: BenchHost, key: HarnessKey, recipe: string, vars: Record<string, string>, log: fs.WriteStream, timeoutMs = 45 * 60 * 1000): Promise<string> {
+export async function runRecipe(
+    host: BenchHost,
+    key: HarnessKey,
+    recipe: string,
+    vars: Record<string, string>,
+    log: fs.WriteStream,
+    timeoutMs = 45 * 60 * 1000,
+): Promise<string> {
     const script = `${shellAssignments(vars)}\n${fs.readFileSync(path.join(__dirname, recipe), "utf8")}`;
     const r = await sshExec(
         { host: host.ip, user: "root", privateKey: key.privateKey },

@@ -33,7 +33,7 @@ export interface ThresholdOutcome {
 export class ThresholdError extends Error {}
 
 const EXPRESSION = /^\s*(p\d+(?:\.\d+)?|med|avg|min|max)\s*(<=|>=|==|<|>)\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$/;
-const ALLOWED_FORM = "<aggregation><op><number> with aggregation p<N> (0<N<=100), med, avg, min or max and op <, <=, >, >= or ==, e.g. \"p50<=0.7\"";
+const ALLOWED_FORM = '<aggregation><op><number> with aggregation p<N> (0<N<=100), med, avg, min or max and op <, <=, >, >= or ==, e.g. "p50<=0.7"';
 
 /** Parses one expression for `metric`. */
 export function parseExpression(metric: string, expression: string): Threshold {
@@ -58,7 +58,9 @@ export function parseExpression(metric: string, expression: string): Threshold {
  */
 export function parseThresholds(doc: unknown, metrics: readonly string[], source = "thresholds"): Threshold[] {
     if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
-        throw new ThresholdError(`${source}: must be a JSON object from metric name to an expression or a list of expressions, got ${Array.isArray(doc) ? "an array" : JSON.stringify(doc)}`);
+        throw new ThresholdError(
+            `${source}: must be a JSON object from metric name to an expression or a list of expressions, got ${Array.isArray(doc) ? "an array" : JSON.stringify(doc)}`,
+        );
     }
     const out: Threshold[] = [];
     for (const [metric, value] of Object.entries(doc as Record<string, unknown>)) {
@@ -67,7 +69,9 @@ export function parseThresholds(doc: unknown, metrics: readonly string[], source
         }
         const list = typeof value === "string" ? [value] : value;
         if (!Array.isArray(list) || list.length === 0 || !list.every((e) => typeof e === "string")) {
-            throw new ThresholdError(`${source}: ${JSON.stringify(metric)} must be an expression string or a non-empty list of them, got ${JSON.stringify(value)}`);
+            throw new ThresholdError(
+                `${source}: ${JSON.stringify(metric)} must be an expression string or a non-empty list of them, got ${JSON.stringify(value)}`,
+            );
         }
         for (const e of list as string[]) out.push(parseExpression(metric, e));
     }

@@ -109,8 +109,10 @@ export function parseArgs(argv: readonly string[], maxConcurrency: number): Depl
     if (concurrencyText !== undefined) {
         concurrency = Number(concurrencyText);
         if (!/^\d+$/.test(concurrencyText) || concurrency < 1 || concurrency > maxConcurrency) {
-            throw new UsageError(`--concurrency ${JSON.stringify(concurrencyText)} is not allowed: `
-                + `a whole number from 1 to ${maxConcurrency} (the cap derived from DigitalOcean's API limits)`);
+            throw new UsageError(
+                `--concurrency ${JSON.stringify(concurrencyText)} is not allowed: ` +
+                    `a whole number from 1 to ${maxConcurrency} (the cap derived from DigitalOcean's API limits)`,
+            );
         }
     }
     return { kind: "fleet", fleetFile: fleetFile as string, action, concurrency };
@@ -118,9 +120,12 @@ export function parseArgs(argv: readonly string[], maxConcurrency: number): Depl
 
 function describeValue(flag: string): string {
     switch (flag) {
-        case "--env": return `one of ${ENVIRONMENTS.join(", ")}`;
-        case "--fleet": return "a .json, .yaml or .yml file";
-        default: return "a whole number";
+        case "--env":
+            return `one of ${ENVIRONMENTS.join(", ")}`;
+        case "--fleet":
+            return "a .json, .yaml or .yml file";
+        default:
+            return "a whole number";
     }
 }
 
@@ -143,7 +148,9 @@ function parseStopIdleArgs(argv: readonly string[]): DeployArgs {
         if (eq !== -1) value = token.slice(eq + 1);
         else if (i + 1 < argv.length && !argv[i + 1].startsWith("--")) value = argv[++i];
         if (value === undefined || value === "") {
-            throw new UsageError(`${flag} needs a value (${flag === "--idle-minutes" ? "a whole number of minutes, 1 or more" : flag === "--stack" ? "a stack name" : "a .json, .yaml or .yml file"})`);
+            throw new UsageError(
+                `${flag} needs a value (${flag === "--idle-minutes" ? "a whole number of minutes, 1 or more" : flag === "--stack" ? "a stack name" : "a .json, .yaml or .yml file"})`,
+            );
         }
         values.set(flag, value);
     }

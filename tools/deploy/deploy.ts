@@ -11,7 +11,10 @@ const repoRoot = path.resolve(__dirname, "..", "..");
 
 /** Only the pinned host key is accepted (sshExec checks it before authenticating). */
 const ssh = (target: HostTarget, command: string, stdin?: string) =>
-    sshExec({ host: target.host, user: target.user, privateKey: target.privateKey, hostKey: target.hostKey, label: "stop-idle" }, { command, stdin, dialErrorLimit: 2, perDialTimeout: 15 });
+    sshExec(
+        { host: target.host, user: target.user, privateKey: target.privateKey, hostKey: target.hostKey, label: "stop-idle" },
+        { command, stdin, dialErrorLimit: 2, perDialTimeout: 15 },
+    );
 
 const idleHosts: IdleHosts = {
     async read(target) {
@@ -37,7 +40,7 @@ main(process.argv.slice(2), {
         process.exitCode = code;
     },
     (err: unknown) => {
-        process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+        process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
         process.exitCode = 1;
     },
 );

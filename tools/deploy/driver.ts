@@ -49,9 +49,12 @@ export async function main(argv: readonly string[], deps: DriverDeps): Promise<n
             deps.out(USAGE);
             return 0;
         }
-        plan = args.kind === "single" ? prepareSingle(args.env, args.action, deps)
-            : args.kind === "stop-idle" ? prepareStopIdle(args, deps)
-            : prepareFleet(args, cap, deps);
+        plan =
+            args.kind === "single"
+                ? prepareSingle(args.env, args.action, deps)
+                : args.kind === "stop-idle"
+                  ? prepareStopIdle(args, deps)
+                  : prepareFleet(args, cap, deps);
     } catch (err) {
         if (err instanceof UsageError) {
             deps.out(`error: ${err.message}`);
@@ -95,7 +98,11 @@ function operationOptions(action: Action, deps: DriverDeps, handlers: Pick<Opera
     };
 }
 
-async function runAction(stack: StackHandle, action: Action, options: OperationOptions): Promise<{ changes?: OpMap; timings?: TimingReport; lifecycle?: string }> {
+async function runAction(
+    stack: StackHandle,
+    action: Action,
+    options: OperationOptions,
+): Promise<{ changes?: OpMap; timings?: TimingReport; lifecycle?: string }> {
     switch (action) {
         case "preview":
             return { changes: (await stack.preview(options)).changeSummary };
@@ -200,8 +207,10 @@ function prepareStopIdle(args: Extract<DeployArgs, { kind: "stop-idle" }>, deps:
         const results = await stopIdle(candidates, idleHosts, deps);
         const count = (kind: IdleOutcome["kind"]): number => results.filter((r) => r.kind === kind).length;
         deps.out("");
-        deps.out(`stop-idle: ${count("stopped")} stopped, ${count("warned")} warned, ${count("active")} active, `
-            + `${count("off")} without idle stop, ${count("stopped-already")} already stopped, ${count("unreachable")} unreachable, ${count("failed")} failed`);
+        deps.out(
+            `stop-idle: ${count("stopped")} stopped, ${count("warned")} warned, ${count("active")} active, ` +
+                `${count("off")} without idle stop, ${count("stopped-already")} already stopped, ${count("unreachable")} unreachable, ${count("failed")} failed`,
+        );
         return results.some((r) => r.kind === "unreachable" || r.kind === "failed") ? 1 : 0;
     };
 }
@@ -212,8 +221,10 @@ function prepareStopIdle(args: Extract<DeployArgs, { kind: "stop-idle" }>, deps:
  * repository. stop-idle.yml commits it; from a laptop, commit it yourself.
  */
 export function keepStopNote(stackName: string): string {
-    return `Pulumi.${stackName}.yaml now has workstation:running: false: commit it (the stop-idle workflow does), `
-        + "or the next deploy of the repository starts the workstation again";
+    return (
+        `Pulumi.${stackName}.yaml now has workstation:running: false: commit it (the stop-idle workflow does), ` +
+        "or the next deploy of the repository starts the workstation again"
+    );
 }
 
 export type IdleOutcome = { stackName: string; kind: "stopped" | "warned" | "active" | "off" | "stopped-already" | "unreachable" | "failed"; detail: string };
@@ -268,7 +279,10 @@ export async function stopIdle(candidates: readonly IdleCandidate[], idleHosts: 
                     break;
                 case "warn":
                     await idleHosts.warn(target, warningMessage(decision.idleMinutes, limitMinutes));
-                    report("warned", `idle ${decision.idleMinutes} of ${limitMinutes} min with someone logged in: warned on the host; stopped on a later run if nothing happens`);
+                    report(
+                        "warned",
+                        `idle ${decision.idleMinutes} of ${limitMinutes} min with someone logged in: warned on the host; stopped on a later run if nothing happens`,
+                    );
                     break;
                 case "stop": {
                     // The stop's own time: the program cannot export it (the engine deletes the
@@ -276,13 +290,18 @@ export async function stopIdle(candidates: readonly IdleCandidate[], idleHosts: 
                     const stopStarted = Date.now();
                     if (config) await stack.replaceConfig({ ...config, [RUNNING_KEY]: "false" });
                     else await stack.setConfigValue(RUNNING_KEY, "false");
-                    const result = await stack.up(operationOptions("up", deps, {
-                        onEvent: (event) => {
-                            const line = describeEvent(event);
-                            if (line) deps.out(`[${stackName}] ${line}`);
-                        },
-                    }));
-                    report("stopped", `idle ${decision.idleMinutes} min (limit ${limitMinutes}): running false, up done in ${((Date.now() - stopStarted) / 1000).toFixed(1)} s (state ${String(result.outputs.state ?? "?")})`);
+                    const result = await stack.up(
+                        operationOptions("up", deps, {
+                            onEvent: (event) => {
+                                const line = describeEvent(event);
+                                if (line) deps.out(`[${stackName}] ${line}`);
+                            },
+                        }),
+                    );
+                    report(
+                        "stopped",
+                        `idle ${decision.idleMinutes} min (limit ${limitMinutes}): running false, up done in ${((Date.now() - stopStarted) / 1000).toFixed(1)} s (state ${String(result.outputs.state ?? "?")})`,
+                    );
                     // An env stack's config is its file in the repository: the stop lasts only once committed.
                     if (!config) deps.out(`[${stackName}] ${keepStopNote(stackName)}`);
                     break;
@@ -390,7 +409,9 @@ function resourceName(urn: string): string {
 
 function formatChanges(changes: OpMap | undefined): string {
     if (!changes) return "-";
-    const parts = Object.entries(changes).filter(([, n]) => n).map(([op, n]) => `${op} ${n}`);
+    const parts = Object.entries(changes)
+        .filter(([, n]) => n)
+        .map(([op, n]) => `${op} ${n}`);
     return parts.length ? parts.join(", ") : "none";
 }
 
@@ -400,5 +421,10 @@ function errorText(err: unknown): string {
 }
 
 function firstLine(text: string): string {
-    return text.split("\n").find((l) => l.trim() !== "")?.trim() ?? text;
+    return (
+        text
+            .split("\n")
+            .find((l) => l.trim() !== "")
+            ?.trim() ?? text
+    );
 }

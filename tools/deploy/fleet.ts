@@ -71,8 +71,10 @@ export function parseFleet(text: string, fileName: string): FleetMember[] {
             }
         }
         if (typeof e.name !== "string" || !NAME_PATTERN.test(e.name)) {
-            throw new UsageError(`${where(i)}: name ${describe(e.name)} is not allowed: lower-case letters, digits and `
-                + "single hyphens, starting with a letter, not ending with a hyphen, at most 32 characters");
+            throw new UsageError(
+                `${where(i)}: name ${describe(e.name)} is not allowed: lower-case letters, digits and ` +
+                    "single hyphens, starting with a letter, not ending with a hyphen, at most 32 characters",
+            );
         }
         if (typeof e.env !== "string" || !isEnvironment(e.env)) {
             throw new UsageError(`${where(i)} (${e.name}): env ${describe(e.env)} is not allowed: one of ${ENVIRONMENTS.join(", ")}`);
@@ -84,15 +86,19 @@ export function parseFleet(text: string, fileName: string): FleetMember[] {
             }
             for (const [key, value] of Object.entries(e.config as Record<string, unknown>)) {
                 if (!validKey(key)) {
-                    throw new UsageError(`${where(i)} (${e.name}): config key ${JSON.stringify(key)} is not allowed: `
-                        + "a name like `owner` (project namespace) or `namespace:name`, letters, digits, _ . -");
+                    throw new UsageError(
+                        `${where(i)} (${e.name}): config key ${JSON.stringify(key)} is not allowed: ` +
+                            "a name like `owner` (project namespace) or `namespace:name`, letters, digits, _ . -",
+                    );
                 }
                 if (value === null || value === undefined) {
                     throw new UsageError(`${where(i)} (${e.name}): config ${key} is ${describe(value)}: give a string, number, boolean, list or object`);
                 }
                 if (isSecureValue(value)) {
-                    throw new UsageError(`${where(i)} (${e.name}): config ${key} is an encrypted { secure } value, which only `
-                        + "the stack it was encrypted for can read: fleet stacks take secrets from the environment");
+                    throw new UsageError(
+                        `${where(i)} (${e.name}): config ${key} is an encrypted { secure } value, which only ` +
+                            "the stack it was encrypted for can read: fleet stacks take secrets from the environment",
+                    );
                 }
                 config[key] = value as FleetConfigValue;
             }
@@ -104,8 +110,10 @@ export function parseFleet(text: string, fileName: string): FleetMember[] {
     members.forEach((m, i) => {
         const first = seen.get(m.stackName);
         if (first !== undefined) {
-            throw new UsageError(`--fleet ${fileName}: entries ${first} and ${i} both make stack ${m.stackName}: `
-                + "each (env, name) pair must be unique, since each stack has its own state");
+            throw new UsageError(
+                `--fleet ${fileName}: entries ${first} and ${i} both make stack ${m.stackName}: ` +
+                    "each (env, name) pair must be unique, since each stack has its own state",
+            );
         }
         seen.set(m.stackName, i);
     });
@@ -135,8 +143,10 @@ export function readStackFileConfig(text: string, fileName: string): Record<stri
     }
     const [secure] = parsed.secureKeys;
     if (secure !== undefined) {
-        throw new UsageError(`${fileName}: config ${secure} is a secret ({ secure }); fleet stacks cannot reuse another `
-            + "stack's encrypted values: move it to an environment variable or deploy that env with --env");
+        throw new UsageError(
+            `${fileName}: config ${secure} is a secret ({ secure }); fleet stacks cannot reuse another ` +
+                "stack's encrypted values: move it to an environment variable or deploy that env with --env",
+        );
     }
     return parsed.config;
 }
@@ -153,9 +163,7 @@ export const RUNNING_CONFIG_KEY = `${PROJECT_NAMESPACE}:running`;
 export function fleetStackConfig(envConfig: Record<string, unknown>, member: FleetMember): Record<string, StackConfigValue> {
     const result: Record<string, StackConfigValue> = {};
     const put = (key: string, value: unknown): void => {
-        result[qualifyKey(key)] = typeof value === "object" && value !== null
-            ? value as unknown[] | Record<string, unknown>
-            : String(value);
+        result[qualifyKey(key)] = typeof value === "object" && value !== null ? (value as unknown[] | Record<string, unknown>) : String(value);
     };
     // running is each stack's own state, not the env's: a stop committed to Pulumi.<env>.yaml
     // (stop-idle) stops the env stack, not every fleet stack built on that file.

@@ -55,8 +55,17 @@ export function parseActivity(text: string): Activity {
     }
     const a = doc as Partial<Activity> | null;
     const whole = (v: unknown): boolean => typeof v === "number" && Number.isInteger(v) && v >= 0;
-    if (!a || !whole(a.updatedAt) || !whole(a.lastActiveAt) || typeof a.reason !== "string" || !a.sessions
-        || !whole(a.sessions.ssh) || !whole(a.sessions.xrdp) || typeof a.cpuPercent !== "number" || !(a.warnedAt === null || whole(a.warnedAt))) {
+    if (
+        !a ||
+        !whole(a.updatedAt) ||
+        !whole(a.lastActiveAt) ||
+        typeof a.reason !== "string" ||
+        !a.sessions ||
+        !whole(a.sessions.ssh) ||
+        !whole(a.sessions.xrdp) ||
+        typeof a.cpuPercent !== "number" ||
+        !(a.warnedAt === null || whole(a.warnedAt))
+    ) {
         throw new Error(`${ACTIVITY_FILE} lacks updatedAt, lastActiveAt, reason, sessions {ssh, xrdp}, cpuPercent or warnedAt: ${text.slice(0, 200)}`);
     }
     return a as Activity;
@@ -102,6 +111,8 @@ export function targetFromOutputs(outputs: Record<string, unknown>): HostTarget 
 }
 
 export function warningMessage(idleMinutes: number, limitMinutes: number): string {
-    return `workstation: no activity for ${idleMinutes} min; it stops (running: false) at ${limitMinutes} min idle on the next check `
-        + "(the home is kept). Type anything, or touch ~/.workstation-keepalive, to keep it.";
+    return (
+        `workstation: no activity for ${idleMinutes} min; it stops (running: false) at ${limitMinutes} min idle on the next check ` +
+        "(the home is kept). Type anything, or touch ~/.workstation-keepalive, to keep it."
+    );
 }

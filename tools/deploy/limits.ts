@@ -18,16 +18,15 @@ export const DIGITALOCEAN_LIMITS = {
  * (no polling), so the `up` figure bounds all three.
  */
 export const REQUESTS_PER_DEPLOYMENT = {
-    providerConfigure: 1,   // account check when the provider starts
-    sshKey: 2,              // POST /v2/account/keys + read-back
-    droplet: 25,            // POST /v2/droplets, ~20 status polls, read-back, neighbours/volumes reads
-    firewall: 2,            // POST /v2/firewalls + read-back
-    project: 4,             // POST /v2/projects, assign resources, two read-backs
-    monitorAlerts: 6,       // three alert policies (CPU, memory, disk): POST + read-back each
+    providerConfigure: 1, // account check when the provider starts
+    sshKey: 2, // POST /v2/account/keys + read-back
+    droplet: 25, // POST /v2/droplets, ~20 status polls, read-back, neighbours/volumes reads
+    firewall: 2, // POST /v2/firewalls + read-back
+    project: 4, // POST /v2/projects, assign resources, two read-backs
+    monitorAlerts: 6, // three alert policies (CPU, memory, disk): POST + read-back each
 } as const;
 
-export const REQUESTS_PER_DEPLOYMENT_TOTAL: number =
-    Object.values(REQUESTS_PER_DEPLOYMENT).reduce((sum, n) => sum + n, 0);
+export const REQUESTS_PER_DEPLOYMENT_TOTAL: number = Object.values(REQUESTS_PER_DEPLOYMENT).reduce((sum, n) => sum + n, 0);
 
 /** Share of the per-minute budget the fleet may use: the rest is left to CI and people on the same token. */
 export const RATE_HEADROOM = 0.8;
@@ -54,8 +53,10 @@ export function hourlyBudgetWarning(deployments: number): string | undefined {
     const total = deployments * REQUESTS_PER_DEPLOYMENT_TOTAL;
     const budget = Math.floor(DIGITALOCEAN_LIMITS.requestsPerHour * RATE_HEADROOM);
     if (total <= budget) return undefined;
-    return `${deployments} deployments × ~${REQUESTS_PER_DEPLOYMENT_TOTAL} requests = ~${total} DigitalOcean API requests, `
-        + `over ${budget} (80% of the ${DIGITALOCEAN_LIMITS.requestsPerHour}/hour limit) if they all start within an hour`;
+    return (
+        `${deployments} deployments × ~${REQUESTS_PER_DEPLOYMENT_TOTAL} requests = ~${total} DigitalOcean API requests, ` +
+        `over ${budget} (80% of the ${DIGITALOCEAN_LIMITS.requestsPerHour}/hour limit) if they all start within an hour`
+    );
 }
 
 /**
@@ -76,11 +77,7 @@ export function serialized(): <T>(fn: () => Promise<T>) => Promise<T> {
  * Runs `task` over `items` with at most `cap` in flight, starting the next as soon as one settles.
  * Never rejects: each item's outcome is returned in input order, so one failure does not stop the rest.
  */
-export async function runPool<T, R>(
-    items: readonly T[],
-    cap: number,
-    task: (item: T, index: number) => Promise<R>,
-): Promise<PromiseSettledResult<R>[]> {
+export async function runPool<T, R>(items: readonly T[], cap: number, task: (item: T, index: number) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
     if (!Number.isInteger(cap) || cap < 1) throw new Error(`concurrency cap must be a whole number >= 1, got ${cap}`);
     const results: PromiseSettledResult<R>[] = new Array(items.length);
     let next = 0;

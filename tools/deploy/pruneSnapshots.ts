@@ -23,7 +23,7 @@ export async function listSnapshots(token: string, api = API): Promise<ListedSna
     while (url) {
         const res = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
         if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
-        const body = await res.json() as { snapshots: { id: string | number; name: string; created_at: string }[]; links?: { pages?: { next?: string } } };
+        const body = (await res.json()) as { snapshots: { id: string | number; name: string; created_at: string }[]; links?: { pages?: { next?: string } } };
         found.push(...body.snapshots.map((s) => ({ id: String(s.id), name: s.name, createdAt: s.created_at })));
         url = body.links?.pages?.next;
     }
@@ -46,7 +46,10 @@ export async function pruneSnapshots(opts: PruneOptions): Promise<ListedSnapshot
 }
 
 async function main(argv: string[]): Promise<void> {
-    const arg = (name: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
+    const arg = (name: string) => {
+        const i = argv.indexOf(name);
+        return i >= 0 ? argv[i + 1] : undefined;
+    };
     const stack = arg("--stack");
     const keep = Number(arg("--keep"));
     const token = process.env.DIGITALOCEAN_TOKEN;

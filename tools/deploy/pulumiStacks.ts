@@ -22,7 +22,9 @@ export function pulumiStackProvider(workDir: string): StackProvider {
                 return new PulumiStackHandle(await LocalWorkspace.createOrSelectStack({ stackName, workDir }, { pulumiCommand }));
             } catch (err) {
                 if (/ENOENT: pulumi/.test(String(err))) {
-                    throw new Error("the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/iac/download-install/) and run again", { cause: err });
+                    throw new Error("the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/iac/download-install/) and run again", {
+                        cause: err,
+                    });
                 }
                 throw err;
             }
@@ -45,9 +47,11 @@ export function checkCliVersion(found: string | null): void {
     // The first of major, minor, patch that differs decides.
     const first = have?.findIndex((n, i) => n !== need[i]) ?? -1;
     if (have === undefined || (first !== -1 && have[first] < need[first])) {
-        throw new Error(`the Pulumi CLI on PATH is ${found ?? "of an unknown version"}; this project needs ${MIN_PULUMI_CLI_VERSION} or later `
-            + "(object config in Pulumi.yaml needs 3.187, `config set-all --json` with objectValue 3.203): update it "
-            + "(https://www.pulumi.com/docs/iac/download-install/)");
+        throw new Error(
+            `the Pulumi CLI on PATH is ${found ?? "of an unknown version"}; this project needs ${MIN_PULUMI_CLI_VERSION} or later ` +
+                "(object config in Pulumi.yaml needs 3.187, `config set-all --json` with objectValue 3.203): update it " +
+                "(https://www.pulumi.com/docs/iac/download-install/)",
+        );
     }
 }
 
@@ -75,15 +79,13 @@ class PulumiStackHandle implements StackHandle {
      */
     async replaceConfig(config: Record<string, StackConfigValue>): Promise<void> {
         // `pulumi config --json` also gives `objectValue` for object values (ConfigValue's type omits it).
-        const current = await this.stack.getAllConfig() as Record<string, { value?: string; objectValue?: unknown; secret?: boolean }>;
+        const current = (await this.stack.getAllConfig()) as Record<string, { value?: string; objectValue?: unknown; secret?: boolean }>;
         const stale = Object.keys(current).filter((key) => !(key in config));
         if (stale.length) await this.stack.removeAllConfig(stale);
         const wanted = Object.entries(config).filter(([key, value]) => {
             const now = current[key];
             if (!now || now.secret) return true;
-            return typeof value === "string"
-                ? now.objectValue !== undefined || now.value !== value
-                : !isDeepStrictEqual(now.objectValue, value);
+            return typeof value === "string" ? now.objectValue !== undefined || now.value !== value : !isDeepStrictEqual(now.objectValue, value);
         });
         if (wanted.length) await this.stack.setAllConfigJson(JSON.stringify(Object.fromEntries(wanted.map(([key, value]) => [key, configJson(value)]))));
     }

@@ -35,9 +35,20 @@ export interface TimingReport {
 }
 
 const SUMMARY_KEYS = new Set([
-    "stages", "wallClockSeconds", "wallClock", "sequentialSeconds", "parallelSavingsSeconds",
-    "parallelSavingsPercent", "criticalPath", "criticalPathSeconds", "alerts", "regression", "baseline",
-    "resources", "benchmark", "estimates",
+    "stages",
+    "wallClockSeconds",
+    "wallClock",
+    "sequentialSeconds",
+    "parallelSavingsSeconds",
+    "parallelSavingsPercent",
+    "criticalPath",
+    "criticalPathSeconds",
+    "alerts",
+    "regression",
+    "baseline",
+    "resources",
+    "benchmark",
+    "estimates",
 ]);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -94,7 +105,7 @@ export function parseTimings(raw: unknown): TimingReport {
     const stages = value.stages;
     if (Array.isArray(stages)) {
         stages.forEach((entry, i) => {
-            const name = isRecord(entry) ? entry.stage ?? entry.name : undefined;
+            const name = isRecord(entry) ? (entry.stage ?? entry.name) : undefined;
             if (typeof name !== "string") report.notes.push(`stages[${i}] has no stage name`);
             else addStage(name, entry);
         });
@@ -138,10 +149,11 @@ function fmt(seconds: number | undefined): string {
 /** Left column left-aligned, the others right-aligned, separated by two spaces. */
 export function renderTable(header: string[], rows: string[][]): string {
     const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));
-    const line = (cells: string[]): string => cells
-        .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
-        .join("  ")
-        .trimEnd();
+    const line = (cells: string[]): string =>
+        cells
+            .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+            .join("  ")
+            .trimEnd();
     return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 

@@ -146,7 +146,9 @@ async function main(): Promise<number> {
                 // One ext4 mounted by two hosts is corrupted: DigitalOcean attaches a volume to one droplet only.
                 const owner = volumeOwner(file);
                 if (owner !== undefined && owner !== hostName && (await testHost.listHosts()).some((h) => h.name === owner)) {
-                    throw new Error(`volume ${volumeName} is attached to test host ${owner}, which is running; a volume attaches to one droplet (npm run local -- --stop ${owner} or --down ${owner} first)`);
+                    throw new Error(
+                        `volume ${volumeName} is attached to test host ${owner}, which is running; a volume attaches to one droplet (npm run local -- --stop ${owner} or --down ${owner} first)`,
+                    );
                 }
                 const loop = attachVolume(file, volumeName, host);
                 setVolumeOwner(file, hostName);
@@ -157,18 +159,29 @@ async function main(): Promise<number> {
                     const running = (await testHost.listHosts()).find((h) => h.name === job.hostName);
                     if (!running) throw new Error(`test host ${job.hostName} is not running (start one with npm run local)`);
                     host = running;
-                    out(`${req.resourceName}: reusing test host ${host.name}; cloud-init does not run again on an existing droplet, so its user data is not re-applied`);
+                    out(
+                        `${req.resourceName}: reusing test host ${host.name}; cloud-init does not run again on an existing droplet, so its user data is not re-applied`,
+                    );
                 } else {
                     const t = Date.now();
                     out(`${req.resourceName}: checking the test host image (the first build takes one to three minutes)`);
                     await testHost.ensureImage();
-                    out(`${req.resourceName}: image ready in ${((Date.now() - t) / 1000).toFixed(1)} s; booting test host ${job.hostName} (${req.size}, ${req.image} stands for Debian 13 here)`);
+                    out(
+                        `${req.resourceName}: image ready in ${((Date.now() - t) / 1000).toFixed(1)} s; booting test host ${job.hostName} (${req.size}, ${req.image} stands for Debian 13 here)`,
+                    );
                     // A droplet whose image is a snapshot id the mock cloud baked boots from that image.
                     const baked = /^[0-9]+$/.test(req.image) ? testHost.snapshotTarball(req.image) : undefined;
-                    if (baked !== undefined && !fs.existsSync(baked)) throw new Error(`${req.resourceName}: image ${req.image} is no snapshot baked here (no ${baked})`);
+                    if (baked !== undefined && !fs.existsSync(baked))
+                        throw new Error(`${req.resourceName}: image ${req.image} is no snapshot baked here (no ${baked})`);
                     if (baked) out(`${req.resourceName}: booting from the baked image ${baked}`);
                     try {
-                        host = await testHost.startHost({ name: job.hostName, index: job.hostIndex, authorizedKeys: req.authorizedKeys, userData: req.userData, image: baked });
+                        host = await testHost.startHost({
+                            name: job.hostName,
+                            index: job.hostIndex,
+                            authorizedKeys: req.authorizedKeys,
+                            userData: req.userData,
+                            image: baked,
+                        });
                     } catch (err) {
                         // Another runner took the index between our choice and the boot.
                         if (INDEX_TAKEN.test((err as Error).message)) indexTaken = true;
@@ -190,7 +203,12 @@ async function main(): Promise<number> {
                     out(`stand-in dotfiles repository served at ${dotfiles.url}`);
                 }
                 // A reused host is an existing droplet: created when it booted, not in this run.
-                return { hostName: host.name, ip: host.ip, bootSeconds: job.reuse ? undefined : host.bootSeconds, createdAtMs: job.reuse ? testHost.processStartMs(host.pid) : undefined };
+                return {
+                    hostName: host.name,
+                    ip: host.ip,
+                    bootSeconds: job.reuse ? undefined : host.bootSeconds,
+                    createdAtMs: job.reuse ? testHost.processStartMs(host.pid) : undefined,
+                };
             },
             snapshotDroplet: async (req) => {
                 const t = Date.now();
@@ -245,7 +263,9 @@ async function main(): Promise<number> {
     state.writeRun(record);
     if (!result.ok) {
         const names = cloud.failures.map((f) => f.name);
-        const what = names.length ? `${names.join(", ")} failed (their output is above, unless withheld, and in ${state.runFile})` : (result.error ?? "unknown error");
+        const what = names.length
+            ? `${names.join(", ")} failed (their output is above, unless withheld, and in ${state.runFile})`
+            : (result.error ?? "unknown error");
         process.stderr.write(`${since()} the run failed: ${what}\n`);
         return 1;
     }

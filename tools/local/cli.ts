@@ -55,16 +55,21 @@ const MODE_OF: Record<string, CliOptions["mode"]> = { "--reuse": "reuse", "--sto
 function flagSpec(stacks: string[]): FlagSpec {
     const host = { type: "string", valueHint: "a host name" } as const;
     return {
-        "stack": { type: "string", valueHint: `one of ${stacks.join(", ")}` },
-        "name": host, "reuse": host, "stop": host, "start": host, "down": host, "destroy": host,
-        "set": { type: "string", valueHint: "KEY=VALUE" },
+        stack: { type: "string", valueHint: `one of ${stacks.join(", ")}` },
+        name: host,
+        reuse: host,
+        stop: host,
+        start: host,
+        down: host,
+        destroy: host,
+        set: { type: "string", valueHint: "KEY=VALUE" },
         "show-secrets": { type: "boolean" },
-        "verbose": { type: "boolean" },
+        verbose: { type: "boolean" },
         "no-standin": { type: "boolean" },
         "standin-dotfiles": { type: "boolean" },
         "down-all": { type: "boolean" },
-        "list": { type: "boolean" },
-        "help": { type: "boolean", short: "h" },
+        list: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
     };
 }
 
@@ -89,7 +94,9 @@ export function parseArgs(argv: string[], stacks: string[]): CliOptions {
             case "--down":
             case "--destroy":
                 if (!HOST_NAME_PATTERN.test(value!)) {
-                    throw new UsageError(`${flag} ${JSON.stringify(value)}: a host name is 1 to 10 characters of a-z, 0-9 and '-', starting with a letter or digit`);
+                    throw new UsageError(
+                        `${flag} ${JSON.stringify(value)}: a host name is 1 to 10 characters of a-z, 0-9 and '-', starting with a letter or digit`,
+                    );
                 }
                 if (flag === "--name") opts.name = value;
                 else {
@@ -135,7 +142,8 @@ export function parseArgs(argv: string[], stacks: string[]): CliOptions {
                 opts.mode = "help";
         }
     }
-    if (modes.length > 1) throw new UsageError(`${modes.join(" and ")} cannot be combined; choose one of --reuse, --stop, --start, --down, --destroy, --down-all, --list`);
+    if (modes.length > 1)
+        throw new UsageError(`${modes.join(" and ")} cannot be combined; choose one of --reuse, --stop, --start, --down, --destroy, --down-all, --list`);
     if (Object.values(MODE_OF).includes(opts.mode) && argv.some((a) => a === "--name" || a.startsWith("--name="))) {
         throw new UsageError(`--name names a new host; with --${opts.mode} NAME the host is NAME`);
     }
@@ -144,4 +152,3 @@ export function parseArgs(argv: string[], stacks: string[]): CliOptions {
     }
     return opts;
 }
-

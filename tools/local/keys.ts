@@ -67,7 +67,10 @@ function opensshPrivateKey(seed: Buffer, pub: Buffer, comment: string): string {
         sshString(ed25519Blob(pub)),
         sshString(priv),
     ]);
-    const b64 = body.toString("base64").match(/.{1,70}/g)!.join("\n");
+    const b64 = body
+        .toString("base64")
+        .match(/.{1,70}/g)!
+        .join("\n");
     return `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64}\n-----END OPENSSH PRIVATE KEY-----\n`;
 }
 

@@ -40,11 +40,7 @@ export type SizeInfo = DropletSize;
 const COMPONENT_PREFIX = "workstation:index:";
 
 /** Types that are only recorded. */
-const RECORDED_TYPES = new Set([
-    "digitalocean:index/firewall:Firewall",
-    "digitalocean:index/project:Project",
-    "digitalocean:index/monitorAlert:MonitorAlert",
-]);
+const RECORDED_TYPES = new Set(["digitalocean:index/firewall:Firewall", "digitalocean:index/project:Project", "digitalocean:index/monitorAlert:MonitorAlert"]);
 
 export interface MockCloudOptions {
     backend: CloudBackend;
@@ -119,16 +115,24 @@ export class MockCloud implements pulumi.runtime.Mocks {
     }
 
     newResource(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string | undefined; state: Record<string, unknown> }> {
-        const p = this.dispatch(args).then((r) => ({ id: r.id, state: this.markSecrets(args.type, args.name, r.state) })).then(
-            (r) => {
-                this.resources.push({ type: args.type, name: args.name, id: r.id ?? "", inputs: unwrapSecrets(args.inputs) as Record<string, unknown>, state: r.state });
-                return r;
-            },
-            (err: Error) => {
-                this.failures.push({ type: args.type, name: args.name, error: err.message });
-                throw err;
-            },
-        );
+        const p = this.dispatch(args)
+            .then((r) => ({ id: r.id, state: this.markSecrets(args.type, args.name, r.state) }))
+            .then(
+                (r) => {
+                    this.resources.push({
+                        type: args.type,
+                        name: args.name,
+                        id: r.id ?? "",
+                        inputs: unwrapSecrets(args.inputs) as Record<string, unknown>,
+                        state: r.state,
+                    });
+                    return r;
+                },
+                (err: Error) => {
+                    this.failures.push({ type: args.type, name: args.name, error: err.message });
+                    throw err;
+                },
+            );
         const tracked = p.catch(() => undefined);
         this.inFlight.add(tracked);
         void tracked.then(() => this.inFlight.delete(tracked));
@@ -226,7 +230,13 @@ export class MockCloud implements pulumi.runtime.Mocks {
         for (const ref of (inputs.sshKeys as unknown[] | undefined) ?? []) {
             const key = this.sshKeys.get(String(ref));
             if (key) keys.push(key);
-            else this.emit({ kind: "resource", type: "digitalocean:index/droplet:Droplet", name, detail: `ssh key ${String(ref)} is not registered here; skipped` });
+            else
+                this.emit({
+                    kind: "resource",
+                    type: "digitalocean:index/droplet:Droplet",
+                    name,
+                    detail: `ssh key ${String(ref)} is not registered here; skipped`,
+                });
         }
         if (keys.length === 0) throw new Error(`local runner: ${name}: none of the droplet's sshKeys was registered by an SshKey resource`);
         const host = await this.opts.backend.createDroplet({
@@ -276,16 +286,23 @@ export class MockCloud implements pulumi.runtime.Mocks {
         // Numeric like DigitalOcean's, and unique across runs: a later run boots from it by id.
         const id = String(Date.now());
         await this.opts.backend.snapshotDroplet({ resourceName: name, hostName, snapshotId: id, snapshotName });
-        this.emit({ kind: "resource", type: "digitalocean:index/dropletSnapshot:DropletSnapshot", name, detail: `${snapshotName} = ${id} (host ${hostName} baked)` });
+        this.emit({
+            kind: "resource",
+            type: "digitalocean:index/dropletSnapshot:DropletSnapshot",
+            name,
+            detail: `${snapshotName} = ${id} (host ${hostName} baked)`,
+        });
         return { id, state: { ...inputs, id, createdAt: new Date().toISOString(), regions: ["local"], minDiskSize: 0, size: 0 } };
     }
 
     /** What DigitalOcean's API refuses when a volume is created, then the backing store. */
     private async volume(name: string, inputs: Record<string, unknown>) {
         const volumeName = String(inputs.name ?? "");
-        if (!isVolumeName(volumeName)) throw new Error(`local runner: ${name}: volume name ${JSON.stringify(volumeName)} is not lower-case letters, digits and dashes of at most 64`);
+        if (!isVolumeName(volumeName))
+            throw new Error(`local runner: ${name}: volume name ${JSON.stringify(volumeName)} is not lower-case letters, digits and dashes of at most 64`);
         const region = String(inputs.region ?? "");
-        if (!VOLUME_REGIONS.includes(region)) throw new Error(`local runner: ${name}: region ${JSON.stringify(region)} offers no volumes; allowed: ${VOLUME_REGIONS.join(", ")}`);
+        if (!VOLUME_REGIONS.includes(region))
+            throw new Error(`local runner: ${name}: region ${JSON.stringify(region)} offers no volumes; allowed: ${VOLUME_REGIONS.join(", ")}`);
         const size = inputs.size;
         if (typeof size !== "number" || !Number.isInteger(size) || size < VOLUME_MIN_GIB || size > VOLUME_MAX_GIB) {
             throw new Error(`local runner: ${name}: size ${JSON.stringify(size)} is not a whole number of GiB in ${VOLUME_MIN_GIB}..${VOLUME_MAX_GIB}`);
@@ -335,10 +352,13 @@ export class MockCloud implements pulumi.runtime.Mocks {
         if (inputs.addPreviousOutputInEnv !== false) {
             // The runner only creates, and a create has no previous output; on an update the
             // provider would send it, and warn for each variable sshd refuses (AcceptEnv).
-            this.warn(name, "addPreviousOutputInEnv is not false: on every update pulumi-command would send the previous stdout and "
-                + "stderr as the SSH environment variables PULUMI_COMMAND_STDOUT and PULUMI_COMMAND_STDERR, which sshd refuses "
-                + "unless AcceptEnv allows them, and warn: \"Unable to set 'PULUMI_COMMAND_STDOUT'. This only works if your SSH "
-                + "server is configured to accept these variables via AcceptEnv.\" Set addPreviousOutputInEnv: false.");
+            this.warn(
+                name,
+                "addPreviousOutputInEnv is not false: on every update pulumi-command would send the previous stdout and " +
+                    "stderr as the SSH environment variables PULUMI_COMMAND_STDOUT and PULUMI_COMMAND_STDERR, which sshd refuses " +
+                    "unless AcceptEnv allows them, and warn: \"Unable to set 'PULUMI_COMMAND_STDOUT'. This only works if your SSH " +
+                    'server is configured to accept these variables via AcceptEnv." Set addPreviousOutputInEnv: false.',
+            );
         }
         const createTimeoutMs = this.createTimeouts.get(`command:remote:Command::${name}`);
         const startedAt = Date.now();
@@ -356,14 +376,18 @@ export class MockCloud implements pulumi.runtime.Mocks {
             logging: typeof inputs.logging === "string" ? inputs.logging : undefined,
         };
         try {
-            const res = await this.opts.backend.exec(target, {
-                command: create,
-                stdin,
-                dialErrorLimit,
-                perDialTimeout,
-                // As the provider: the create timeout is the dial loop's deadline, whatever the limit.
-                totalDialTimeoutMs: createTimeoutMs ?? (dialErrorLimit < 0 ? (this.opts.unlimitedDialTimeoutMs ?? 10 * 60 * 1000) : undefined),
-            }, { name, logging: record.logging });
+            const res = await this.opts.backend.exec(
+                target,
+                {
+                    command: create,
+                    stdin,
+                    dialErrorLimit,
+                    perDialTimeout,
+                    // As the provider: the create timeout is the dial loop's deadline, whatever the limit.
+                    totalDialTimeoutMs: createTimeoutMs ?? (dialErrorLimit < 0 ? (this.opts.unlimitedDialTimeoutMs ?? 10 * 60 * 1000) : undefined),
+                },
+                { name, logging: record.logging },
+            );
             Object.assign(record, { ok: true, stdout: res.stdout, stderr: res.stderr, dials: res.dials });
         } catch (err) {
             const e = err as Error;

@@ -49,11 +49,11 @@ function accessHelp(run: RunRecord, state: HostState, username: string, desktop:
         hostCheck = `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${state.knownHostsFile}`;
     }
     const ssh = `ssh -i ${state.keyFile} ${hostCheck}`;
-    const lines = [
-        `Test host ${run.hostName} is running at ${ip}.`,
-        `  ssh:          ${ssh} ${user}@${ip}`,
-    ];
-    if (desktop) lines.push(`  RDP tunnel:   ${ssh} -N -L 3389:127.0.0.1:3389 ${user}@${ip}   (then RDP to localhost:3389 as ${user}; the password is under "passwords" in ${state.secretsFile})`);
+    const lines = [`Test host ${run.hostName} is running at ${ip}.`, `  ssh:          ${ssh} ${user}@${ip}`];
+    if (desktop)
+        lines.push(
+            `  RDP tunnel:   ${ssh} -N -L 3389:127.0.0.1:3389 ${user}@${ip}   (then RDP to localhost:3389 as ${user}; the password is under "passwords" in ${state.secretsFile})`,
+        );
     lines.push(`  run again:    npm run local -- --reuse ${run.hostName}`);
     lines.push(`  stop it:      npm run local -- --down ${run.hostName}`);
     return lines.join("\n");
@@ -97,7 +97,9 @@ async function up(opts: CliOptions): Promise<number> {
     if (opts.mode === "stop" || opts.mode === "start") {
         const last = state.readRun<RunRecord>();
         if (!state.exists() || !last) {
-            throw new UsageError(`--${opts.mode} ${hostName}: the runner kept no keys or run for it (${state.dir}); start one with npm run local -- --name ${hostName}`);
+            throw new UsageError(
+                `--${opts.mode} ${hostName}: the runner kept no keys or run for it (${state.dir}); start one with npm run local -- --name ${hostName}`,
+            );
         }
         opts.stack = last.stack;
     }
@@ -116,7 +118,9 @@ async function up(opts: CliOptions): Promise<number> {
             throw new UsageError(`--reuse ${hostName}: no such running test host; running: ${running.map((h) => h.name).join(", ") || "none"}`);
         }
         if (!state.exists()) {
-            throw new UsageError(`--reuse ${hostName}: the runner kept no keys for it (${state.secretsFile}); only hosts started by npm run local can be reused`);
+            throw new UsageError(
+                `--reuse ${hostName}: the runner kept no keys for it (${state.secretsFile}); only hosts started by npm run local can be reused`,
+            );
         }
         index = host.index;
     } else {
@@ -159,7 +163,8 @@ async function up(opts: CliOptions): Promise<number> {
             standinDotfiles: opts.standinDotfiles ?? false,
             verbose: opts.verbose,
         };
-        const verb = { reuse: "Re-running", stop: "Stopping (running: false): running", start: "Starting (running: true): running" }[opts.mode as string] ?? "Running";
+        const verb =
+            { reuse: "Re-running", stop: "Stopping (running: false): running", start: "Starting (running: true): running" }[opts.mode as string] ?? "Running";
         process.stdout.write(`${verb} the program with stack ${opts.stack} on test host ${hostName}\n`);
         return runChild(job, path.join(state.dir, "job.json"));
     };
@@ -199,7 +204,9 @@ async function up(opts: CliOptions): Promise<number> {
         process.stdout.write(`\nTimeline picture: ${page}\n`);
     }
     if (run.ok) {
-        process.stdout.write(`\nOutputs (pulumi stack output --json${opts.showSecrets ? " --show-secrets" : ""}):\n${formatStackOutputs(outputs, opts.showSecrets)}\n`);
+        process.stdout.write(
+            `\nOutputs (pulumi stack output --json${opts.showSecrets ? " --show-secrets" : ""}):\n${formatStackOutputs(outputs, opts.showSecrets)}\n`,
+        );
     } else {
         process.stderr.write(`\nThe run failed:\n${failureSummary(run.error ?? "unknown error")}\n`);
     }
@@ -249,7 +256,9 @@ export async function main(argv: string[]): Promise<number> {
             const files = stack === undefined ? [] : stackVolumeFiles(stack);
             for (const file of files) destroyVolume(file);
             state.remove();
-            process.stdout.write(`destroyed ${opts.name}${files.length ? ` and the volumes of stack ${stack}: ${files.join(", ")}` : "; no volume was kept for it"}\n`);
+            process.stdout.write(
+                `destroyed ${opts.name}${files.length ? ` and the volumes of stack ${stack}: ${files.join(", ")}` : "; no volume was kept for it"}\n`,
+            );
             return 0;
         }
         case "down-all":

@@ -120,7 +120,10 @@ export class HostState {
 /** Host names the runner holds state for. */
 export function knownHosts(root = RUNNER_DIR): string[] {
     if (!fs.existsSync(root)) return [];
-    return fs.readdirSync(root).filter((d) => fs.existsSync(path.join(root, d, "secrets.json"))).sort();
+    return fs
+        .readdirSync(root)
+        .filter((d) => fs.existsSync(path.join(root, d, "secrets.json")))
+        .sort();
 }
 
 /**
@@ -138,7 +141,11 @@ export function volumeFile(stack: string, volumeName: string, root = VOLUMES_DIR
 export function stackVolumeFiles(stack: string, root = VOLUMES_DIR): string[] {
     const dir = path.join(root, stack);
     if (!fs.existsSync(dir)) return [];
-    return fs.readdirSync(dir).filter((f) => f.endsWith(".img")).map((f) => path.join(dir, f)).sort();
+    return fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith(".img"))
+        .map((f) => path.join(dir, f))
+        .sort();
 }
 
 /** Every volume file kept, of every stack. */

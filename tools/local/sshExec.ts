@@ -87,7 +87,9 @@ export class HostKeyMismatchError extends Error {
         readonly expectedFingerprint: string,
         readonly presentedFingerprint: string,
     ) {
-        super(`host key mismatch: ${target} presented ${presentedFingerprint}, expected ${expectedFingerprint} (connection.hostKey); refused before authentication, no command ran`);
+        super(
+            `host key mismatch: ${target} presented ${presentedFingerprint}, expected ${expectedFingerprint} (connection.hostKey); refused before authentication, no command ran`,
+        );
         this.name = "HostKeyMismatchError";
     }
 }
@@ -290,7 +292,13 @@ export async function sshExec(target: SshTarget, opts: ExecOptions): Promise<Exe
  * "accepted" if the server let us in, "refused" if it rejected the credentials;
  * rejects on network errors so that a dead host is not mistaken for a refusal.
  */
-export function tryPasswordLogin(host: string, port: number, user: string, password: string, timeoutS = 15): Promise<{ outcome: "accepted" | "refused"; detail: string }> {
+export function tryPasswordLogin(
+    host: string,
+    port: number,
+    user: string,
+    password: string,
+    timeoutS = 15,
+): Promise<{ outcome: "accepted" | "refused"; detail: string }> {
     return new Promise((resolve, reject) => {
         const client = new Client();
         let settled = false;

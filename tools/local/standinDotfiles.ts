@@ -39,8 +39,14 @@ printf 'installed by %s as %s in %s\\n' "$0" "$(id -un)" "$PWD" >"$HOME/${STANDI
 ln -sfn "$PWD/.inputrc" "$HOME/.inputrc"
 `;
 
-const FIXED = { GIT_AUTHOR_NAME: "workstation", GIT_AUTHOR_EMAIL: "workstation@localhost", GIT_AUTHOR_DATE: "2026-01-01T00:00:00Z",
-    GIT_COMMITTER_NAME: "workstation", GIT_COMMITTER_EMAIL: "workstation@localhost", GIT_COMMITTER_DATE: "2026-01-01T00:00:00Z" };
+const FIXED = {
+    GIT_AUTHOR_NAME: "workstation",
+    GIT_AUTHOR_EMAIL: "workstation@localhost",
+    GIT_AUTHOR_DATE: "2026-01-01T00:00:00Z",
+    GIT_COMMITTER_NAME: "workstation",
+    GIT_COMMITTER_EMAIL: "workstation@localhost",
+    GIT_COMMITTER_DATE: "2026-01-01T00:00:00Z",
+};
 
 /** Builds the bare repository under `root`/dotfiles.git. */
 export function buildStandinDotfiles(root: string): string {
@@ -68,7 +74,8 @@ export interface StandinDotfiles {
 
 /** Serves a fresh build on `gatewayIp` (a test host's 10.213.N.1) until closed. */
 export async function serveStandinDotfiles(gatewayIp: string, port: number = standinDotfilesPort()): Promise<StandinDotfiles> {
-    if (!/^10\.213\.\d{1,3}\.1$/.test(gatewayIp)) throw new Error(`the stand-in dotfiles are served on a test host's gateway (10.213.N.1) only, got '${gatewayIp}'`);
+    if (!/^10\.213\.\d{1,3}\.1$/.test(gatewayIp))
+        throw new Error(`the stand-in dotfiles are served on a test host's gateway (10.213.N.1) only, got '${gatewayIp}'`);
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "ws-dotfiles-"));
     const server = http.createServer((req, res) => {
         // Dumb HTTP: plain files under /dotfiles.git, GET and HEAD only.
@@ -80,7 +87,8 @@ export async function serveStandinDotfiles(gatewayIp: string, port: number = sta
         }
         fs.readFile(file, (err, data) => {
             if (err) res.writeHead(404).end();
-            else res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": data.length }).end(req.method === "HEAD" ? undefined : data);
+            else
+                res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": data.length }).end(req.method === "HEAD" ? undefined : data);
         });
     });
     try {
@@ -96,12 +104,13 @@ export async function serveStandinDotfiles(gatewayIp: string, port: number = sta
     }
     return {
         url: standinDotfilesUrl(gatewayIp, port),
-        close: () => new Promise<void>((resolve) => {
-            server.close(() => {
-                fs.rmSync(root, { recursive: true, force: true });
-                resolve();
-            });
-            server.closeAllConnections();
-        }),
+        close: () =>
+            new Promise<void>((resolve) => {
+                server.close(() => {
+                    fs.rmSync(root, { recursive: true, force: true });
+                    resolve();
+                });
+                server.closeAllConnections();
+            }),
     };
 }

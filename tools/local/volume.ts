@@ -27,7 +27,10 @@ export function createVolumeFile(file: string, sizeGib: number): void {
 /** The loop devices backed by `file` (normally one). */
 export function loopDevicesOf(file: string): string[] {
     const out = run("losetup", ["--associated", path.resolve(file), "--noheadings", "--output", "NAME"]);
-    return out.split("\n").map((l) => l.trim()).filter(Boolean);
+    return out
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean);
 }
 
 /** The container's PID 1 as this machine sees it: the nspawn process's child. */
@@ -45,7 +48,9 @@ function containerInit(nspawnPid: number): number {
  */
 export function attachVolume(file: string, volumeName: string, host: { pid: number }): string {
     const loop = loopDevicesOf(file)[0] ?? run("losetup", ["--find", "--show", path.resolve(file)]);
-    const [major, minor] = run("stat", ["-c", "%t %T", loop]).split(" ").map((h) => parseInt(h, 16));
+    const [major, minor] = run("stat", ["-c", "%t %T", loop])
+        .split(" ")
+        .map((h) => parseInt(h, 16));
     const device = volumeDevicePath(volumeName);
     const init = String(containerInit(host.pid));
     run("nsenter", ["-t", init, "-m", "--", "mkdir", "-p", path.dirname(device)]);

@@ -25,8 +25,12 @@ function lifecycleLines(config: { running: boolean; homeVolumeGb: number; idleSt
     if (!config.running) {
         return [`Lifecycle: stopped (no droplet): ${usd(total)} a month, the home volume; start with workstation:running true`];
     }
-    return [`Lifecycle: running; stopped it would cost ${usd(volumeMonthlyPrice(config.homeVolumeGb))} a month (the home volume)`
-        + (config.idleStopMinutes > 0 ? `; stop-idle stops it after ${config.idleStopMinutes} idle minutes` : "; it never stops by itself (idleStopMinutes 0)")];
+    return [
+        `Lifecycle: running; stopped it would cost ${usd(volumeMonthlyPrice(config.homeVolumeGb))} a month (the home volume)` +
+            (config.idleStopMinutes > 0
+                ? `; stop-idle stops it after ${config.idleStopMinutes} idle minutes`
+                : "; it never stops by itself (idleStopMinutes 0)"),
+    ];
 }
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -49,7 +53,7 @@ interface Options {
 function parseArgs(argv: string[]): Options {
     let flags;
     try {
-        flags = parseFlags(argv, { "stack": { type: "string" }, "stack-file": { type: "string" }, "policy-config": { type: "string" } });
+        flags = parseFlags(argv, { stack: { type: "string" }, "stack-file": { type: "string" }, "policy-config": { type: "string" } });
     } catch (e) {
         if (e instanceof UsageError) throw new UsageError(`${e.message}\n${USAGE}`);
         throw e;

@@ -19,7 +19,11 @@ export { unwrapSecrets };
 function computedOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
     switch (type) {
         case "tls:index/privateKey:PrivateKey":
-            return { publicKeyOpenssh: `${PLACEHOLDER_PUBLIC_KEY}\n`, privateKeyOpenssh: "plan-placeholder-private-key\n", privateKeyPem: "plan-placeholder-private-key\n" };
+            return {
+                publicKeyOpenssh: `${PLACEHOLDER_PUBLIC_KEY}\n`,
+                privateKeyOpenssh: "plan-placeholder-private-key\n",
+                privateKeyPem: "plan-placeholder-private-key\n",
+            };
         case "random:index/randomPassword:RandomPassword":
             return { result: "plan-placeholder-password" };
         case "digitalocean:index/sshKey:SshKey":
@@ -112,7 +116,7 @@ export async function recordProgram(
     });
     // Let registrations that wait on other resources finish.
     let last = -1;
-    for (let quiet = 0; quiet < 20; ) {
+    for (let quiet = 0; quiet < 20;) {
         await new Promise((r) => setImmediate(r));
         if (inputsByKey.size === last) quiet++;
         else {
@@ -131,10 +135,14 @@ export async function recordProgram(
     // CustomResource marks the object as custom.
     const isCustom = new Map(seen.map((s) => [s.resource, pulumi.CustomResource.isInstance(s.resource)]));
     /** A component stands for every custom resource under it, as in the SDK's dependsOn handling. */
-    const expand = (r: pulumi.Resource): pulumi.Resource[] =>
-        isCustom.get(r) === false ? (childrenOf.get(r) ?? []).flatMap(expand) : [r];
+    const expand = (r: pulumi.Resource): pulumi.Resource[] => (isCustom.get(r) === false ? (childrenOf.get(r) ?? []).flatMap(expand) : [r]);
     const urnsOf = (rs: pulumi.Resource[], self: pulumi.Resource): string[] => [
-        ...new Set(rs.flatMap(expand).filter((r) => r !== self && urnOf.has(r)).map((r) => urnOf.get(r) as string)),
+        ...new Set(
+            rs
+                .flatMap(expand)
+                .filter((r) => r !== self && urnOf.has(r))
+                .map((r) => urnOf.get(r) as string),
+        ),
     ];
 
     const stackUrn = `urn:pulumi:${stack}::${project}::pulumi:pulumi:Stack::${project}-${stack}`;

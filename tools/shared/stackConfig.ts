@@ -95,7 +95,14 @@ function readText(file: string): string {
 
 /** Stack names with a Pulumi.<stack>.yaml (or .yml) in `dir`. */
 export function listStacks(dir: string): string[] {
-    return [...new Set(fs.readdirSync(dir).map((f) => STACK_FILE.exec(f)?.[1]).filter((s): s is string => s !== undefined))].sort();
+    return [
+        ...new Set(
+            fs
+                .readdirSync(dir)
+                .map((f) => STACK_FILE.exec(f)?.[1])
+                .filter((s): s is string => s !== undefined),
+        ),
+    ].sort();
 }
 
 /** The stack file of `stack` in `dir` (.yaml before .yml), or undefined when there is none. */
@@ -191,8 +198,10 @@ export function loadStackConfig(
         const found = findStackFile(projectDir, stack);
         if (found === undefined) {
             const known = listStacks(projectDir);
-            throw new StackFileError(`unknown stack "${stack}": ${path.join(projectDir, `Pulumi.${stack}.yaml`)} does not exist `
-                + `(stacks: ${known.length ? known.join(", ") : "none"})`);
+            throw new StackFileError(
+                `unknown stack "${stack}": ${path.join(projectDir, `Pulumi.${stack}.yaml`)} does not exist ` +
+                    `(stacks: ${known.length ? known.join(", ") : "none"})`,
+            );
         }
         file = found;
     }

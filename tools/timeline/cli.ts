@@ -37,8 +37,10 @@ export function parseTimelineArgs(argv: string[]): TimelineArgs {
 export function stackOutputs(stack: string, pulumiBin = "pulumi"): unknown {
     const res = spawnSync(pulumiBin, ["stack", "output", "--json", "--show-secrets=false", "--stack", stack], { encoding: "utf8" });
     if (res.error && (res.error as NodeJS.ErrnoException).code === "ENOENT") {
-        throw new UsageError(`the Pulumi CLI (${pulumiBin}) is not installed or not on PATH; install it (https://www.pulumi.com/docs/install/), `
-            + "or save the outputs where it is installed (pulumi stack output --json > outputs.json) and run with --file outputs.json");
+        throw new UsageError(
+            `the Pulumi CLI (${pulumiBin}) is not installed or not on PATH; install it (https://www.pulumi.com/docs/install/), ` +
+                "or save the outputs where it is installed (pulumi stack output --json > outputs.json) and run with --file outputs.json",
+        );
     }
     if (res.error) throw res.error;
     if (res.status !== 0) throw new UsageError(`pulumi stack output --stack ${stack} failed (exit ${res.status}): ${res.stderr.trim()}`);

@@ -61,8 +61,10 @@ export function timelineFromOutputs(outputs: unknown, title: string): Timeline {
     if (!isObject(outputs)) throw new TimelineInputError("the stack outputs are not a JSON object");
     const timings = outputs.timings;
     if (!isObject(timings)) {
-        throw new TimelineInputError(`the stack outputs have no "timings" object (keys: ${Object.keys(outputs).sort().join(", ") || "none"}); `
-            + "was the stack brought up with this program, and did its stages finish?");
+        throw new TimelineInputError(
+            `the stack outputs have no "timings" object (keys: ${Object.keys(outputs).sort().join(", ") || "none"}); ` +
+                "was the stack brought up with this program, and did its stages finish?",
+        );
     }
     const stagesIn = timings.stages;
     if (!isObject(stagesIn) || Object.keys(stagesIn).length === 0) throw new TimelineInputError("timings.stages is missing or empty");
@@ -78,7 +80,10 @@ export function timelineFromOutputs(outputs: unknown, title: string): Timeline {
             throw new TimelineInputError(`timings.stages.${name}.lockWaitSeconds: ${JSON.stringify(lockWait)} is not a number of seconds`);
         }
         stages.push({
-            name, start: raw.start, end: raw.end, seconds: raw.seconds,
+            name,
+            start: raw.start,
+            end: raw.end,
+            seconds: raw.seconds,
             status: raw.status === "skipped" ? "skipped" : "ok",
             // A wait longer than the stage cannot be; clamp what the bar can show.
             lockWaitSeconds: Math.min(lockWait ?? 0, raw.end - raw.start),
@@ -98,7 +103,10 @@ export function timelineFromOutputs(outputs: unknown, title: string): Timeline {
     }
     const num = (v: unknown): number => (finite(v) ? v : 0);
     return {
-        title, stages, samples, criticalPath,
+        title,
+        stages,
+        samples,
+        criticalPath,
         criticalPathSeconds: num(cp.seconds),
         wallClockSeconds: num(timings.wallClockSeconds),
         sequentialSeconds: num(timings.sequentialSeconds),

@@ -64,9 +64,13 @@ function lanesSvg(tl: Timeline, scale: TimeScale): string[] {
         const tip = `${s.name}: ${secs(s.seconds)} (${s.status})${s.lockWaitSeconds > 0 ? `, ${secs(s.lockWaitSeconds)} waiting for the dpkg lock` : ""}${s.critical ? ", on the critical path" : ""}`;
         out.push(`<g class="lane" data-stage="${esc(s.name)}">`);
         out.push(`<text class="label" x="${LAYOUT.labelWidth - 8}" y="${r2(laneY + LAYOUT.laneHeight / 2 + 4)}" text-anchor="end">${esc(s.name)}</text>`);
-        out.push(`<rect class="${classes}" data-stage="${esc(s.name)}" x="${x}" y="${y}" width="${width}" height="${LAYOUT.barHeight}"><title>${esc(tip)}</title></rect>`);
+        out.push(
+            `<rect class="${classes}" data-stage="${esc(s.name)}" x="${x}" y="${y}" width="${width}" height="${LAYOUT.barHeight}"><title>${esc(tip)}</title></rect>`,
+        );
         if (s.lockWaitSeconds > 0) {
-            out.push(`<rect class="lock-wait" data-stage="${esc(s.name)}" x="${x}" y="${y}" width="${lockWidth}" height="${LAYOUT.barHeight}"><title>${esc(`${s.name}: ${secs(s.lockWaitSeconds)} waiting for the dpkg lock (the total, drawn at the bar's start)`)}</title></rect>`);
+            out.push(
+                `<rect class="lock-wait" data-stage="${esc(s.name)}" x="${x}" y="${y}" width="${lockWidth}" height="${LAYOUT.barHeight}"><title>${esc(`${s.name}: ${secs(s.lockWaitSeconds)} waiting for the dpkg lock (the total, drawn at the bar's start)`)}</title></rect>`,
+            );
         }
         out.push(`<text class="secs" x="${r2(x + width + 4)}" y="${r2(laneY + LAYOUT.laneHeight / 2 + 4)}">${esc(secs(s.seconds))}</text>`);
         out.push("</g>");
@@ -95,14 +99,18 @@ function chartSvg(kind: "memory" | "cpu", samples: ResourceSample[], scale: Time
     const value = (s: ResourceSample): number => (kind === "cpu" ? s.cpuPercent : s.memUsedMB);
     const label = kind === "cpu" ? "CPU %" : "memory used, MB";
     const peak = inRange.length ? Math.max(...inRange.map(value)) : undefined;
-    const out = [`<g class="chart" data-chart="${kind}">`,
+    const out = [
+        `<g class="chart" data-chart="${kind}">`,
         `<rect class="frame" x="${LAYOUT.labelWidth}" y="${top}" width="${LAYOUT.plotWidth}" height="${h}"/>`,
         `<text class="label" x="${LAYOUT.labelWidth - 8}" y="${top + 14}" text-anchor="end">${esc(label)}</text>`,
-        `<text class="label small" x="${LAYOUT.labelWidth - 8}" y="${top + 30}" text-anchor="end">${esc(kind === "cpu" ? "scale 0 to 100" : `scale 0 to ${Math.round(max)} of ${Math.round(total)}`)}</text>`];
+        `<text class="label small" x="${LAYOUT.labelWidth - 8}" y="${top + 30}" text-anchor="end">${esc(kind === "cpu" ? "scale 0 to 100" : `scale 0 to ${Math.round(max)} of ${Math.round(total)}`)}</text>`,
+    ];
     if (inRange.length) {
         const points = inRange.map((s) => `${r2(scale.x(s.t))},${r2(top + h - (value(s) / max) * h)}`).join(" ");
         out.push(`<polyline class="series ${kind}" data-samples="${inRange.length}" points="${points}"/>`);
-        out.push(`<text class="label small" x="${LAYOUT.labelWidth - 8}" y="${top + 46}" text-anchor="end">peak ${esc(String(Math.round(peak! * 10) / 10))}</text>`);
+        out.push(
+            `<text class="label small" x="${LAYOUT.labelWidth - 8}" y="${top + 46}" text-anchor="end">peak ${esc(String(Math.round(peak! * 10) / 10))}</text>`,
+        );
     } else {
         out.push(`<text class="label" x="${LAYOUT.labelWidth + 10}" y="${top + h / 2}">no monitor samples in this run</text>`);
     }
@@ -168,11 +176,11 @@ export function renderHtml(tl: Timeline): string {
         `<style>${CSS}</style></head><body>`,
         `<h1>${esc(`Where the time went: ${tl.title}`)}</h1>`,
         `<dl class="totals">${totals.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(v)}</dd></div>`).join("")}</dl>`,
-        `<p class="legend"><span><i class="swatch" style="background:#d9822b"></i>critical path</span>`
-            + `<span><i class="swatch" style="background:#8fb3d9"></i>other stages</span>`
-            + `<span><i class="swatch" style="background:#c8c8c8"></i>skipped (work found done)</span>`
-            + `<span><i class="swatch" style="background:#5a3f8c;opacity:.55"></i>waiting for the dpkg lock (total, drawn at the bar's start)</span>`
-            + `<span>times on the host's clock, from the first stage's start</span></p>`,
+        `<p class="legend"><span><i class="swatch" style="background:#d9822b"></i>critical path</span>` +
+            `<span><i class="swatch" style="background:#8fb3d9"></i>other stages</span>` +
+            `<span><i class="swatch" style="background:#c8c8c8"></i>skipped (work found done)</span>` +
+            `<span><i class="swatch" style="background:#5a3f8c;opacity:.55"></i>waiting for the dpkg lock (total, drawn at the bar's start)</span>` +
+            `<span>times on the host's clock, from the first stage's start</span></p>`,
         renderSvg(tl),
         "</body></html>",
         "",
