@@ -2,6 +2,7 @@
 // and a check of the shape that tests/bench uses.
 // (Not named results.ts: require("./results") would load results.json first.)
 
+import { STAGE_NAMES } from "../../components/stages";
 import { PackageSet } from "./packages";
 import { round, summarize, Summary } from "./stats";
 import type { ThresholdOutcome } from "./threshold";
@@ -12,20 +13,8 @@ export const SCHEMA = "workstation-bench/1";
 export const HOST_CASES = ["optimized", "naive", "floor", "rerun", "from-image", "restart"] as const;
 export type HostCase = (typeof HOST_CASES)[number];
 
-/** Stage order of the report: the program's stages, then floor's single transaction. */
-export const STAGE_ORDER = [
-    "wait-ready",
-    "system-prep",
-    "desktop",
-    "ide-vscode",
-    "ide-cursor",
-    "ide-antigravity",
-    "monitor",
-    "verify",
-    "harden",
-    "report",
-    "install",
-] as const;
+/** Stage order of the report: the program's stages (components/stages.ts), then floor's single transaction. */
+export const STAGE_ORDER = [...STAGE_NAMES, "install"] as const;
 
 /** Stages whose packages naive installs too: their span is the like-for-like part of optimized. */
 export const INSTALL_STAGES = ["system-prep", "desktop", "ide-vscode", "ide-cursor", "ide-antigravity", "harden"];
