@@ -41,13 +41,10 @@ describe("deploy driver arguments", () => {
 
     it("names the flag, the value and what is allowed when the input is bad", () => {
         assert.strictEqual(usageError(["--env", "qa"]), '--env "qa" is not an environment: allowed are dev, staging, prod');
-        assert.strictEqual(
-            usageError(["--stack", "dev"]),
-            'unknown flag "--stack": allowed flags are --env, --fleet, --concurrency, --preview, --destroy, --help',
-        );
-        assert.strictEqual(usageError(["dev"]), 'unexpected argument "dev": flags are --env, --fleet, --concurrency, --preview, --destroy, --help');
-        assert.strictEqual(usageError(["--env"]), "--env needs a value (one of dev, staging, prod)");
-        assert.strictEqual(usageError(["--env", "--preview"]), "--env needs a value (one of dev, staging, prod)");
+        assert.strictEqual(usageError(["--stack", "dev"]), 'unknown option "--stack"; allowed: --env, --fleet, --concurrency, --preview, --destroy, --help');
+        assert.strictEqual(usageError(["dev"]), 'unexpected argument "dev"; allowed: --env, --fleet, --concurrency, --preview, --destroy, --help');
+        assert.strictEqual(usageError(["--env"]), "--env needs a value: one of dev, staging, prod");
+        assert.strictEqual(usageError(["--env", "--preview"]), "--env needs a value: one of dev, staging, prod");
         assert.strictEqual(usageError(["--env", "dev", "--preview", "--destroy"]), "--preview and --destroy exclude each other: give at most one");
         assert.strictEqual(usageError(["--env", "dev", "--env", "prod"]), "--env is given more than once: give it once");
         assert.strictEqual(
@@ -62,7 +59,8 @@ describe("deploy driver arguments", () => {
     it("refuses a concurrency above the derived cap, zero, or not a whole number", () => {
         for (const value of ["6", "0", "2.5", "-1", "many"]) {
             assert.strictEqual(
-                usageError(["--fleet", "f.yaml", "--concurrency", value]),
+                // `=`: util.parseArgs takes a separate "-1" for a flag, not a value
+                usageError(["--fleet", "f.yaml", `--concurrency=${value}`]),
                 `--concurrency "${value}" is not allowed: a whole number from 1 to 5 (the cap derived from DigitalOcean's API limits)`,
             );
         }

@@ -175,8 +175,8 @@ describe("stop-idle", () => {
             [["stop-idle", "--idle-minutes", "0"], /--idle-minutes "0" is not allowed: a whole number of minutes, 1 or more/],
             [["stop-idle", "--idle-minutes", "1.5"], /--idle-minutes "1.5" is not allowed/],
             [["stop-idle", "--stack", "dev", "--fleet", "f.yaml"], /--stack and --fleet exclude each other/],
-            [["stop-idle", "--env", "dev"], /stop-idle: unknown argument "--env": allowed flags are --idle-minutes, --stack, --fleet/],
-            [["stop-idle", "--stack"], /--stack needs a value \(a stack name\)/],
+            [["stop-idle", "--env", "dev"], /stop-idle: unknown option "--env"; allowed: --idle-minutes, --stack, --fleet/],
+            [["stop-idle", "--stack"], /--stack needs a value: a stack name/],
         ];
         for (const [argv, message] of bad)
             assert.throws(

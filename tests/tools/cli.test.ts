@@ -44,7 +44,7 @@ describe("tools/shared/cli", () => {
         assert.strictEqual(usageMessage(["--stack", "--verbose"]), "--stack needs a value: a stack name");
         assert.strictEqual(usageMessage(["--stack="]), "--stack needs a value: a stack name");
         assert.strictEqual(usageMessage(["--verbose=yes"]), '--verbose takes no value, got "yes"');
-        assert.strictEqual(usageMessage(["dev"]), 'unknown option "dev"; allowed: --stack, --verbose, --set, -v');
+        assert.strictEqual(usageMessage(["dev"]), 'unexpected argument "dev"; allowed: --stack, --verbose, --set, -v');
     });
 
     it("is the one usage error of every tool, with one exit code", () => {

@@ -1,6 +1,6 @@
 // Command-line parsing for `npm run deploy`. Pure: no file system, no Pulumi. Every error names
 // the flag, the value it got and what is allowed, so a typo fails before any stack is touched.
-import { UsageError } from "../shared/cli";
+import { FlagSpec, FlagToken, UsageError, flagTokens } from "../shared/cli";
 
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -36,9 +36,27 @@ export const USAGE = `usage: npm run deploy -- (--env <${ENVIRONMENTS.join("|")}
   --stack <name>      only this stack
   --fleet <file>      the fleet's stacks`;
 
-const VALUE_FLAGS = ["--env", "--fleet", "--concurrency"] as const;
-const BOOLEAN_FLAGS = ["--preview", "--destroy", "--help"] as const;
-const ALL_FLAGS: readonly string[] = [...VALUE_FLAGS, ...BOOLEAN_FLAGS];
+const DEPLOY_FLAGS: FlagSpec = {
+    env: { type: "string", valueHint: `one of ${ENVIRONMENTS.join(", ")}` },
+    fleet: { type: "string", valueHint: "a .json, .yaml or .yml file" },
+    concurrency: { type: "string", valueHint: "a whole number" },
+    preview: { type: "boolean" },
+    destroy: { type: "boolean" },
+    help: { type: "boolean" },
+};
+
+/** Each flag's value by its `--name`, every flag at most once and string flags never empty. */
+function flagValues(tokens: readonly FlagToken[], flags: FlagSpec): Map<string, string> {
+    const values = new Map<string, string>();
+    for (const t of tokens) {
+        const flag = `--${t.name}`;
+        if (values.has(flag)) throw new UsageError(`${flag} is given more than once: give it once`);
+        const hint = flags[t.name].valueHint;
+        if (flags[t.name].type === "string" && !t.value) throw new UsageError(`${flag} needs a value${hint ? `: ${hint}` : ""}`);
+        values.set(flag, t.value ?? "");
+    }
+    return values;
+}
 
 export function isEnvironment(value: string): value is Environment {
     return (ENVIRONMENTS as readonly string[]).includes(value);
@@ -50,34 +68,8 @@ export function isEnvironment(value: string): value is Environment {
  */
 export function parseArgs(argv: readonly string[], maxConcurrency: number): DeployArgs {
     if (argv[0] === "stop-idle") return parseStopIdleArgs(argv.slice(1));
-    const values = new Map<string, string>();
-    const seen = new Set<string>();
-    for (let i = 0; i < argv.length; i++) {
-        const token = argv[i];
-        if (!token.startsWith("--")) {
-            throw new UsageError(`unexpected argument ${JSON.stringify(token)}: flags are ${ALL_FLAGS.join(", ")}`);
-        }
-        const eq = token.indexOf("=");
-        const flag = eq === -1 ? token : token.slice(0, eq);
-        if (!ALL_FLAGS.includes(flag)) {
-            throw new UsageError(`unknown flag ${JSON.stringify(flag)}: allowed flags are ${ALL_FLAGS.join(", ")}`);
-        }
-        if (seen.has(flag)) throw new UsageError(`${flag} is given more than once: give it once`);
-        seen.add(flag);
-        if ((BOOLEAN_FLAGS as readonly string[]).includes(flag)) {
-            if (eq !== -1) throw new UsageError(`${flag} takes no value, got ${JSON.stringify(token.slice(eq + 1))}`);
-            continue;
-        }
-        let value: string | undefined;
-        if (eq !== -1) {
-            value = token.slice(eq + 1);
-        } else if (i + 1 < argv.length && !argv[i + 1].startsWith("--")) {
-            value = argv[++i];
-        }
-        if (value === undefined || value === "") throw new UsageError(`${flag} needs a value (${describeValue(flag)})`);
-        values.set(flag, value);
-    }
-
+    const values = flagValues(flagTokens(argv, DEPLOY_FLAGS), DEPLOY_FLAGS);
+    const seen = new Set(values.keys());
     if (seen.has("--help")) return { kind: "help" };
 
     if (seen.has("--preview") && seen.has("--destroy")) {
@@ -118,42 +110,24 @@ export function parseArgs(argv: readonly string[], maxConcurrency: number): Depl
     return { kind: "fleet", fleetFile: fleetFile as string, action, concurrency };
 }
 
-function describeValue(flag: string): string {
-    switch (flag) {
-        case "--env":
-            return `one of ${ENVIRONMENTS.join(", ")}`;
-        case "--fleet":
-            return "a .json, .yaml or .yml file";
-        default:
-            return "a whole number";
-    }
-}
-
-const STOP_IDLE_FLAGS = ["--idle-minutes", "--stack", "--fleet"];
+const STOP_IDLE_FLAGS: FlagSpec = {
+    "idle-minutes": { type: "string", valueHint: "a whole number of minutes, 1 or more" },
+    stack: { type: "string", valueHint: "a stack name" },
+    fleet: { type: "string", valueHint: "a .json, .yaml or .yml file" },
+};
 /** Pulumi stack names: letters, digits, '-', '_' and '.'. */
 const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
-/** `stop-idle`'s flags, all with a value, in the same style as the deploy flags. */
+/** `stop-idle`'s flags, all with a value, read as the deploy flags are. */
 function parseStopIdleArgs(argv: readonly string[]): DeployArgs {
-    const values = new Map<string, string>();
-    for (let i = 0; i < argv.length; i++) {
-        const token = argv[i];
-        const eq = token.indexOf("=");
-        const flag = eq === -1 ? token : token.slice(0, eq);
-        if (!STOP_IDLE_FLAGS.includes(flag)) {
-            throw new UsageError(`stop-idle: unknown argument ${JSON.stringify(token)}: allowed flags are ${STOP_IDLE_FLAGS.join(", ")}`);
-        }
-        if (values.has(flag)) throw new UsageError(`${flag} is given more than once: give it once`);
-        let value: string | undefined;
-        if (eq !== -1) value = token.slice(eq + 1);
-        else if (i + 1 < argv.length && !argv[i + 1].startsWith("--")) value = argv[++i];
-        if (value === undefined || value === "") {
-            throw new UsageError(
-                `${flag} needs a value (${flag === "--idle-minutes" ? "a whole number of minutes, 1 or more" : flag === "--stack" ? "a stack name" : "a .json, .yaml or .yml file"})`,
-            );
-        }
-        values.set(flag, value);
+    let tokens: FlagToken[];
+    try {
+        tokens = flagTokens(argv, STOP_IDLE_FLAGS);
+    } catch (err) {
+        if (err instanceof UsageError) throw new UsageError(`stop-idle: ${err.message}`);
+        throw err;
     }
+    const values = flagValues(tokens, STOP_IDLE_FLAGS);
     if (values.has("--stack") && values.has("--fleet")) {
         throw new UsageError("--stack and --fleet exclude each other: give one stack or a fleet file");
     }

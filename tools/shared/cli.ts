@@ -58,7 +58,7 @@ export function flagTokens(argv: readonly string[], flags: FlagSpec): FlagToken[
             case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
                 throw new UsageError(`unknown option ${JSON.stringify(raw(flag))}; allowed: ${allowedFlags(flags)}`);
             case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
-                throw new UsageError(`unknown option ${JSON.stringify(/'([^']*)'/.exec(e.message)?.[1] ?? "")}; allowed: ${allowedFlags(flags)}`);
+                throw new UsageError(`unexpected argument ${JSON.stringify(/'([^']*)'/.exec(e.message)?.[1] ?? "")}; allowed: ${allowedFlags(flags)}`);
             case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
                 const spec = flags[flag.replace(/^-+/, "")];
                 if (spec?.type === "boolean") {
