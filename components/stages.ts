@@ -43,24 +43,62 @@ export interface StageDescriptor {
     ide?: IdeName;
     /** An image holds the stage's work: it installs software for every workstation alike. */
     install: boolean;
+    /**
+     * The stages it waits for, when they are in the selection. When none of them is (a
+     * chain: system-prep after home-volume, which only a home volume brings), it waits for
+     * what they would have waited for; a join (verify) waits for those that are there.
+     */
+    after: readonly StageName[];
 }
 
 const MINUTES = 60;
 
 /** Every stage, in STAGE_NAMES order. What each waits for is stageGraph's, below. */
 export const STAGES: Readonly<Record<StageName, StageDescriptor>> = {
-    "wait-ready": { name: "wait-ready", script: "wait-ready.sh", estimateSeconds: 90, timeoutSeconds: 15 * MINUTES, install: true },
-    "home-volume": { name: "home-volume", script: "home-volume.sh", estimateSeconds: 20, timeoutSeconds: 30 * MINUTES, install: false },
-    "system-prep": { name: "system-prep", script: "system-prep.sh", estimateSeconds: 120, timeoutSeconds: 30 * MINUTES, install: true },
-    desktop: { name: "desktop", script: "desktop.sh", estimateSeconds: 240, timeoutSeconds: 30 * MINUTES, install: true },
-    "ide-vscode": { name: "ide-vscode", script: "ide.sh", estimateSeconds: 90, timeoutSeconds: 30 * MINUTES, ide: "vscode", install: true },
-    "ide-cursor": { name: "ide-cursor", script: "ide.sh", estimateSeconds: 90, timeoutSeconds: 30 * MINUTES, ide: "cursor", install: true },
-    "ide-antigravity": { name: "ide-antigravity", script: "ide.sh", estimateSeconds: 90, timeoutSeconds: 30 * MINUTES, ide: "antigravity", install: true },
-    monitor: { name: "monitor", script: "monitor.sh", estimateSeconds: 10, timeoutSeconds: 30 * MINUTES, install: true },
-    verify: { name: "verify", script: "verify.sh", estimateSeconds: 15, timeoutSeconds: 30 * MINUTES, install: false },
-    harden: { name: "harden", script: "harden.sh", estimateSeconds: 20, timeoutSeconds: 30 * MINUTES, install: false },
-    report: { name: "report", script: "report.sh", estimateSeconds: 30, timeoutSeconds: 30 * MINUTES, install: false },
-    dotfiles: { name: "dotfiles", script: "dotfiles.sh", estimateSeconds: 30, timeoutSeconds: 30 * MINUTES, install: false },
+    "wait-ready": { name: "wait-ready", script: "wait-ready.sh", estimateSeconds: 90, timeoutSeconds: 15 * MINUTES, install: true, after: [] },
+    "home-volume": { name: "home-volume", script: "home-volume.sh", estimateSeconds: 20, timeoutSeconds: 30 * MINUTES, install: false, after: ["wait-ready"] },
+    "system-prep": { name: "system-prep", script: "system-prep.sh", estimateSeconds: 120, timeoutSeconds: 30 * MINUTES, install: true, after: ["home-volume"] },
+    desktop: { name: "desktop", script: "desktop.sh", estimateSeconds: 240, timeoutSeconds: 30 * MINUTES, install: true, after: ["system-prep"] },
+    "ide-vscode": {
+        name: "ide-vscode",
+        script: "ide.sh",
+        estimateSeconds: 90,
+        timeoutSeconds: 30 * MINUTES,
+        ide: "vscode",
+        install: true,
+        after: ["system-prep"],
+    },
+    "ide-cursor": {
+        name: "ide-cursor",
+        script: "ide.sh",
+        estimateSeconds: 90,
+        timeoutSeconds: 30 * MINUTES,
+        ide: "cursor",
+        install: true,
+        after: ["system-prep"],
+    },
+    "ide-antigravity": {
+        name: "ide-antigravity",
+        script: "ide.sh",
+        estimateSeconds: 90,
+        timeoutSeconds: 30 * MINUTES,
+        ide: "antigravity",
+        install: true,
+        after: ["system-prep"],
+    },
+    monitor: { name: "monitor", script: "monitor.sh", estimateSeconds: 10, timeoutSeconds: 30 * MINUTES, install: true, after: ["system-prep"] },
+    // The parallel stages, in the order the graph lists them (the IDEs in the config's order).
+    verify: {
+        name: "verify",
+        script: "verify.sh",
+        estimateSeconds: 15,
+        timeoutSeconds: 30 * MINUTES,
+        install: false,
+        after: ["desktop", "ide-vscode", "ide-cursor", "ide-antigravity", "monitor", "dotfiles"],
+    },
+    harden: { name: "harden", script: "harden.sh", estimateSeconds: 20, timeoutSeconds: 30 * MINUTES, install: false, after: ["verify"] },
+    report: { name: "report", script: "report.sh", estimateSeconds: 30, timeoutSeconds: 30 * MINUTES, install: false, after: ["harden"] },
+    dotfiles: { name: "dotfiles", script: "dotfiles.sh", estimateSeconds: 30, timeoutSeconds: 30 * MINUTES, install: false, after: ["system-prep"] },
 };
 
 function perStage<T>(field: (d: StageDescriptor) => T): Record<StageName, T> {
@@ -96,19 +134,30 @@ export interface OptionalStages {
  * files (and so before dotfiles clones into the home).
  */
 export function stageGraph(ides: readonly IdeName[], desktop: boolean, optional: OptionalStages = {}): StageGraph {
-    const parallel: StageName[] = [
-        ...(desktop ? ["desktop" as const] : []),
-        ...ides.map(ideStage),
-        "monitor",
-        ...(optional.dotfiles ? ["dotfiles" as const] : []),
-    ];
-    const graph: StageGraph = optional.homeVolume
-        ? { "wait-ready": [], "home-volume": ["wait-ready"], "system-prep": ["home-volume"] }
-        : { "wait-ready": [], "system-prep": ["wait-ready"] };
-    for (const stage of parallel) graph[stage] = ["system-prep"];
-    graph.verify = parallel;
-    graph.harden = ["verify"];
-    graph.report = ["harden"];
+    const ideStages = ides.map(ideStage);
+    const present = new Set<StageName>(STAGE_NAMES.filter((s) => !STAGES[s].ide));
+    if (!desktop) present.delete("desktop");
+    if (!optional.dotfiles) present.delete("dotfiles");
+    if (!optional.homeVolume) present.delete("home-volume");
+    for (const s of ideStages) present.add(s);
+    // The IDE stages in the config's order, where the descriptors list IDE stages.
+    const inConfigOrder = (stages: readonly StageName[]): StageName[] => {
+        const firstIde = stages.findIndex((s) => STAGES[s].ide);
+        if (firstIde === -1) return [...stages];
+        const rest = stages.filter((s) => !STAGES[s].ide);
+        return [...rest.slice(0, firstIde), ...ideStages, ...rest.slice(firstIde)];
+    };
+    const waitsFor = (stage: StageName): StageName[] => {
+        const after = inConfigOrder(STAGES[stage].after);
+        const there = after.filter((d) => present.has(d));
+        return there.length > 0 || after.length === 0 ? there : [...new Set(after.flatMap(waitsFor))];
+    };
+    // Keys in the order the stages run in (dotfiles with the parallel ones): resources are
+    // registered in this order, and the plan and the runner list them so.
+    const order = inConfigOrder(STAGE_NAMES.filter((s) => s !== "dotfiles"));
+    order.splice(order.indexOf("verify"), 0, "dotfiles");
+    const graph: StageGraph = {};
+    for (const stage of order.filter((s) => present.has(s))) graph[stage] = waitsFor(stage);
     return graph;
 }
 

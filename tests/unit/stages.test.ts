@@ -4,7 +4,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { IDE_NAMES } from "../../components/ideSources";
-import { DEFAULT_STAGE_ESTIMATES, INSTALL_STAGES, STAGES, STAGE_NAMES, STAGE_TIMEOUT_SECONDS, ideStage } from "../../components/stages";
+import { DEFAULT_STAGE_ESTIMATES, INSTALL_STAGES, STAGES, STAGE_NAMES, STAGE_TIMEOUT_SECONDS, ideStage, stageGraph } from "../../components/stages";
 
 const PROVISIONING = path.join(__dirname, "..", "..", "provisioning");
 
@@ -32,5 +32,24 @@ describe("stage descriptors", () => {
             assert.strictEqual(STAGE_TIMEOUT_SECONDS[stage], STAGES[stage].timeoutSeconds);
         }
         assert.deepStrictEqual(INSTALL_STAGES, ["wait-ready", "system-prep", "desktop", "ide-vscode", "ide-cursor", "ide-antigravity", "monitor"]);
+    });
+
+    it("are what the graph is read from: each stage waits for its descriptor's stages that are there", () => {
+        // The full selection: every stage waits for exactly what its descriptor says.
+        const full = stageGraph(["vscode", "cursor", "antigravity"], true, { homeVolume: true, dotfiles: true });
+        assert.deepStrictEqual(Object.keys(full).sort(), [...STAGE_NAMES].sort());
+        for (const stage of STAGE_NAMES) assert.deepStrictEqual([...full[stage]!].sort(), [...STAGES[stage].after].sort(), stage);
+        // A chain whose link is absent waits for what the link would have: system-prep after wait-ready.
+        // A join waits for those there, the IDEs in the config's order.
+        assert.deepStrictEqual(stageGraph(["cursor", "vscode"], false), {
+            "wait-ready": [],
+            "system-prep": ["wait-ready"],
+            "ide-cursor": ["system-prep"],
+            "ide-vscode": ["system-prep"],
+            monitor: ["system-prep"],
+            verify: ["ide-cursor", "ide-vscode", "monitor"],
+            harden: ["verify"],
+            report: ["harden"],
+        });
     });
 });
