@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { execFileSync } from "child_process";
-import type { RunRecord } from "../../tools/local/child";
+import type { RunRecord } from "../../tools/local/programRun";
 import { caseRunFromRecord, ideLines } from "../../tools/bench/cases";
 import { caseOrder } from "../../tools/bench/index";
 import { parseRecipeOutput, shellAssignments } from "../../tools/bench/target";

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import { startRunner } from "../../tools/shared/runnerProcess";
 import * as fs from "fs";
 import * as path from "path";
-import type { RunRecord } from "../../tools/local/child";
+import type { RunRecord } from "../../tools/local/programRun";
 import { decodeResolved, toPlain } from "../../tools/local/outputs";
 import { HostState, stackVolumeFiles, volumeOwner } from "../../tools/local/runnerState";
 import { sshExec } from "../../tools/local/sshExec";

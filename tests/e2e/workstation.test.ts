@@ -12,7 +12,7 @@ import { echoIndented, runTracked, stopActiveRunner } from "../../tools/shared/r
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import type { RunRecord } from "../../tools/local/child";
+import type { RunRecord } from "../../tools/local/programRun";
 import type { StageRecord } from "../../tools/local/mockCloud";
 import { decodeResolved, Resolved, SecretValue, toPlain } from "../../tools/local/outputs";
 import { HostState, stackVolumeFiles, volumeOwner } from "../../tools/local/runnerState";

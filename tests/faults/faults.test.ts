@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as http from "http";
-import { RunRecord } from "../../tools/local/child";
+import { RunRecord } from "../../tools/local/programRun";
 import { allVolumeFiles, HostState, volumeOwner } from "../../tools/local/runnerState";
 import { gatewayFor, nextFreeIndex } from "../../tools/local/hostChoice";
 import { sshExec } from "../../tools/local/sshExec";

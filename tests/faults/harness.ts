@@ -6,7 +6,7 @@ import { ChildProcess, execFile, spawn } from "child_process";
 import { echoIndented, runTracked, stopActiveRunner } from "../../tools/shared/runnerProcess";
 import * as fs from "fs";
 import * as path from "path";
-import type { RunRecord } from "../../tools/local/child";
+import type { RunRecord } from "../../tools/local/programRun";
 import { allVolumeFiles, HostState, PROJECT_DIR, volumeOwner } from "../../tools/local/runnerState";
 import { destroyVolume } from "../../tools/local/volume";
 import { sshExec } from "../../tools/local/sshExec";

@@ -7,7 +7,7 @@ import * as assert from "assert";
 import { shellQuote } from "../../components/stageScript";
 import { echoIndented, runTracked, stopActiveRunner } from "../../tools/shared/runnerProcess";
 import * as path from "path";
-import type { RunRecord } from "../../tools/local/child";
+import type { RunRecord } from "../../tools/local/programRun";
 import { decodeResolved, toPlain } from "../../tools/local/outputs";
 import { HostState, stackVolumeFiles, volumeOwner } from "../../tools/local/runnerState";
 import { sshExec, tryPasswordLogin } from "../../tools/local/sshExec";

@@ -13,7 +13,7 @@ import { startRunner } from "../shared/runnerProcess";
 import type { IdeSource } from "../../components/ideSources";
 import * as fs from "fs";
 import * as path from "path";
-import type { RunRecord } from "../local/child";
+import type { RunRecord } from "../local/programRun";
 import { HostState, stackVolumeFiles, volumeOwner } from "../local/runnerState";
 import { destroyVolume } from "../local/volume";
 import { writeTimelinePage } from "../timeline/page";

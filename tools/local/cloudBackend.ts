@@ -1,6 +1,6 @@
 // What the mock cloud (mockCloud.ts) needs from the machine it runs on, and what it records:
 // the backend that boots a test host for a droplet, keeps volumes and runs commands over
-// SSH (child.ts provides the real one, the tests a fake), and the records of a run.
+// SSH (programRun.ts provides the real one, the tests a fake), and the records of a run.
 import type { StageTiming } from "../../components/timing";
 import type { KeyMaterial, PasswordSpec } from "./keys";
 import type { ExecOptions, ExecResult, SshTarget } from "./sshExec";

@@ -1,13 +1,13 @@
 // The local target's runner: `npm run local -- [options]`. Runs the unchanged index.ts
 // with a stack's config under Pulumi's mock runtime, where the droplet is a fresh
 // Debian 13 test host and every remote.Command runs over real SSH (see README,
-// "Local target"). Each program run happens in a child process (tools/local/child.ts).
+// "Local target"). Each program run happens in a child process (tools/local/programRun.ts).
 
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { EXIT_INDEX_TAKEN } from "./child";
-import type { ChildJob, RunRecord } from "./child";
+import { EXIT_INDEX_TAKEN } from "./programRun";
+import type { ChildJob, RunRecord } from "./programRun";
 import { CliOptions, parseArgs, USAGE, UsageError } from "./cli";
 import { gatewayFor, nextFreeIndex, standinIdeSources, vethExists } from "./hostChoice";
 import { standinDotfilesUrl } from "./standinDotfiles";
@@ -72,7 +72,7 @@ export function failureSummary(error: string): string {
 function runChild(job: ChildJob, jobFile: string): Promise<number> {
     fs.writeFileSync(jobFile, JSON.stringify(job, null, 2), { mode: 0o600 });
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "child.ts"), jobFile], {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "programRun.ts"), jobFile], {
             cwd: PROJECT_DIR,
             stdio: "inherit",
             env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },

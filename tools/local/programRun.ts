@@ -1,5 +1,5 @@
 // One program run, in a process of its own (the Pulumi runtime keeps global state):
-// `node -r ts-node/register/transpile-only tools/local/child.ts JOB.json`. Runs index.ts under
+// `node -r ts-node/register/transpile-only tools/local/programRun.ts JOB.json`. Runs index.ts under
 // MockCloud with the real backend (test host, SSH), prints progress per stage, and
 // writes the run record (stages, outputs with secrets boxed) to the host's state dir.
 // The parent (run.ts) prints the outputs from that record.
