@@ -59,10 +59,12 @@ export const stopCommand = running ? "pulumi config set workstation:running fals
 export const startCommand = ws && !running ? "pulumi config set workstation:running true && pulumi up" : undefined;
 export const timings = running?.timings;
 export const alerts = running?.alerts;
-export const regression = running?.regression;
+/** Each stage against config `baseline`: ok, regressed or no-baseline. */
+export const baselineRegression = running?.regression;
 export const verification = running?.verification;
 export const resources = running?.report.apply((r) => r.resources);
 export const benchmark = running?.report.apply((r) => r.benchmark);
-export const hostRegression = running?.report.apply((r) => r.regression);
+/** The droplet's benchmark against its previous report (a re-run on the same droplet). */
+export const previousReportRegression = running?.report.apply((r) => r.regression);
 /** The monitor's memory and CPU samples of the run, drawn by `npm run timeline`. */
 export const resourceSamples = running?.report.apply((r) => r.samples ?? []);
