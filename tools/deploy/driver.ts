@@ -9,7 +9,7 @@ import { IdleHosts, decide, parseActivity, targetFromOutputs, warningMessage } f
 import { FleetMember, RUNNING_CONFIG_KEY, fleetStackConfig, parseFleet, readStackFileConfig } from "./fleet";
 import { CONCURRENCY_CAP, hourlyBudgetWarning, runPool, serialized } from "./limits";
 import { OperationOptions, StackConfigValue, StackHandle, StackProvider } from "./stacks";
-import { TimingReport, fleetPercentiles, formatPercentileTable, formatTimingTable, parseTimings } from "./timings";
+import { TimingReport, fleetPercentiles, formatPercentileTable, formatTimingTable, parseTimings } from "./timingReport";
 
 export interface DriverDeps {
     /** The project directory: holds Pulumi.yaml, the Pulumi.<env>.yaml files and policies/. */

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { WALL_CLOCK_ROW, fleetPercentiles, formatPercentileTable, formatTimingTable, parseTimings, percentile } from "../../tools/deploy/timings";
+import { WALL_CLOCK_ROW, fleetPercentiles, formatPercentileTable, formatTimingTable, parseTimings, percentile } from "../../tools/deploy/timingReport";
 import { timingsOutput } from "./fakes";
 
 describe("nearest-rank percentiles", () => {
@@ -69,33 +69,32 @@ describe("reading the timings output", () => {
         );
     });
 
-    it("accepts a list of stages, a JSON string, and a bare critical path list", () => {
-        const report = parseTimings(
-            JSON.stringify({
-                stages: [
-                    { stage: "verify", seconds: 3 },
-                    { name: "harden", seconds: "4" },
-                ],
-                wallClock: { seconds: 7 },
-                criticalPath: ["verify", "harden"],
-                criticalPathSeconds: 7,
-            }),
-        );
-        assert.deepStrictEqual(report.stages, [
-            { stage: "verify", seconds: 3 },
-            { stage: "harden", seconds: 4 },
+    it("reads the same from the JSON string the CLI may hand over", () => {
+        const summary = {
+            stages: { verify: { seconds: 3, status: "ok" }, harden: { seconds: 4, status: "ok" } },
+            wallClockSeconds: 7,
+            criticalPath: { stages: ["verify", "harden"], seconds: 7 },
+        };
+        assert.deepStrictEqual(parseTimings(JSON.stringify(summary)), parseTimings(summary));
+        assert.deepStrictEqual(parseTimings(JSON.stringify(summary)).stages, [
+            { stage: "verify", seconds: 3, status: "ok" },
+            { stage: "harden", seconds: 4, status: "ok" },
         ]);
-        assert.strictEqual(report.wallClockSeconds, 7);
-        assert.deepStrictEqual(report.criticalPath, { stages: ["verify", "harden"], seconds: 7 });
     });
 
-    it("takes top-level numeric entries as stages when there is no stages key", () => {
-        const report = parseTimings({ desktop: 5, verify: { seconds: 2 }, wallClockSeconds: 9, criticalPath: "desktop → verify" });
-        assert.deepStrictEqual(report.stages, [
-            { stage: "desktop", seconds: 5 },
-            { stage: "verify", seconds: 2 },
+    it("reads only the shape the program produces: other shapes are notes, not guesses", () => {
+        const report = parseTimings({ stages: [{ stage: "verify", seconds: 3 }], desktop: 5, wallClock: { seconds: 7 }, criticalPath: ["verify"] });
+        assert.deepStrictEqual(report.stages, []);
+        assert.strictEqual(report.wallClockSeconds, undefined);
+        assert.deepStrictEqual(report.notes, [
+            "timings.stages is a list, expected an object of stages",
+            "no stage timings found",
+            "timings.criticalPath is not { stages, seconds }",
         ]);
-        assert.deepStrictEqual(report.criticalPath, { stages: ["desktop", "verify"], seconds: undefined });
+        assert.deepStrictEqual(parseTimings({ stages: { desktop: { seconds: "4" } } }).notes, [
+            "stage desktop has no numeric seconds",
+            "no stage timings found",
+        ]);
     });
 
     it("reports what it could not read instead of throwing", () => {
@@ -105,7 +104,7 @@ describe("reading the timings output", () => {
         assert.deepStrictEqual(parseTimings({ stages: { desktop: { status: "ok" } }, criticalPath: 5 }).notes, [
             "stage desktop has no numeric seconds",
             "no stage timings found",
-            "timings.criticalPath is not a list of stages",
+            "timings.criticalPath is not { stages, seconds }",
         ]);
         assert.match(formatTimingTable(parseTimings(undefined)), /wall clock: {6}- s\ncritical path: {3}-\nnote: the stack has no timings output/);
     });

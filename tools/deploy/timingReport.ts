@@ -1,22 +1,12 @@
 // Reading the stack's `timings` output and reporting it: one table per deployment, and
-// percentiles across a fleet. The output is produced by components/timing.ts (`summarize`);
-// this file only reads plain data and is deliberately lenient about its shape, because a
-// deployment that succeeded must never be reported as failed over a report format.
-//
-// Expected shape (the TimingSummary of components/timing.ts):
-//   {
-//     stages: { "<stage>": { seconds: number, status?: "ok"|"skipped", ... } | number, ... }
-//             (a list of { stage|name, seconds } is accepted too),
-//     wallClockSeconds?: number,            (also: wallClock)
-//     sequentialSeconds?: number,
-//     parallelSavingsSeconds?: number,
-//     criticalPath?: { stages: string[], seconds: number } | string[] | "a → b → c",
-//     criticalPathSeconds?: number          (when criticalPath is a bare list)
-//   }
-// Without a `stages` key, every top-level entry that is a number or has a numeric `seconds`
-// (other than the summary fields above) is taken as a stage. A JSON string is parsed first.
-// Anything unreadable yields an empty report and a note, never an exception.
+// percentiles across a fleet. The output is the TimingSummary of components/timing.ts
+// (`summarize`), and only that shape is read: the stages by name with their seconds and
+// status, the wall clock, the sequential sum, what parallelism saved and the critical
+// path. The CLI may hand it over as a JSON string. What does not match is a note in the
+// report, never an exception: a deployment that succeeded is never reported as failed
+// over its report.
 import { percentile } from "../../components/timing";
+import type { TimingSummary } from "../../components/timing";
 
 export interface StageSeconds {
     stage: string;
@@ -34,45 +24,15 @@ export interface TimingReport {
     notes: string[];
 }
 
-const SUMMARY_KEYS = new Set([
-    "stages",
-    "wallClockSeconds",
-    "wallClock",
-    "sequentialSeconds",
-    "parallelSavingsSeconds",
-    "parallelSavingsPercent",
-    "criticalPath",
-    "criticalPathSeconds",
-    "alerts",
-    "regression",
-    "baseline",
-    "resources",
-    "benchmark",
-    "estimates",
-]);
-
 function isRecord(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function finite(value: unknown): number | undefined {
-    if (typeof value === "number" && Number.isFinite(value)) return value;
-    if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
-    return undefined;
+    return typeof value === "number" && Number.isFinite(value) ? value : undefined;
 }
 
-function secondsOf(value: unknown): { seconds?: number; status?: string } {
-    const direct = finite(value);
-    if (direct !== undefined) return { seconds: direct };
-    if (isRecord(value)) {
-        return {
-            seconds: finite(value.seconds) ?? finite(value.durationSeconds),
-            status: typeof value.status === "string" ? value.status : undefined,
-        };
-    }
-    return {};
-}
-
+/** The stack's `timings` output (a TimingSummary, or its JSON) as a report. */
 export function parseTimings(raw: unknown): TimingReport {
     const report: TimingReport = { stages: [], notes: [] };
     let value = raw;
@@ -92,52 +52,33 @@ export function parseTimings(raw: unknown): TimingReport {
         report.notes.push(`the timings output is ${Array.isArray(value) ? "a list" : typeof value}, expected an object`);
         return report;
     }
-
-    const addStage = (stage: string, entry: unknown): void => {
-        const { seconds, status } = secondsOf(entry);
-        if (seconds === undefined) {
-            report.notes.push(`stage ${stage} has no numeric seconds`);
-            return;
+    const summary = value as Partial<Record<keyof TimingSummary, unknown>>;
+    if (isRecord(summary.stages)) {
+        for (const [stage, entry] of Object.entries(summary.stages)) {
+            const seconds = isRecord(entry) ? finite(entry.seconds) : undefined;
+            if (seconds === undefined) {
+                report.notes.push(`stage ${stage} has no numeric seconds`);
+                continue;
+            }
+            const status = isRecord(entry) && typeof entry.status === "string" ? entry.status : undefined;
+            report.stages.push(status === undefined ? { stage, seconds } : { stage, seconds, status });
         }
-        report.stages.push(status === undefined ? { stage, seconds } : { stage, seconds, status });
-    };
-
-    const stages = value.stages;
-    if (Array.isArray(stages)) {
-        stages.forEach((entry, i) => {
-            const name = isRecord(entry) ? (entry.stage ?? entry.name) : undefined;
-            if (typeof name !== "string") report.notes.push(`stages[${i}] has no stage name`);
-            else addStage(name, entry);
-        });
-    } else if (isRecord(stages)) {
-        for (const [name, entry] of Object.entries(stages)) addStage(name, entry);
-    } else if (stages !== undefined) {
-        report.notes.push(`timings.stages is ${typeof stages}, expected an object or a list`);
     } else {
-        for (const [name, entry] of Object.entries(value)) {
-            if (SUMMARY_KEYS.has(name)) continue;
-            if (secondsOf(entry).seconds !== undefined) addStage(name, entry);
-        }
+        report.notes.push(
+            `timings.stages is ${summary.stages === undefined ? "missing" : Array.isArray(summary.stages) ? "a list" : typeof summary.stages}, expected an object of stages`,
+        );
     }
     if (report.stages.length === 0) report.notes.push("no stage timings found");
 
-    report.wallClockSeconds = finite(value.wallClockSeconds) ?? secondsOf(value.wallClock).seconds;
-    report.sequentialSeconds = finite(value.sequentialSeconds);
-    report.parallelSavingsSeconds = finite(value.parallelSavingsSeconds);
+    report.wallClockSeconds = finite(summary.wallClockSeconds);
+    report.sequentialSeconds = finite(summary.sequentialSeconds);
+    report.parallelSavingsSeconds = finite(summary.parallelSavingsSeconds);
 
-    const cp = value.criticalPath;
-    const cpSeconds = finite(value.criticalPathSeconds);
-    if (Array.isArray(cp) && cp.every((s) => typeof s === "string")) {
-        report.criticalPath = { stages: cp as string[], seconds: cpSeconds };
-    } else if (typeof cp === "string") {
-        report.criticalPath = { stages: cp.split(/\s*(?:→|->|,)\s*/).filter(Boolean), seconds: cpSeconds };
-    } else if (isRecord(cp) && Array.isArray(cp.stages)) {
-        report.criticalPath = {
-            stages: cp.stages.filter((s): s is string => typeof s === "string"),
-            seconds: finite(cp.seconds) ?? cpSeconds,
-        };
+    const cp = summary.criticalPath;
+    if (isRecord(cp) && Array.isArray(cp.stages) && cp.stages.every((s) => typeof s === "string")) {
+        report.criticalPath = { stages: cp.stages as string[], seconds: finite(cp.seconds) };
     } else if (cp !== undefined) {
-        report.notes.push("timings.criticalPath is not a list of stages");
+        report.notes.push("timings.criticalPath is not { stages, seconds }");
     }
     return report;
 }
