@@ -170,47 +170,25 @@ function timelineLabel(caseName: string, link: LinkSpec | undefined): string {
     return link === undefined || link.kind === "none" ? caseName : `${caseName}-shaped`;
 }
 
-export async function runNaive(ctx: CaseContext, run: number, index: number, link: LinkSpec): Promise<CaseRun> {
-    const name = caseHostName("n", run, link);
+/**
+ * A recipe case (naive.sh, floor.sh) on a fresh host NAME: the memory sampler (started by
+ * the body where the measured part begins) and the case's log around BODY; a failure is
+ * the case's failed run, not the bench's.
+ */
+async function recipeCase(
+    ctx: CaseContext,
+    run: number,
+    name: string,
+    index: number,
+    link: LinkSpec,
+    body: (host: BenchHost, sampler: MemorySampler, log: fs.WriteStream) => Promise<CaseRun>,
+): Promise<CaseRun> {
     try {
         return await withHost(ctx, name, index, link, async (host) => {
             const sampler = new MemorySampler(async () => host.pid);
             const log = logStream(ctx, name);
-            sampler.start();
             try {
-                const started = Date.now() / 1000;
-                const out = parseRecipeOutput(
-                    await runRecipe(
-                        host,
-                        ctx.key,
-                        "naive.sh",
-                        {
-                            BENCH_STAGES: stageVars(ctx),
-                            BENCH_IDES: ideLines(ctx.ideProvider.ides(host)),
-                            BENCH_IDE_AFTER: ctx.desktop ? "desktop" : "system-prep",
-                        },
-                        log,
-                    ),
-                );
-                const mem = sampler.stop();
-                if (out.total === undefined) throw new Error("naive.sh printed no total");
-                writeTimelines(
-                    ctx,
-                    name,
-                    timelineLabel("naive", link),
-                    sequentialTimings(out.stages, started),
-                    `bench case naive, link ${linkLabel(link)} (one stage after another: starts from the script's stage timings)`,
-                );
-                return {
-                    run,
-                    host: name,
-                    link: linkLabel(link),
-                    ok: true,
-                    totalSeconds: out.total,
-                    stages: Object.fromEntries(out.stages.map((s) => [s.stage, s.seconds])),
-                    memoryPeakMB: mem?.peakMB,
-                    memoryPeakRssMB: mem?.peakRssMB,
-                };
+                return await body(host, sampler, log);
             } finally {
                 sampler.stop();
                 await closeStream(log);
@@ -221,6 +199,46 @@ export async function runNaive(ctx: CaseContext, run: number, index: number, lin
     }
 }
 
+export async function runNaive(ctx: CaseContext, run: number, index: number, link: LinkSpec): Promise<CaseRun> {
+    const name = caseHostName("n", run, link);
+    return recipeCase(ctx, run, name, index, link, async (host, sampler, log) => {
+        sampler.start();
+        const started = Date.now() / 1000;
+        const out = parseRecipeOutput(
+            await runRecipe(
+                host,
+                ctx.key,
+                "naive.sh",
+                {
+                    BENCH_STAGES: stageVars(ctx),
+                    BENCH_IDES: ideLines(ctx.ideProvider.ides(host)),
+                    BENCH_IDE_AFTER: ctx.desktop ? "desktop" : "system-prep",
+                },
+                log,
+            ),
+        );
+        const mem = sampler.stop();
+        if (out.total === undefined) throw new Error("naive.sh printed no total");
+        writeTimelines(
+            ctx,
+            name,
+            timelineLabel("naive", link),
+            sequentialTimings(out.stages, started),
+            `bench case naive, link ${linkLabel(link)} (one stage after another: starts from the script's stage timings)`,
+        );
+        return {
+            run,
+            host: name,
+            link: linkLabel(link),
+            ok: true,
+            totalSeconds: out.total,
+            stages: Object.fromEntries(out.stages.map((s) => [s.stage, s.seconds])),
+            memoryPeakMB: mem?.peakMB,
+            memoryPeakRssMB: mem?.peakRssMB,
+        };
+    });
+}
+
 /**
  * floor on host bench-f<run>: first the download floor over each link in turn (the host's
  * link re-shaped from outside between them; the files of all but the last fetch deleted),
@@ -228,63 +246,49 @@ export async function runNaive(ctx: CaseContext, run: number, index: number, lin
  */
 export async function runFloor(ctx: CaseContext, run: number, index: number, links: readonly LinkSpec[]): Promise<CaseRun> {
     const name = `bench-f${run}`;
-    try {
-        return await withHost(ctx, name, index, links[0], async (host) => {
-            const sampler = new MemorySampler(async () => host.pid);
-            const log = logStream(ctx, name);
-            try {
-                const vars = {
-                    BENCH_PACKAGES: allPackages({ stages: ctx.packages.stages.filter((s) => ctx.desktop || s.stage !== "desktop"), ides: [] }).join(" "),
-                    BENCH_IDES: ideLines(ctx.ideProvider.ides(host)),
-                };
-                const downloads: DownloadFloor[] = [];
-                for (const [i, link] of links.entries()) {
-                    await applyLink(link, name, host.index);
-                    const keep = i === links.length - 1 ? "1" : "0";
-                    const out = await runRecipe(host, ctx.key, "floor.sh", { ...vars, BENCH_MODE: "download", BENCH_KEEP: keep }, log);
-                    const d = parseDownload(out);
-                    downloads.push({ link: linkLabel(link), ...d });
-                    const atRate = link.kind === "none" ? "" : ` (${((d.bytes * 8) / link.rateBitsPerSecond).toFixed(1)} s at the link's rate)`;
-                    ctx.say(
-                        `    download floor over ${linkLabel(link)}: ${d.seconds.toFixed(1)} s for ${(d.bytes / 2 ** 20).toFixed(0)} MiB in ${d.files} files${atRate}`,
-                    );
-                }
-                // The sampler runs through the dpkg floor; the download part uses little memory.
-                sampler.start();
-                const started = Date.now() / 1000;
-                const out = parseRecipeOutput(await runRecipe(host, ctx.key, "floor.sh", vars, log));
-                const mem = sampler.stop();
-                const install = out.stages.find((s) => s.stage === "install");
-                if (!install) throw new Error("floor.sh printed no install timing");
-                writeTimelines(
-                    ctx,
-                    name,
-                    "floor",
-                    sequentialTimings(
-                        [{ stage: "install", seconds: install.seconds }],
-                        started + (out.stages.find((s) => s.stage === "prepare")?.seconds ?? 0),
-                    ),
-                    "bench case floor (the one timed dpkg transaction)",
-                );
-                return {
-                    run,
-                    host: name,
-                    ok: true,
-                    totalSeconds: install.seconds,
-                    stages: { install: install.seconds },
-                    untimedSeconds: out.stages.find((s) => s.stage === "prepare")?.seconds,
-                    downloads,
-                    memoryPeakMB: mem?.peakMB,
-                    memoryPeakRssMB: mem?.peakRssMB,
-                };
-            } finally {
-                sampler.stop();
-                await closeStream(log);
-            }
-        });
-    } catch (err) {
-        return failedRun(run, name, err);
-    }
+    return recipeCase(ctx, run, name, index, links[0], async (host, sampler, log) => {
+        const vars = {
+            BENCH_PACKAGES: allPackages({ stages: ctx.packages.stages.filter((s) => ctx.desktop || s.stage !== "desktop"), ides: [] }).join(" "),
+            BENCH_IDES: ideLines(ctx.ideProvider.ides(host)),
+        };
+        const downloads: DownloadFloor[] = [];
+        for (const [i, link] of links.entries()) {
+            await applyLink(link, name, host.index);
+            const keep = i === links.length - 1 ? "1" : "0";
+            const out = await runRecipe(host, ctx.key, "floor.sh", { ...vars, BENCH_MODE: "download", BENCH_KEEP: keep }, log);
+            const d = parseDownload(out);
+            downloads.push({ link: linkLabel(link), ...d });
+            const atRate = link.kind === "none" ? "" : ` (${((d.bytes * 8) / link.rateBitsPerSecond).toFixed(1)} s at the link's rate)`;
+            ctx.say(
+                `    download floor over ${linkLabel(link)}: ${d.seconds.toFixed(1)} s for ${(d.bytes / 2 ** 20).toFixed(0)} MiB in ${d.files} files${atRate}`,
+            );
+        }
+        // The sampler runs through the dpkg floor; the download part uses little memory.
+        sampler.start();
+        const started = Date.now() / 1000;
+        const out = parseRecipeOutput(await runRecipe(host, ctx.key, "floor.sh", vars, log));
+        const mem = sampler.stop();
+        const install = out.stages.find((s) => s.stage === "install");
+        if (!install) throw new Error("floor.sh printed no install timing");
+        writeTimelines(
+            ctx,
+            name,
+            "floor",
+            sequentialTimings([{ stage: "install", seconds: install.seconds }], started + (out.stages.find((s) => s.stage === "prepare")?.seconds ?? 0)),
+            "bench case floor (the one timed dpkg transaction)",
+        );
+        return {
+            run,
+            host: name,
+            ok: true,
+            totalSeconds: install.seconds,
+            stages: { install: install.seconds },
+            untimedSeconds: out.stages.find((s) => s.stage === "prepare")?.seconds,
+            downloads,
+            memoryPeakMB: mem?.peakMB,
+            memoryPeakRssMB: mem?.peakRssMB,
+        };
+    });
 }
 
 /** floor.sh's download mode: its timing and what it fetched. */
