@@ -20,7 +20,7 @@ import { destroyVolume } from "../../tools/local/volume";
 import { STANDIN_MARKER } from "../../tools/local/standinDotfiles";
 import { sshExec, tryPasswordLogin } from "../../tools/local/sshExec";
 import { lockTrouble, secretsIn } from "./checks";
-import { clearLeftoverHosts, METADATA_USER_DATA_URL, serveStandinFor, stopAllHosts, stopHost } from "../../tools/local/testHost";
+import { clearLeftoverHosts, METADATA_USER_DATA_URL, serveStandinFor, stopAllHosts, stopHost, suiteRunAlive } from "../../tools/local/testHost";
 
 const HOST = `e2e-${String(process.pid % 10000).padStart(4, "0")}`;
 const IDE_STAGES = ["ide-vscode", "ide-cursor", "ide-antigravity"];
@@ -53,20 +53,6 @@ function stage(run: RunnerRun, name: string): StageRecord {
 
 function plainOutputs(run: RunnerRun): Record<string, unknown> {
     return toPlain(decodeResolved(run.record.outputs), true) as Record<string, unknown>;
-}
-
-/** Is the e2e run that named its host NAME (e2e-<its pid % 10000>) still running? */
-function e2eRunAlive(name: string): boolean {
-    const suffix = Number(name.slice("e2e-".length));
-    for (const entry of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(entry) || Number(entry) % 10000 !== suffix) continue;
-        try {
-            if (fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("mocha")) return true;
-        } catch {
-            // gone meanwhile
-        }
-    }
-    return false;
 }
 
 describe(`the workstation on a local test host (${HOST})`, function () {
@@ -115,12 +101,12 @@ describe(`the workstation on a local test host (${HOST})`, function () {
     before(async () => {
         // A run killed before its `after` leaves its host e2e-NNNN; a live run's mocha has a
         // pid ending in NNNN, a crashed one's is gone. Stop only those, with their runner state.
-        const left = await clearLeftoverHosts((name) => /^e2e-\d{4}$/.test(name) && name !== HOST && !e2eRunAlive(name));
+        const left = await clearLeftoverHosts((name) => /^e2e-\d{4}$/.test(name) && name !== HOST && !suiteRunAlive(name));
         for (const name of left) new HostState(name).remove();
         // The dev stack's volume left by such a run would hand this one an old /home.
         for (const file of stackVolumeFiles("dev")) {
             const owner = volumeOwner(file);
-            if (owner !== undefined && /^e2e-\d{4}$/.test(owner) && (owner === HOST || !e2eRunAlive(owner))) destroyVolume(file);
+            if (owner !== undefined && /^e2e-\d{4}$/.test(owner) && (owner === HOST || !suiteRunAlive(owner))) destroyVolume(file);
         }
         first = await provision(["--name", HOST, "--stack", "dev", "--standin-dotfiles"]);
         assert.ok(first.record.host, "the run record names no host");

@@ -11,7 +11,7 @@ import type { RunRecord } from "../../tools/local/programRun";
 import { decodeResolved, toPlain } from "../../tools/local/outputs";
 import { HostState, stackVolumeFiles, volumeOwner } from "../../tools/local/runnerState";
 import { sshExec, tryPasswordLogin } from "../../tools/local/sshExec";
-import { listHosts, stopHost } from "../../tools/local/testHost";
+import { clearLeftoverHosts, listHosts, stopHost, suiteRunAlive } from "../../tools/local/testHost";
 import { destroyVolume, loopDevicesOf } from "../../tools/local/volume";
 import { WORKSTATION_GID, WORKSTATION_UID } from "../../components/homeVolume";
 
@@ -51,6 +51,10 @@ describe(`stop and start on a local test host (${HOST})`, function () {
     before(async function () {
         // Three runner runs: a provisioning, a stop and a start (itself a provisioning).
         this.timeout(40 * 60 * 1000);
+        // A run of this suite killed before its `after` left its host wslc-NNNN, which would
+        // still hold the dev stack's volume: stop those whose mocha is gone, with their state.
+        const left = await clearLeftoverHosts((name) => /^wslc-\d{4}$/.test(name) && name !== HOST && !suiteRunAlive(name));
+        for (const name of left) new HostState(name).remove();
         // This suite is the only user of the dev stack's volume in this worktree while it runs:
         // a volume left by another run would hand it an old /home.
         for (const file of stackVolumeFiles(STACK)) {

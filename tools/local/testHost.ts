@@ -137,6 +137,24 @@ export async function hostNames(): Promise<string[]> {
 }
 
 /**
+ * Is the suite run that named its host NAME (`<prefix>-<its mocha's pid % 10000>`, as the
+ * e2e and lifecycle suites do) still running? A host whose run is gone is a leftover.
+ */
+export function suiteRunAlive(name: string): boolean {
+    const suffix = Number(/-(\d{4})$/.exec(name)?.[1] ?? NaN);
+    if (Number.isNaN(suffix)) return false;
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry) || Number(entry) % 10000 !== suffix) continue;
+        try {
+            if (fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("mocha")) return true;
+        } catch {
+            // gone meanwhile
+        }
+    }
+    return false;
+}
+
+/**
  * Stops what an earlier run of a suite left behind when it was killed before its cleanup
  * (its hosts, half-made or running), so that the suite starts as on a clean machine and
  * never on "host NAME exists already". `isLeftover` picks that suite's own names only:
