@@ -147,8 +147,10 @@ home_volume_main() {
     ws_step owner hv_owner
   fi
   if hv_home_on_volume; then
-    ws_skip move-home "/home is mounted from the volume"
+    # The same step names as the run that did the work: step names are stable (README).
+    ws_skip copy-home "/home is mounted from the volume"
     ws_skip fstab "/home is mounted from the volume"
+    ws_skip mount-home "/home is mounted from the volume"
   else
     ws_step copy-home hv_copy_home
     [[ "$(cat "$WS__TMP/copied")" == copied ]] && moved=true

@@ -93,10 +93,11 @@ interface HomeResult {
         attachVolume(file, VOLUME, host);
         return host;
     };
-    const runStage = async (h: TestHost): Promise<{ result: HomeResult; status: string }> => {
+    const runStage = async (h: TestHost): Promise<{ result: HomeResult; status: string; steps: string[] }> => {
         const r = await ssh(key, "root", h, "bash -s", stageScript());
         assert.strictEqual(r.code, 0, `${r.out}\n${r.err}`);
-        return { result: marked<HomeResult>(r.out, "::workstation-result::"), status: marked<{ status: string }>(r.out, "::workstation-timing::").status };
+        const timing = marked<{ status: string; steps?: { name: string }[] }>(r.out, "::workstation-timing::");
+        return { result: marked<HomeResult>(r.out, "::workstation-result::"), status: timing.status, steps: (timing.steps ?? []).map((s) => s.name) };
     };
 
     before(async () => {
@@ -137,8 +138,10 @@ interface HomeResult {
     });
 
     it("finds its work done on a second run", async () => {
-        const { result, status } = await runStage(host!);
+        const { result, status, steps } = await runStage(host!);
         assert.strictEqual(status, "skipped");
+        // Step names are stable: the ones the run that did the work recorded.
+        assert.deepStrictEqual(steps, ["device", "format", "owner", "copy-home", "fstab", "mount-home"]);
         assert.strictEqual(result.uuid, uuid);
         assert.strictEqual(result.formatted, false);
     });
