@@ -68,9 +68,10 @@ describe(`the workstation on a local test host (${HOST})`, function () {
 
     /**
      * `apt-get update` on the host with the stand-in repository served again (the runner
-     * served it only while it ran): its output and exit code. Each build of the stand-in
-     * repository signs with a new throwaway key, so the served key is first put where the
-     * IDE sources' Signed-By lines point (a vendor's key stays the same between updates).
+     * served it only while it ran): its output and exit code. The served key is first put
+     * where the IDE sources' Signed-By lines point, so that the check is of the sources
+     * the packages' postinst rewrote, not of the key (the stand-in keeps its key per cache
+     * dir, as a vendor keeps its own).
      */
     async function aptUpdate(): Promise<string> {
         const repo = await serveStandinFor(first.record.host!);

@@ -12,8 +12,9 @@
 #   OUTDIR/antigravity/dists/antigravity-debian/main/...        packages antigravity-ide
 #                                                               and antigravity
 #   OUTDIR/key.asc                                              armored public key
-# Each Release is signed (InRelease and Release.gpg) by a throwaway key generated for
-# this build (GNUPGHOME in a temp dir, removed afterwards).
+# Each Release is signed (InRelease and Release.gpg) by a test key made once per cache dir
+# ($CACHE_DIR/standin-key) and kept, as a vendor keeps its key: a host that trusted it in
+# one run (a run stopped half-way, then --reuse) still verifies the next build's indexes.
 #
 # The packages behave like the vendors' where it matters to provisioning:
 # - sizes near the real downloads (code 100 MB, cursor 150 MB, antigravity-ide 120 MB) of
@@ -117,7 +118,7 @@ fi
 } >"\$SOURCES"
 rm -f "\$LIST"
 if [ ! -f "\$KEYRING" ]; then
-  # The vendor embeds its key; the stand-in's changes with every repository build.
+  # The vendor embeds its key; the stand-in serves its cache dir's test key.
   if /usr/lib/apt/apt-helper download-file "http://\$GATEWAY:$PORT/key.asc" "\$KEYRING.asc" >&2 &&
     gpg --dearmor <"\$KEYRING.asc" >"\$KEYRING" 2>/dev/null; then :; else
     echo "$vendor stand-in: could not install \$KEYRING" >&2
@@ -214,6 +215,23 @@ index_repo() {
   )
 }
 
+# The signing key's GNUPGHOME, made once per cache dir: generated in a temporary dir
+# beside it and renamed into place, so two builds at once never make two keys (the
+# second rename fails and that build uses the first one's key).
+signing_key_dir() {
+  local dir="$CACHE_DIR/standin-key" tmp
+  if [[ ! -d "$dir" ]]; then
+    mkdir -p "$CACHE_DIR"
+    tmp="$(mktemp -d "$CACHE_DIR/.standin-key.XXXXXX")"
+    gpg --homedir "$tmp" --batch --quiet --pinentry-mode loopback --passphrase '' \
+      --quick-gen-key "workstation stand-in IDE repository <standin@localhost>" ed25519 sign never 2>/dev/null </dev/null
+    gpgconf --homedir "$tmp" --kill all >/dev/null 2>&1 || true
+    rm -rf "$tmp"/S.* "$tmp"/*.lock "$tmp"/.#* 2>/dev/null || true
+    mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"
+  fi
+  printf '%s\n' "$dir"
+}
+
 cmd_build() {
   local out="${1:?usage: build OUTDIR}"
   ensure_tools
@@ -222,12 +240,14 @@ cmd_build() {
   [[ "$PORT" =~ ^[0-9]+$ ]] || die "WS_STANDIN_PORT must be a TCP port, got '$PORT'"
   debs="$(cached_debs)"
   mkdir -p "$out"
+  local keydir
+  keydir="$(signing_key_dir)"
+  # Signing happens in a copy: gpg's agent and lock files stay out of the shared key dir.
   GNUPGHOME="$(mktemp -d)"
   export GNUPGHOME
   # shellcheck disable=SC2064 # expand now
   trap "gpgconf --homedir '$GNUPGHOME' --kill all >/dev/null 2>&1 || true; rm -rf '$GNUPGHOME'" EXIT
-  gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
-    --quick-gen-key "workstation stand-in IDE repository <standin@localhost>" ed25519 sign never 2>/dev/null
+  cp -a "$keydir/." "$GNUPGHOME/"
   gpg --batch --armor --export >"$out/key.asc"
   for entry in "${PACKAGES[@]}"; do
     IFS=: read -r repo suite name version _ <<<"$entry"

@@ -3,7 +3,7 @@
 // overrides a user has for mirrors (repo URL, suite, components, key URL); file names,
 // keyrings and candidate packages stay the program's defaults, as on a droplet.
 //
-// tools/local/standin-repo.sh builds them (packages cached, a throwaway signing key per build);
+// tools/local/standin-repo.sh builds them (packages and the signing key cached per cache dir);
 // this module serves the tree over HTTP with node's http module, bound only to the given
 // gateway IPs (the host side of each test host's veth), never to 0.0.0.0.
 //
