@@ -208,7 +208,7 @@ export async function destroyFaultHost(name: string): Promise<void> {
     await new Promise<void>((resolve, reject) => {
         execFile(
             process.execPath,
-            ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "local", "run.ts"), "--destroy", name],
+            ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "local", "run.ts"), "--destroy", name],
             {
                 cwd: PROJECT_DIR,
                 env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
