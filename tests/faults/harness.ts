@@ -3,11 +3,11 @@
 // so that the suite's hosts never collide with the shared suites' (see tools/local/README.md).
 import * as assert from "assert";
 import { ChildProcess, execFile, spawn } from "child_process";
-import { echoIndented, runTracked, stopActiveRunner } from "../../tools/shared/runnerProcess";
+import { echoIndented, runTracked, startRunner, stopActiveRunner } from "../../tools/shared/runnerProcess";
 import * as fs from "fs";
 import * as path from "path";
 import type { RunRecord } from "../../tools/local/programRun";
-import { allVolumeFiles, HostState, PROJECT_DIR, volumeOwner } from "../../tools/local/runnerState";
+import { allVolumeFiles, HostState, volumeOwner } from "../../tools/local/runnerState";
 import { destroyVolume } from "../../tools/local/volume";
 import { sshExec } from "../../tools/local/sshExec";
 import { listHosts, stopHost, TestHost } from "../../tools/local/testHost";
@@ -205,17 +205,8 @@ export async function destroyFaultHost(name: string): Promise<void> {
         new HostState(name).remove();
         return;
     }
-    await new Promise<void>((resolve, reject) => {
-        execFile(
-            process.execPath,
-            ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "local", "run.ts"), "--destroy", name],
-            {
-                cwd: PROJECT_DIR,
-                env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-            },
-            (err, _stdout, stderr) => (err ? reject(new Error(`--destroy ${name} failed: ${err.message}\n${stderr}`)) : resolve()),
-        );
-    });
+    const { code, signal, output } = await startRunner(["--destroy", name]).exited;
+    if (code !== 0) throw new Error(`--destroy ${name} failed (exit ${code ?? signal}):\n${output.slice(-3000)}`);
 }
 
 /** The seconds from the start of the faulted run to the end of the converging one, and both runs' own. */
