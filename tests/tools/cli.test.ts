@@ -37,6 +37,16 @@ describe("tools/shared/cli", () => {
         ]);
     });
 
+    it("refuses a repeated flag with refuseRepeats, naming it, and still collects a multiple one", () => {
+        const refuse = (argv: string[]): void => assert.throws(() => parseFlags(argv, FLAGS, { refuseRepeats: true }), UsageError);
+        refuse(["--stack", "a", "--stack", "b"]);
+        refuse(["-v", "--verbose"]);
+        assert.throws(() => parseFlags(["--stack=a", "--stack", "b"], FLAGS, { refuseRepeats: true }), {
+            message: "--stack is given more than once: give it once",
+        });
+        assert.deepStrictEqual({ ...parseFlags(["--set", "a", "--set", "b"], FLAGS, { refuseRepeats: true }) }, { set: ["a", "b"] });
+    });
+
     it("names an unknown flag, a missing or empty value, a value on a boolean and a stray argument", () => {
         assert.strictEqual(usageMessage(["--stak", "dev"]), 'unknown option "--stak"; allowed: --stack, --verbose, --set, -v');
         assert.strictEqual(usageMessage(["--stak=dev"]), 'unknown option "--stak=dev"; allowed: --stack, --verbose, --set, -v');

@@ -1,6 +1,6 @@
 // Command-line parsing for `npm run deploy`. Pure: no file system, no Pulumi. Every error names
 // the flag, the value it got and what is allowed, so a typo fails before any stack is touched.
-import { FlagSpec, FlagToken, UsageError, flagTokens } from "../shared/cli";
+import { FlagSpec, UsageError, parseFlags } from "../shared/cli";
 
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -36,27 +36,14 @@ export const USAGE = `usage: npm run deploy -- (--env <${ENVIRONMENTS.join("|")}
   --stack <name>      only this stack
   --fleet <file>      the fleet's stacks`;
 
-const DEPLOY_FLAGS: FlagSpec = {
+const DEPLOY_FLAGS = {
     env: { type: "string", valueHint: `one of ${ENVIRONMENTS.join(", ")}` },
     fleet: { type: "string", valueHint: "a .json, .yaml or .yml file" },
     concurrency: { type: "string", valueHint: "a whole number" },
     preview: { type: "boolean" },
     destroy: { type: "boolean" },
     help: { type: "boolean" },
-};
-
-/** Each flag's value by its `--name`, every flag at most once and string flags never empty. */
-function flagValues(tokens: readonly FlagToken[], flags: FlagSpec): Map<string, string> {
-    const values = new Map<string, string>();
-    for (const t of tokens) {
-        const flag = `--${t.name}`;
-        if (values.has(flag)) throw new UsageError(`${flag} is given more than once: give it once`);
-        const hint = flags[t.name].valueHint;
-        if (flags[t.name].type === "string" && !t.value) throw new UsageError(`${flag} needs a value${hint ? `: ${hint}` : ""}`);
-        values.set(flag, t.value ?? "");
-    }
-    return values;
-}
+} satisfies FlagSpec;
 
 export function isEnvironment(value: string): value is Environment {
     return (ENVIRONMENTS as readonly string[]).includes(value);
@@ -68,17 +55,16 @@ export function isEnvironment(value: string): value is Environment {
  */
 export function parseArgs(argv: readonly string[], maxConcurrency: number): DeployArgs {
     if (argv[0] === "stop-idle") return parseStopIdleArgs(argv.slice(1));
-    const values = flagValues(flagTokens(argv, DEPLOY_FLAGS), DEPLOY_FLAGS);
-    const seen = new Set(values.keys());
-    if (seen.has("--help")) return { kind: "help" };
+    const values = parseFlags(argv, DEPLOY_FLAGS, { refuseRepeats: true });
+    if (values.help) return { kind: "help" };
 
-    if (seen.has("--preview") && seen.has("--destroy")) {
+    if (values.preview && values.destroy) {
         throw new UsageError("--preview and --destroy exclude each other: give at most one");
     }
-    const action: Action = seen.has("--preview") ? "preview" : seen.has("--destroy") ? "destroy" : "up";
+    const action: Action = values.preview ? "preview" : values.destroy ? "destroy" : "up";
 
-    const env = values.get("--env");
-    const fleetFile = values.get("--fleet");
+    const env = values.env;
+    const fleetFile = values.fleet;
     if (env !== undefined && fleetFile !== undefined) {
         throw new UsageError("--env and --fleet exclude each other: a fleet file names each workstation's env");
     }
@@ -86,7 +72,7 @@ export function parseArgs(argv: readonly string[], maxConcurrency: number): Depl
         throw new UsageError(`give --env <${ENVIRONMENTS.join("|")}> or --fleet <file>\n${USAGE}`);
     }
 
-    const concurrencyText = values.get("--concurrency");
+    const concurrencyText = values.concurrency;
     if (env !== undefined) {
         if (!isEnvironment(env)) {
             throw new UsageError(`--env ${JSON.stringify(env)} is not an environment: allowed are ${ENVIRONMENTS.join(", ")}`);
@@ -110,28 +96,27 @@ export function parseArgs(argv: readonly string[], maxConcurrency: number): Depl
     return { kind: "fleet", fleetFile: fleetFile as string, action, concurrency };
 }
 
-const STOP_IDLE_FLAGS: FlagSpec = {
+const STOP_IDLE_FLAGS = {
     "idle-minutes": { type: "string", valueHint: "a whole number of minutes, 1 or more" },
     stack: { type: "string", valueHint: "a stack name" },
     fleet: { type: "string", valueHint: "a .json, .yaml or .yml file" },
-};
+} satisfies FlagSpec;
 /** Pulumi stack names: letters, digits, '-', '_' and '.'. */
 const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
 /** `stop-idle`'s flags, all with a value, read as the deploy flags are. */
 function parseStopIdleArgs(argv: readonly string[]): DeployArgs {
-    let tokens: FlagToken[];
+    let values;
     try {
-        tokens = flagTokens(argv, STOP_IDLE_FLAGS);
+        values = parseFlags(argv, STOP_IDLE_FLAGS, { refuseRepeats: true });
     } catch (err) {
         if (err instanceof UsageError) throw new UsageError(`stop-idle: ${err.message}`);
         throw err;
     }
-    const values = flagValues(tokens, STOP_IDLE_FLAGS);
-    if (values.has("--stack") && values.has("--fleet")) {
+    if (values.stack !== undefined && values.fleet !== undefined) {
         throw new UsageError("--stack and --fleet exclude each other: give one stack or a fleet file");
     }
-    const minutesText = values.get("--idle-minutes");
+    const minutesText = values["idle-minutes"];
     let idleMinutes: number | undefined;
     if (minutesText !== undefined) {
         idleMinutes = Number(minutesText);
@@ -139,9 +124,9 @@ function parseStopIdleArgs(argv: readonly string[]): DeployArgs {
             throw new UsageError(`--idle-minutes ${JSON.stringify(minutesText)} is not allowed: a whole number of minutes, 1 or more`);
         }
     }
-    const stack = values.get("--stack");
+    const stack = values.stack;
     if (stack !== undefined && !STACK_NAME.test(stack)) {
         throw new UsageError(`--stack ${JSON.stringify(stack)} is not a stack name: letters, digits, '-', '_' and '.'`);
     }
-    return { kind: "stop-idle", idleMinutes, stack, fleetFile: values.get("--fleet") };
+    return { kind: "stop-idle", idleMinutes, stack, fleetFile: values.fleet };
 }

@@ -77,14 +77,22 @@ type FlagValues<T extends FlagSpec> = {
     [K in keyof T]?: T[K]["type"] extends "string" ? (T[K]["multiple"] extends true ? string[] : string) : boolean;
 };
 
+/** How parseFlags treats a flag that is not `multiple` and is given twice. */
+export interface ParseFlagsOptions {
+    /** Refuse it, naming the flag (the deploy driver: a second --env is a mistake, not an override). Default: the last value wins. */
+    refuseRepeats?: boolean;
+}
+
 /**
  * The flags of `argv` by name, as flagTokens reads them; an empty value (`--stack=`) is a
- * missing one. A flag given twice keeps its last value unless it is `multiple`.
+ * missing one. A flag given twice keeps its last value unless it is `multiple`, or is
+ * refused with `refuseRepeats`.
  */
-export function parseFlags<T extends FlagSpec>(argv: readonly string[], flags: T): FlagValues<T> {
+export function parseFlags<T extends FlagSpec>(argv: readonly string[], flags: T, options: ParseFlagsOptions = {}): FlagValues<T> {
     const values: Record<string, unknown> = {};
     for (const t of flagTokens(argv, flags)) {
         const spec = flags[t.name];
+        if (options.refuseRepeats && !spec.multiple && t.name in values) throw new UsageError(`--${t.name} is given more than once: give it once`);
         if (spec.type === "boolean") {
             values[t.name] = true;
             continue;
