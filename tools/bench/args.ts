@@ -43,7 +43,7 @@ tools/bench/thresholds.json is crossed, 2 on bad options.
   --key-runs N        key generations per algorithm, 1 to 1000 (default 50)
   --thresholds FILE   thresholds file (default tools/bench/thresholds.json)
   --out FILE          results file (default tools/bench/results.json)
-  --stack NAME        stack whose config the optimized case runs (default dev)
+  --stack NAME        stack whose config the cases run (default dev); the fleet's env
   --link LIST         the test hosts' link, tc on their veth pair: "none" (unshaped),
                       RATE[:DELAY] (e.g. 200mbit, or 200mbit:20ms where the kernel has
                       netem), or both comma-separated (default ${DEFAULT_LINKS}); the
