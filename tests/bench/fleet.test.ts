@@ -10,6 +10,7 @@ import { hostIndexReserved, parseStackName, RunnerStackDeps, RunnerStackProvider
 import { fleetEnv, fleetFileText, fleetHostName, fleetSummary, memberRun, MEMBER_CONFIG } from "../../tools/bench/fleet";
 import { CaseRun, checkResultsShape, METRICS, metricSamples } from "../../tools/bench/resultsShape";
 import { evaluateThresholds, parseThresholds } from "../../tools/bench/threshold";
+import { fleetSection } from "../../tools/bench/table";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -408,6 +409,18 @@ describe("bench fleet: case runs, summary and metrics", () => {
             thresholds: [],
         };
         assert.deepStrictEqual(checkResultsShape(JSON.parse(JSON.stringify(doc))), []);
+        assert.deepStrictEqual(
+            fleetSection(doc as unknown as Parameters<typeof fleetSection>[0])
+                .split("\n")
+                .slice(0, 5),
+            [
+                "### Fleet: 2 workstations at once through the deploy driver, time to ready in seconds",
+                "",
+                "| run | members | failures | at once (cap) | p50 | p95 | p99 | alone | fleet p50 / alone | launch spread | fleet wall clock |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+                "| 1 | 2 | 0 | 2 (5) | 200.0 | 300.0 | 300.0 | 100.0 | 2.00 | 0.0 | 0.0 |",
+            ],
+        );
         const bad = JSON.parse(
             JSON.stringify({ ...doc, fleet: [{ ...summary, peakInFlight: 6, readySeconds: { n: 2, p50: 300, p95: 200, p99: 300 }, driverReport: "x" }] }),
         );
