@@ -10,7 +10,7 @@ import { hostIndexReserved, parseStackName, RunnerStackDeps, RunnerStackProvider
 import { fleetEnv, fleetFileText, fleetHostName, fleetSummary, memberRun, MEMBER_CONFIG } from "../../tools/bench/fleet";
 import { CaseRun, checkResultsShape, METRICS, metricSamples } from "../../tools/bench/resultsShape";
 import { evaluateThresholds, parseThresholds } from "../../tools/bench/threshold";
-import { fleetSection } from "../../tools/bench/table";
+import { fleetSection, renderReport } from "../../tools/bench/table";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -421,6 +421,10 @@ describe("bench fleet: case runs, summary and metrics", () => {
                 "| 1 | 2 | 0 | 2 (5) | 200.0 | 300.0 | 300.0 | 100.0 | 2.00 | 0.0 | 0.0 |",
             ],
         );
+        const report = renderReport(doc as unknown as Parameters<typeof renderReport>[0]);
+        assert.match(report, /\| \*\*total\*\* \| \*\*200\.0 \/ 300\.0\*\* \| \*\*100\.0 \/ 100\.0\*\* \|/);
+        assert.ok(!report.includes("Ratios of totals"), "a fleet-only report has no one-workstation ratios");
+        assert.ok(report.includes("### Fleet: 2 workstations at once"));
         const bad = JSON.parse(
             JSON.stringify({ ...doc, fleet: [{ ...summary, peakInFlight: 6, readySeconds: { n: 2, p50: 300, p95: 200, p99: 300 }, driverReport: "x" }] }),
         );

@@ -16,6 +16,8 @@ export function p50p95(samples: readonly number[], digits: number): string {
     return `${percentile(samples, 50).toFixed(digits)} / ${percentile(samples, 95).toFixed(digits)}`;
 }
 
+const FLEET_CASES: readonly HostCase[] = ["fleet", "fleet-single"];
+
 function okRuns(results: BenchResults, c: HostCase): CaseRun[] {
     return (results.cases[c] ?? []).filter((r) => r.ok);
 }
@@ -128,6 +130,10 @@ export function renderReport(results: BenchResults): string {
             "Stages of optimized that run in parallel (desktop, the IDEs, monitor) overlap, and their seconds include waiting for the dpkg lock: compare the totals, not those rows.",
             "",
         );
+        if (results.fleet?.length) out.push("The fleet's and fleet-single's total is each workstation's time to ready (see the fleet section).", "");
+    }
+    // The one-workstation cases' ratios, floors and memory; a fleet-only run has none of them.
+    if (HOST_CASES.some((c) => !FLEET_CASES.includes(c) && (results.cases[c] ?? []).length > 0)) {
         out.push("Ratios of totals, paired per run (lower is better):", "");
         out.push(
             markdownTable(
