@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { CASES, parseArgs, UsageError } from "../../tools/bench/args";
+import { CASES, FLEET_MAX, parseArgs, UsageError } from "../../tools/bench/args";
 
 const STACKS = ["dev", "prod", "staging"];
 const DEFAULTS = { thresholdsFile: "tools/bench/thresholds.json", outFile: "tools/bench/results.json" };
@@ -15,10 +15,10 @@ function usageError(argv: string[]): string {
 }
 
 describe("bench arguments", () => {
-    it("defaults to 3 runs of every case, 50 key generations, the dev stack", () => {
+    it("defaults to 3 runs of every case but the fleet, 50 key generations, the dev stack", () => {
         assert.deepStrictEqual(parseArgs([], STACKS, DEFAULTS), {
             runs: 3,
-            cases: [...CASES],
+            cases: CASES.filter((c) => c !== "fleet"),
             keyRuns: 50,
             thresholdsFile: "tools/bench/thresholds.json",
             outFile: "tools/bench/results.json",
@@ -43,11 +43,11 @@ describe("bench arguments", () => {
         assert.strictEqual(usageError(["--key-runs", "1001"]), '--key-runs "1001": must be a whole number from 1 to 1000');
         assert.strictEqual(
             usageError(["--cases", "optimized,fast"]),
-            '--cases "optimized,fast": unknown case "fast"; allowed: a comma-separated subset of optimized, naive, floor, rerun, from-image, restart, key',
+            '--cases "optimized,fast": unknown case "fast"; allowed: a comma-separated subset of optimized, naive, floor, rerun, from-image, restart, key, fleet',
         );
         assert.strictEqual(
             usageError(["--cases="]),
-            '--cases "": empty; allowed: a comma-separated subset of optimized, naive, floor, rerun, from-image, restart, key',
+            '--cases "": empty; allowed: a comma-separated subset of optimized, naive, floor, rerun, from-image, restart, key, fleet',
         );
         assert.strictEqual(usageError(["--stack", "qa"]), '--stack "qa": no Pulumi.qa.yaml; allowed: dev, prod, staging');
         assert.strictEqual(usageError(["--runs"]), "--runs needs a value");
@@ -55,7 +55,7 @@ describe("bench arguments", () => {
         assert.strictEqual(usageError(["--help=yes"]), '--help takes no value, got "yes"');
         assert.strictEqual(
             usageError(["-k", "3"]),
-            'unknown option "-k"; allowed: --runs, --cases, --key-runs, --thresholds, --out, --stack, --link, --help, -h',
+            'unknown option "-k"; allowed: --runs, --cases, --key-runs, --thresholds, --out, --stack, --link, --fleet, --help, -h',
         );
     });
 
@@ -93,6 +93,28 @@ describe("bench arguments", () => {
             '--link "100mbit,200mbit": at most one shaped link and one "none" (the figures are named by shaped/unshaped)',
         );
         assert.match(usageError(["--link", ","]), /^--link ",": empty; allowed: a comma-separated list of "none" or RATE/);
+    });
+
+    it("runs the fleet only when --cases names it, 4 workstations unless --fleet says otherwise", () => {
+        assert.strictEqual(parseArgs([], STACKS, DEFAULTS).fleet, undefined);
+        const o = parseArgs(["--cases", "fleet"], STACKS, DEFAULTS);
+        assert.deepStrictEqual([o.cases, o.fleet], [["fleet"], 4]);
+        assert.strictEqual(parseArgs(["--cases=fleet,key", "--fleet", "1"], STACKS, DEFAULTS).fleet, 1);
+        assert.strictEqual(parseArgs(["--fleet=10", "--cases", "fleet"], STACKS, DEFAULTS).fleet, FLEET_MAX);
+    });
+
+    it("refuses a bad --fleet, and --fleet without the fleet case", () => {
+        assert.strictEqual(usageError(["--cases", "fleet", "--fleet", "0"]), '--fleet "0": must be a whole number from 1 to 10');
+        assert.strictEqual(usageError(["--cases", "fleet", "--fleet", "11"]), '--fleet "11": must be a whole number from 1 to 10');
+        assert.strictEqual(usageError(["--cases", "fleet", "--fleet", "four"]), '--fleet "four": must be a whole number from 1 to 10');
+        assert.strictEqual(
+            usageError(["--fleet", "4"]),
+            '--fleet 4: sizes the fleet case, which --cases "optimized,naive,floor,rerun,from-image,restart,key" does not run; add fleet to --cases',
+        );
+        assert.strictEqual(
+            usageError(["--cases", "key", "--fleet=2"]),
+            '--fleet 2: sizes the fleet case, which --cases "key" does not run; add fleet to --cases',
+        );
     });
 
     it("answers --help", () => {

@@ -87,7 +87,7 @@ describe("bench thresholds (k6 style)", () => {
         assert.strictEqual(thresholdsPassed(out.filter((o) => o.status !== "fail")), true);
     });
 
-    it("ships the goals of issues 18 and 14: optimized/naive <= 0.4, optimized/floor <= 1.2, optimized/limit <= 1.2, re-run <= 3 s, from-image/fresh <= 0.2, ED25519 p95 <= 10 ms", () => {
+    it("ships the goals of issues 18, 14 and 15: optimized/naive <= 0.4, optimized/floor <= 1.2, optimized/limit <= 1.2, re-run <= 3 s, from-image/fresh <= 0.2, ED25519 p95 <= 10 ms, no fleet failure", () => {
         const doc: unknown = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "tools", "bench", "thresholds.json"), "utf8"));
         const t = parseThresholds(doc, NAMES);
         assert.deepStrictEqual(
@@ -99,6 +99,7 @@ describe("bench thresholds (k6 style)", () => {
                 "rerun.seconds p50<=3",
                 "from-image/fresh p50<=0.2",
                 "key.ed25519.ms p95<=10",
+                "fleet.failures max==0",
             ],
         );
     });

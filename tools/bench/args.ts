@@ -3,8 +3,15 @@
 
 import { DEFAULT_LINKS, LinkError, LinkSpec, parseLinks } from "./link";
 
-export const CASES = ["optimized", "naive", "floor", "rerun", "from-image", "restart", "key"] as const;
+export const CASES = ["optimized", "naive", "floor", "rerun", "from-image", "restart", "key", "fleet"] as const;
 export type CaseName = (typeof CASES)[number];
+
+/** Cases run only when --cases names them: the fleet boots N + 1 workstations and takes minutes on 2 cores. */
+export const OPT_IN_CASES: readonly CaseName[] = ["fleet"];
+
+/** --fleet N: workstations provisioned at once by the fleet case (default for a 2-core machine, and the most). */
+export const FLEET_DEFAULT = 4;
+export const FLEET_MAX = 10;
 
 export interface BenchOptions {
     runs: number;
@@ -15,6 +22,8 @@ export interface BenchOptions {
     stack: string;
     /** The links the network-bound cases run over: a shaped one first, then `none` (see link.ts). */
     links: LinkSpec[];
+    /** The fleet case's size (--fleet N); undefined when the fleet case does not run. */
+    fleet?: number;
     help: boolean;
 }
 
@@ -30,15 +39,17 @@ tools/bench/thresholds.json is crossed, 2 on bad options.
 
   --runs K            repetitions of every case, 1 to 20 (default 3)
   --cases LIST        comma-separated subset of ${CASES.join(", ")}
-                      (default all; rerun, from-image and restart need optimized)
+                      (default all but ${OPT_IN_CASES.join(", ")}; rerun, from-image and restart need optimized)
   --key-runs N        key generations per algorithm, 1 to 1000 (default 50)
   --thresholds FILE   thresholds file (default tools/bench/thresholds.json)
   --out FILE          results file (default tools/bench/results.json)
-  --stack NAME        stack whose config the optimized case runs (default dev)
+  --stack NAME        stack whose config the cases run (default dev); the fleet's env
   --link LIST         the test hosts' link, tc on their veth pair: "none" (unshaped),
                       RATE[:DELAY] (e.g. 200mbit, or 200mbit:20ms where the kernel has
                       netem), or both comma-separated (default ${DEFAULT_LINKS}); the
                       network-bound cases (optimized, naive) run once per link
+  --fleet N           the fleet case's size: N workstations at once through the deploy
+                      driver, 1 to ${FLEET_MAX} (default ${FLEET_DEFAULT}); only with --cases fleet
   --help              this text`;
 
 /** The bench's flags, in the order its messages list them. */
@@ -50,6 +61,7 @@ const FLAGS: FlagSpec = {
     out: { type: "string" },
     stack: { type: "string" },
     link: { type: "string" },
+    fleet: { type: "string" },
     help: { type: "boolean", short: "h" },
 };
 
@@ -63,7 +75,7 @@ function intFlag(flag: string, value: string, min: number, max: number): number 
 export function parseArgs(argv: readonly string[], stacks: readonly string[], defaults: { thresholdsFile: string; outFile: string }): BenchOptions {
     const opts: BenchOptions = {
         runs: 3,
-        cases: [...CASES],
+        cases: CASES.filter((c) => !OPT_IN_CASES.includes(c)),
         keyRuns: 50,
         thresholdsFile: defaults.thresholdsFile,
         outFile: defaults.outFile,
@@ -71,6 +83,7 @@ export function parseArgs(argv: readonly string[], stacks: readonly string[], de
         links: parseLinks(DEFAULT_LINKS),
         help: false,
     };
+    let fleet: number | undefined;
     for (const token of flagTokens(argv, FLAGS)) {
         const flag = `--${token.name}`;
         if (token.value === undefined) {
@@ -99,6 +112,9 @@ export function parseArgs(argv: readonly string[], stacks: readonly string[], de
                 opts.cases = CASES.filter((c) => list.includes(c));
                 break;
             }
+            case "--fleet":
+                fleet = intFlag(flag, value, 1, FLEET_MAX);
+                break;
             case "--thresholds":
                 opts.thresholdsFile = value;
                 break;
@@ -127,6 +143,12 @@ export function parseArgs(argv: readonly string[], stacks: readonly string[], de
     if (opts.cases.includes("from-image") && !opts.cases.includes("optimized")) {
         throw new UsageError(
             `--cases ${JSON.stringify(opts.cases.join(","))}: from-image is measured against a fresh workstation of the same run (optimized); add optimized`,
+        );
+    }
+    if (opts.cases.includes("fleet")) opts.fleet = fleet ?? FLEET_DEFAULT;
+    else if (fleet !== undefined) {
+        throw new UsageError(
+            `--fleet ${fleet}: sizes the fleet case, which --cases ${JSON.stringify(opts.cases.join(","))} does not run; add fleet to --cases`,
         );
     }
     return opts;

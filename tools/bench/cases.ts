@@ -66,12 +66,12 @@ export interface CaseContext {
     say(line: string): void;
 }
 
-function logStream(ctx: CaseContext, name: string): fs.WriteStream {
+export function logStream(ctx: Pick<CaseContext, "logDir">, name: string): fs.WriteStream {
     fs.mkdirSync(ctx.logDir, { recursive: true });
     return fs.createWriteStream(path.join(ctx.logDir, `${name}.log`), { flags: "a" });
 }
 
-function closeStream(s: fs.WriteStream): Promise<void> {
+export function closeStream(s: fs.WriteStream): Promise<void> {
     return new Promise((resolve) => s.end(resolve));
 }
 
@@ -106,7 +106,7 @@ function stageVars(ctx: CaseContext): string {
         .join("\n");
 }
 
-function failedRun(run: number, host: string, err: unknown): CaseRun {
+export function failedRun(run: number, host: string, err: unknown): CaseRun {
     return { run, host, ok: false, error: (err as Error).message.split("\n")[0], totalSeconds: 0, stages: {} };
 }
 

@@ -18,7 +18,8 @@ import { checkLinksApplicable, LinkError, linkLabel } from "./link";
 import { benchmarkKeys, KEY_BUDGET_MS, KEY_NOTE } from "./keygen";
 import { MEMORY_METHOD } from "./memory";
 import { packageSet, PackageSet } from "./packages";
-import { BenchResults, CaseRun, checkResultsShape, HostCase, METRICS, metricSamples, SCHEMA, summarizeMetrics } from "./resultsShape";
+import { BenchResults, CaseRun, checkResultsShape, FleetSummary, HostCase, METRICS, metricSamples, SCHEMA, summarizeMetrics } from "./resultsShape";
+import { fleetEnv, runFleetCase } from "./fleet";
 import { PERCENTILE_METHOD, round } from "./stats";
 import { renderReport } from "./table";
 import { evaluateThresholds, parseThresholds, Threshold, ThresholdError, thresholdsPassed } from "./threshold";
@@ -40,6 +41,9 @@ export const DEFINITIONS: Record<string, string> = {
         "npm run local on a fresh host booted from an image baked once per bench (role: image, untimed), with image = its snapshot and no home volume; seconds from the program's start (host extracted and booted) to the last stage's end, against optimized's same figure in the same run over the same link (from-image/fresh).",
     restart:
         "npm run local -- --stop on optimized's host (the host goes, the home volume stays), then --start (a new host from the baked image when from-image ran, else the stack's image; the volume attached); the runner's stop and start seconds (from the command's start to the host gone / to ready).",
+    fleet: "N fresh workstations (bench-fl1..N, stacks <env>-bench-fl<k>) deployed at once by the deploy driver's runFleet (its concurrency cap, its reportFleet percentiles) on stacks backed by the runner (tools/bench/runnerStacks.ts: up = npm run local -- --name <host> --stack <env> --set homeVolumeGb=0, outputs from the run record), unshaped. Time to ready: from the driver's up on the member's stack to the end of its last stage (runner start, host boot, every stage). Runner launches are spaced until each host holds its index. fleet.failures: members whose up failed.",
+    "fleet-single":
+        "one workstation (bench-fl0) deployed alone through the same driver and provider just before the fleet, timed the same way: the denominator of fleet/single (the fleet members' p50 time to ready over it).",
 };
 
 const DEFAULT_THRESHOLDS = path.join(__dirname, "thresholds.json");
@@ -122,6 +126,7 @@ async function hostCases(
     opts: BenchOptions,
     ctx: CaseContext,
     cases: Partial<Record<HostCase, CaseRun[]>>,
+    fleet: FleetSummary[],
 ): Promise<{ warm: number; bake?: BenchResults["bake"] }> {
     const want = (c: CaseName): boolean => opts.cases.includes(c);
     const push = (c: HostCase, r: CaseRun | undefined): void => {
@@ -184,6 +189,18 @@ async function hostCases(
                 }
             }
         }
+        if (want("fleet") && opts.fleet !== undefined) {
+            say(`run ${run}/${opts.runs}: fleet of ${opts.fleet}, unshaped`);
+            const r = await runFleetCase(ctx, run, opts.fleet, opts.stack);
+            push("fleet-single", r.single);
+            for (const m of r.members) push("fleet", m);
+            fleet.push(r.summary);
+            report([r.single, ...r.members]);
+            const f = r.summary;
+            say(
+                `  fleet: ${f.failures} of ${f.size} failed, at most ${f.peakInFlight} at once (cap ${f.concurrencyCap}); time to ready p50/p95/p99 ${f.readySeconds ? `${f.readySeconds.p50}/${f.readySeconds.p95}/${f.readySeconds.p99} s` : "–"}, fleet p50/single ${f.fleetOverSingle ?? "–"}`,
+            );
+        }
     }
     return { warm, bake };
 }
@@ -198,6 +215,7 @@ export async function main(argv: string[]): Promise<number> {
             return 0;
         }
         thresholds = loadThresholds(opts.thresholdsFile);
+        if (opts.cases.includes("fleet")) fleetEnv(opts.stack);
     } catch (err) {
         return usageFailure("npm run bench", err instanceof ThresholdError ? new UsageError(err.message) : err, USAGE);
     }
@@ -229,6 +247,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const startedAt = new Date();
     const cases: Partial<Record<HostCase, CaseRun[]>> = {};
+    const fleet: FleetSummary[] = [];
     let keys: Awaited<ReturnType<typeof benchmarkKeys>> | undefined;
     let packages: PackageSet | undefined;
     let warmupSeconds: number | undefined;
@@ -265,7 +284,7 @@ export async function main(argv: string[]): Promise<number> {
                 say,
             };
             say(`logs: ${ctx.logDir}`);
-            ({ warm: warmupSeconds, bake } = await hostCases(opts, ctx, cases));
+            ({ warm: warmupSeconds, bake } = await hostCases(opts, ctx, cases, fleet));
         }
     } finally {
         await Promise.allSettled([...cleanups.values()].map((f) => f()));
@@ -282,7 +301,7 @@ export async function main(argv: string[]): Promise<number> {
         finishedAt: new Date().toISOString(),
         command: `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`,
         machine: { cpus: os.cpus().length, memoryGiB: round(os.totalmem() / 2 ** 30, 1), kernel: os.release(), node: process.version },
-        options: { runs: opts.runs, cases: opts.cases, keyRuns: opts.keyRuns, stack: opts.stack, links: opts.links.map(linkLabel) },
+        options: { runs: opts.runs, cases: opts.cases, keyRuns: opts.keyRuns, stack: opts.stack, links: opts.links.map(linkLabel), fleet: opts.fleet },
         percentileMethod: PERCENTILE_METHOD,
         memoryMethod: MEMORY_METHOD,
         definitions: Object.fromEntries(
@@ -290,7 +309,8 @@ export async function main(argv: string[]): Promise<number> {
                 ([k]) =>
                     ["optimized.install", "link"].includes(k) ||
                     (opts.cases as string[]).includes(k) ||
-                    (["download", "limit"].includes(k) && opts.cases.includes("floor")),
+                    (["download", "limit"].includes(k) && opts.cases.includes("floor")) ||
+                    (k === "fleet-single" && opts.cases.includes("fleet")),
             ),
         ),
         packageSet: packages,
@@ -311,6 +331,7 @@ export async function main(argv: string[]): Promise<number> {
                 })),
             ]),
         ),
+        fleet: fleet.length ? fleet : undefined,
         metrics: summarizeMetrics(samples),
         key: keys
             ? {

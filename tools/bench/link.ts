@@ -137,7 +137,7 @@ export async function checkLinksApplicable(links: readonly LinkSpec[], hasNetem:
 }
 
 /** testhost.sh's state dir, where each host keeps its index (the same default as the script). */
-function testhostStateDir(): string {
+export function testhostStateDir(): string {
     const cache = process.env.WS_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "workstation");
     return process.env.WS_STATE_DIR || path.join(cache, "run");
 }

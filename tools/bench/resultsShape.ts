@@ -4,13 +4,13 @@
 
 import { STAGE_NAMES } from "../../components/stages";
 import { PackageSet } from "./packages";
-import { round, summarize, Summary } from "./stats";
+import { percentile, round, summarize, Summary } from "./stats";
 import type { ThresholdOutcome } from "./threshold";
 
 export const SCHEMA = "workstation-bench/1";
 
 /** The provisioning cases (key generation is not run on a host). */
-export const HOST_CASES = ["optimized", "naive", "floor", "rerun", "from-image", "restart"] as const;
+export const HOST_CASES = ["optimized", "naive", "floor", "rerun", "from-image", "restart", "fleet", "fleet-single"] as const;
 export type HostCase = (typeof HOST_CASES)[number];
 
 /** Stage order of the report: the program's stages (components/stages.ts), then floor's single transaction. */
@@ -49,6 +49,37 @@ export interface CaseRun {
     fromImage?: boolean;
 }
 
+/**
+ * One repetition of the fleet case: N workstations deployed at once through the deploy
+ * driver's runFleet (tools/deploy/driver.ts) on stacks backed by the runner
+ * (runnerStacks.ts), after one workstation alone. Its members are cases.fleet, the lone
+ * one cases["fleet-single"], with totalSeconds their time to ready.
+ */
+export interface FleetSummary {
+    run: number;
+    /** N: workstations in the fleet. */
+    size: number;
+    /** The driver's concurrency cap (tools/deploy/limits.ts) and the most ups the stacks saw at once. */
+    concurrencyCap: number;
+    peakInFlight: number;
+    /** Fleet members whose deployment failed. */
+    failures: number;
+    /** Time to ready of the members that succeeded, nearest rank. */
+    readySeconds?: { n: number; p50: number; p95: number; p99: number };
+    /** Time to ready of the workstation deployed alone just before. */
+    singleSeconds?: number;
+    /** readySeconds.p50 / singleSeconds. */
+    fleetOverSingle?: number;
+    /** Seconds between the first and the last runner's launch (the launches are spaced until each host has its index). */
+    launchSpreadSeconds: number;
+    /** From the first up to the last member ready or failed. */
+    wallClockSeconds: number;
+    /** The config every member (and the single) got on top of the stack's file. */
+    memberConfig: Record<string, unknown>;
+    /** The driver's own report (reportFleet): succeeded/failed, stage percentiles across the members, failures. */
+    driverReport: string[];
+}
+
 export interface DownloadFloor {
     link: string;
     seconds: number;
@@ -57,7 +88,7 @@ export interface DownloadFloor {
 }
 
 export interface MetricSummary extends Summary {
-    unit: "s" | "ratio" | "ms" | "MiB";
+    unit: "s" | "ratio" | "ms" | "MiB" | "count";
     samples: number[];
 }
 
@@ -74,7 +105,7 @@ export interface BenchResults {
     finishedAt: string;
     command: string;
     machine: { cpus: number; memoryGiB: number; kernel: string; node: string };
-    options: { runs: number; cases: string[]; keyRuns: number; stack: string; links?: string[] };
+    options: { runs: number; cases: string[]; keyRuns: number; stack: string; links?: string[]; fleet?: number };
     percentileMethod: string;
     memoryMethod: string;
     definitions: Record<string, string>;
@@ -84,6 +115,8 @@ export interface BenchResults {
     /** from-image: the untimed bake (role: image on a builder host), seconds, and the snapshot it made. */
     bake?: { seconds: number; snapshotId?: string; ok: boolean; error?: string };
     cases: Partial<Record<HostCase, CaseRun[]>>;
+    /** The fleet case, one entry per repetition. */
+    fleet?: FleetSummary[];
     metrics: Record<string, MetricSummary>;
     key?: KeyResults;
     thresholds: ThresholdOutcome[];
@@ -117,11 +150,15 @@ export const METRICS: Record<string, MetricSummary["unit"]> = {
     "floor.memory.mb": "MiB",
     "key.ed25519.ms": "ms",
     "key.rsa4096.ms": "ms",
+    "fleet.ready.seconds": "s",
+    "fleet.single.seconds": "s",
+    "fleet/single": "ratio",
+    "fleet.failures": "count",
 };
 
 function summary(unit: MetricSummary["unit"], samples: number[]): MetricSummary {
     const s = summarize(samples);
-    const digits = unit === "ratio" ? 3 : unit === "ms" ? 3 : unit === "MiB" ? 1 : 2;
+    const digits = unit === "ratio" ? 3 : unit === "ms" ? 3 : unit === "MiB" ? 1 : unit === "count" ? 0 : 2;
     return {
         unit,
         samples: samples.map((v) => round(v, digits)),
@@ -233,6 +270,23 @@ export function metricSamples(cases: Partial<Record<HostCase, CaseRun[]>>, keys?
         "restart.start.seconds",
         ok("restart").flatMap((r) => r.startSeconds ?? []),
     );
+    // The fleet: every member's time to ready; per repetition, its failures and its p50 over
+    // the lone workstation's time (a failed member counts, but has no time).
+    const fleetRuns = [...new Set((cases.fleet ?? []).map((r) => r.run))];
+    put("fleet.ready.seconds", ok("fleet").map(total));
+    put("fleet.single.seconds", ok("fleet-single").map(total));
+    put(
+        "fleet.failures",
+        fleetRuns.map((run) => (cases.fleet ?? []).filter((r) => r.run === run && !r.ok).length),
+    );
+    put(
+        "fleet/single",
+        fleetRuns.flatMap((run) => {
+            const members = ok("fleet").filter((r) => r.run === run);
+            const single = ok("fleet-single").find((r) => r.run === run);
+            return members.length > 0 && single !== undefined && single.totalSeconds > 0 ? [percentile(members.map(total), 50) / single.totalSeconds] : [];
+        }),
+    );
     if (keys) {
         put("key.ed25519.ms", keys.ed25519);
         put("key.rsa4096.ms", keys.rsa4096);
@@ -308,6 +362,32 @@ export function checkResultsShape(doc: unknown): string[] {
                 errs.push(`thresholds[${i}]: needs metric, expression, status pass|fail|skipped`);
             }
         });
+    }
+    if (doc.fleet !== undefined) {
+        if (!Array.isArray(doc.fleet)) errs.push("fleet: not a list");
+        else
+            doc.fleet.forEach((f: unknown, i) => {
+                const at = `fleet[${i}]`;
+                if (!isObj(f)) {
+                    errs.push(`${at}: not an object`);
+                    return;
+                }
+                for (const k of ["run", "size", "concurrencyCap", "peakInFlight", "failures", "launchSpreadSeconds", "wallClockSeconds"])
+                    if (!isNum(f[k]) || (f[k] as number) < 0) errs.push(`${at}.${k}: not a number >= 0`);
+                if (isNum(f.peakInFlight) && isNum(f.concurrencyCap) && f.peakInFlight > f.concurrencyCap)
+                    errs.push(`${at}.peakInFlight: ${f.peakInFlight} above the cap ${f.concurrencyCap}`);
+                if (isNum(f.failures) && isNum(f.size) && f.failures > f.size) errs.push(`${at}.failures: ${f.failures} of ${f.size} members`);
+                const r = f.readySeconds;
+                if (
+                    r !== undefined &&
+                    (!isObj(r) ||
+                        !["n", "p50", "p95", "p99"].every((k) => isNum(r[k])) ||
+                        !((r.p50 as number) <= (r.p95 as number) && (r.p95 as number) <= (r.p99 as number)))
+                )
+                    errs.push(`${at}.readySeconds: needs n, p50 <= p95 <= p99`);
+                if (!Array.isArray(f.driverReport) || !f.driverReport.every((l) => typeof l === "string")) errs.push(`${at}.driverReport: not a list of lines`);
+                if (!isObj(f.memberConfig)) errs.push(`${at}.memberConfig: not an object`);
+            });
     }
     if (doc.key !== undefined && (!isObj(doc.key) || typeof doc.key.note !== "string" || !isNum(doc.key.budgetMs))) errs.push("key: needs note and budgetMs");
     return errs;

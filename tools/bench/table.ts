@@ -16,6 +16,8 @@ export function p50p95(samples: readonly number[], digits: number): string {
     return `${percentile(samples, 50).toFixed(digits)} / ${percentile(samples, 95).toFixed(digits)}`;
 }
 
+const FLEET_CASES: readonly HostCase[] = ["fleet", "fleet-single"];
+
 function okRuns(results: BenchResults, c: HostCase): CaseRun[] {
     return (results.cases[c] ?? []).filter((r) => r.ok);
 }
@@ -79,6 +81,36 @@ export function stageTable(results: BenchResults): string {
     return markdownTable(["stage", ...cols.map((c) => c.label), ...(withNaive ? ["optimized/naive (unshaped)"] : [])], rows);
 }
 
+/** The fleet case: per repetition, failures, the cap and what ran at once, time to ready, the ratio; then the driver's own report. */
+export function fleetSection(results: BenchResults): string {
+    const fleet = results.fleet ?? [];
+    const n = (v: number | undefined, digits: number): string => (v === undefined ? "–" : v.toFixed(digits));
+    const lines = [
+        `### Fleet: ${fleet[0].size} workstations at once through the deploy driver, time to ready in seconds`,
+        "",
+        markdownTable(
+            ["run", "members", "failures", "at once (cap)", "p50", "p95", "p99", "alone", "fleet p50 / alone", "launch spread", "fleet wall clock"],
+            fleet.map((f) => [
+                String(f.run),
+                String(f.size),
+                f.failures === 0 ? "0" : `**${f.failures}**`,
+                `${f.peakInFlight} (${f.concurrencyCap})`,
+                n(f.readySeconds?.p50, 1),
+                n(f.readySeconds?.p95, 1),
+                n(f.readySeconds?.p99, 1),
+                n(f.singleSeconds, 1),
+                n(f.fleetOverSingle, 2),
+                n(f.launchSpreadSeconds, 1),
+                n(f.wallClockSeconds, 1),
+            ]),
+        ),
+        "",
+        `Time to ready: from the driver's up on a member's stack to the end of its last stage (runner start, host boot, every stage). Members' config over the stack file: ${JSON.stringify(fleet[0].memberConfig)}. Percentiles by nearest rank: with ${fleet[0].size} members p95 and p99 are the slowest member.`,
+    ];
+    for (const f of fleet) lines.push("", `The driver's report (run ${f.run}):`, "", "```", ...f.driverReport.filter((l, i) => i > 0 || l !== ""), "```");
+    return lines.join("\n");
+}
+
 function metricRow(name: string, m: MetricSummary | undefined, digits: number, label = name): string[] {
     if (!m) return [label, "–", "–", "0"];
     return [label, m.p50.toFixed(digits), m.p95.toFixed(digits), String(m.n)];
@@ -98,6 +130,10 @@ export function renderReport(results: BenchResults): string {
             "Stages of optimized that run in parallel (desktop, the IDEs, monitor) overlap, and their seconds include waiting for the dpkg lock: compare the totals, not those rows.",
             "",
         );
+        if (results.fleet?.length) out.push("The fleet's and fleet-single's total is each workstation's time to ready (see the fleet section).", "");
+    }
+    // The one-workstation cases' ratios, floors and memory; a fleet-only run has none of them.
+    if (HOST_CASES.some((c) => !FLEET_CASES.includes(c) && (results.cases[c] ?? []).length > 0)) {
         out.push("Ratios of totals, paired per run (lower is better):", "");
         out.push(
             markdownTable(
@@ -143,6 +179,7 @@ export function renderReport(results: BenchResults): string {
             "",
         );
     }
+    if (results.fleet?.length) out.push(fleetSection(results), "");
     if (results.key) {
         const k = results.key;
         out.push(`### Key generation, ms (${k.runs} runs each, node crypto.generateKeyPair)`, "");
