@@ -20,6 +20,9 @@ import { runCli, usageFailure } from "../shared/cli";
 import { listStacks, loadStackConfig } from "../shared/stackConfig";
 import { writeTimelinePage } from "../timeline/page";
 
+/** How often a runner tries the next free host index when a runner started at the same time took its own. */
+const INDEX_ATTEMPTS = 10;
+
 function stageTable(run: RunRecord): string {
     if (run.stages.length === 0) return `  no stages ran; whole run ${((run.endedAt - run.startedAt) / 1000).toFixed(1)} s`;
     const rows = run.stages
@@ -170,8 +173,10 @@ async function up(opts: CliOptions): Promise<number> {
     };
     let code = await runOnce(index);
     // Another runner took the index as this one booted: nothing ran, so start over on the next.
+    // Runners started together all see the same lowest free index and all but one lose it;
+    // each loss marks one more index taken, so N runners at once need up to N attempts.
     const taken = new Set<number>();
-    for (let attempt = 1; code === EXIT_INDEX_TAKEN && attempt < 3; attempt++) {
+    for (let attempt = 1; code === EXIT_INDEX_TAKEN && attempt < INDEX_ATTEMPTS; attempt++) {
         if (opts.mode !== "start") state.remove();
         taken.add(index);
         index = nextFreeIndex(await listHosts(), (i) => taken.has(i) || vethExists(i));
