@@ -429,10 +429,7 @@ describe("faults on a local test host", function () {
         });
     });
 
-    // Not yet passing (2026-12-03, first full run): "dpkg began the IDE's package": the
-    // overlay that fills /usr did not make the free-space check refuse the install. Skipped,
-    // not deleted, until the fault and the check agree: see tests/faults/README.md.
-    describe.skip("7: the disk nearly full when the IDE installs (small stack)", () => {
+    describe("7: the disk nearly full when the IDE installs (small stack)", () => {
         const name = `${PREFIX}-7`;
         const freeMb = 20;
         after(() => destroyFaultHost(name));
