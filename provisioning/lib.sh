@@ -378,13 +378,16 @@ ws__apt_size_mb() {
 # Before an install: does the file system dpkg unpacks into (/usr) have room for what apt
 # says it will download and unpack, plus WS_SPACE_MARGIN_MB? A dpkg that runs out of space
 # leaves packages half installed; this check fails first, with nothing touched, naming the
-# stage and the free and needed MB. apt's figures come from a dry run of the same command
-# (--assume-no, which stops before downloading; Debug::NoLocking, as it changes nothing).
+# stage and the free and needed MB. apt's figures come from a dry run of the same command:
+# --print-uris, which prints them and stops before downloading or running dpkg. (Not
+# --assume-no alone: it only answers apt's prompt, and an install that asks nothing, such
+# as one .deb whose dependencies are there, goes ahead with it, here without the dpkg
+# lock. -s prints no figures.) Debug::NoLocking, as it changes nothing.
 # When the dry run gives no figures (nothing to install, or an error the real run will
 # report itself) there is nothing to check.
 ws__check_space() {
   local out download="0 B" unpack="0 B" free needed
-  out="$(apt-get --assume-no -o Debug::NoLocking=1 "${WS_APT_OPTS[@]}" "$@" 2>&1 </dev/null || true)"
+  out="$(apt-get --print-uris --assume-no -o Debug::NoLocking=1 "${WS_APT_OPTS[@]}" "$@" 2>&1 </dev/null || true)"
   [[ "$out" == *"additional disk space will be used"* ]] || return 0
   [[ "$out" =~ Need\ to\ get\ ([0-9.,]+\ [kMG]?B)[/\ ] ]] && download="${BASH_REMATCH[1]}"
   [[ "$out" =~ After\ this\ operation,\ ([0-9.,]+\ [kMG]?B)\ of\ additional ]] && unpack="${BASH_REMATCH[1]}"

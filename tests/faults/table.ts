@@ -11,10 +11,12 @@ const END = "<!-- /faults-table -->";
 /** How each fault is injected (the results file holds what happened, this what was done). */
 export const INJECTED: Record<string, string> = {
     "1-dpkg-lock-held-90s": "from boot, a perl process in the host holds dpkg's lock and lock-frontend (fcntl, as apt does) for 90 s",
-    "2-apt-proxy-unreachable-30s": "at the first apt-get that fetches, the host's route to the proxy becomes `unreachable` (ip -n wsth-NAME) for 30 s",
+    "2-apt-proxy-unreachable-30s":
+        "the moment the first real install's apt-get starts (polled inside the host every 20 ms), before its downloads, the host's route to the proxy becomes `unreachable` for 30 s",
     "3-sshd-late-60s": "the moment the host is up, ssh.socket and ssh.service stop for 60 s (nsenter)",
     "4-dpkg-sigkill": "the first dpkg that unpacks or configures is SIGKILLed (polled inside the host every 20 ms)",
-    "5-reboot-during-parallel-stages": "`systemctl soft-reboot` in the host while ide-vscode and monitor run",
+    "5-reboot-during-parallel-stages":
+        "while ide-vscode runs, `testhost.sh reboot`: the host's systemd shuts down (every session and process ends), its root boots again at its address",
     "6-vendor-repo-errors-bad-signature":
         "vscode's repository answers 503; cursor's InRelease has one signed letter changed (BADSIG); a server on the gateway in front of the stand-in",
     "7-disk-nearly-full": "after system-prep, an overlay on the host's /usr whose writable layer is a 20 MB tmpfs",

@@ -208,14 +208,18 @@ case " ${installed} " in *" $pkg "*) printf 'ii  %s\\n' "$pkg";; *) echo "dpkg-q
 });
 
 describe("provisioning lib: free space before installs", () => {
-    /** apt-get whose dry run (--assume-no) reports these figures and whose real run records itself; df reports FREE MB on /usr. */
+    /**
+     * apt-get as the real one treats an install that needs no prompt (no extra packages):
+     * --print-uris prints the figures and the URIs and stops; anything else, --assume-no
+     * included (it only answers a prompt), installs and records itself. df reports FREE MB on /usr.
+     */
     function fakes(dir: string, download: string, unpack: string, freeMb: number) {
         fakeCommand(
             dir,
             "apt-get",
             [
                 `printf '%s\\n' "$*" >>"${dir}/apt-get.argv"`,
-                `case " $* " in *" --assume-no "*) printf 'Need to get ${download} of archives.\\nAfter this operation, ${unpack} of additional disk space will be used.\\nAbort.\\n'; exit 1;; esac`,
+                `case " $* " in *" --print-uris "*) printf 'Need to get ${download} of archives.\\nAfter this operation, ${unpack} of additional disk space will be used.\\n'; echo "'http://deb.debian.org/debian/pool/main/c/code/code_1_amd64.deb' code_1_amd64.deb 1000 SHA256:00"; exit 0;; esac`,
                 `echo "Unpacking code ..."; touch "${dir}/installed"`,
             ].join("\n"),
         );

@@ -121,6 +121,16 @@ export function snapshotTarball(id: string): string {
     return path.join(cache, "images", "snapshots", `${id}.tar.zst`);
 }
 
+/**
+ * Reboots a running host as `reboot` does a droplet: an orderly shutdown (every service,
+ * session and process of the host gone), then its root booted again at the same address.
+ * Resolves with the host as it runs now (a new pid). Volumes' device nodes do not survive
+ * it: the next run's volume attachment makes them again.
+ */
+export async function rebootHost(name: string): Promise<TestHost> {
+    return parseHost(lastLine(await run(["reboot", name])));
+}
+
 /** Stops the host, deletes its netns and veth, removes its root dir. No-op if it is not running. */
 export async function stopHost(name: string): Promise<void> {
     await run(["down", name]);

@@ -10,6 +10,8 @@
 #   testhost.sh bake NAME --out TARBALL    stop host NAME, generalise its root
 #                                          (provisioning/generalise.sh), pack it into TARBALL
 #                                          and remove the host; print TARBALL
+#   testhost.sh reboot NAME                an orderly shutdown of the host, then its root
+#                                          booted again at the same address; print its JSON line
 #   testhost.sh down NAME | --all          stop host(s), delete netns/veth, remove root dir(s)
 #   testhost.sh list                       one JSON line per running host
 #   testhost.sh names                      every host of the state dir, running or half-made
@@ -112,14 +114,14 @@ baked_image_checked() {
   readlink -f "$tarball"
 }
 
-# bake_stop_host NAME: an orderly shutdown of the host's systemd (nspawn passes SIGTERM on
+# shutdown_host NAME VERB: an orderly shutdown of the host's systemd (nspawn passes SIGTERM on
 # as SIGRTMIN+3), keeping its root dir; dies if it does not stop. A host that powered
 # itself off (generalise.sh --poweroff, as on a cloud builder) is stopped already.
-bake_stop_host() {
-  local name="$1" dir="$HOSTS_DIR/$1" pid i
+shutdown_host() {
+  local name="$1" verb="$2" dir="$HOSTS_DIR/$1" pid i
   pid="$(cat "$dir/pid" 2>/dev/null || true)"
   if [[ -z "$pid" ]] || ! is_our_nspawn "$pid" "$dir/root"; then
-    log "bake $name: the host is stopped already"
+    log "$verb $name: the host is stopped already"
     return 0
   fi
   kill -TERM "$pid" 2>/dev/null || true
@@ -127,7 +129,7 @@ bake_stop_host() {
     kill -0 "$pid" 2>/dev/null || return 0
     sleep 0.1
   done
-  die "bake $name: nspawn $pid did not stop in 30 s; not baking a running root"
+  die "$verb $name: nspawn $pid did not stop in 30 s"
 }
 
 cmd_bake() {
@@ -147,7 +149,7 @@ cmd_bake() {
   [[ "$out" == *.tar.zst ]] || die "bake: --out $out must end in .tar.zst"
   start="$(now)"
   mkdir -p "$(dirname "$out")"
-  bake_stop_host "$name"
+  shutdown_host "$name" bake
   # The stopped root, generalised exactly as a cloud builder is.
   bash "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../provisioning/generalise.sh" --root "$dir/root" >"$dir/generalise.log"
   tar --numeric-owner --xattrs --xattrs-include='*' -C "$dir/root" -cf - . | zstd -q -f -3 -T0 -o "$out.tmp"
@@ -190,6 +192,7 @@ main() {
     image) cmd_image ;;
     up) cmd_up "$@" ;;
     bake) cmd_bake "$@" ;;
+    reboot) cmd_reboot "$@" ;;
     down) cmd_down "$@" ;;
     list) cmd_list ;;
     names) cmd_names ;;
@@ -200,7 +203,7 @@ main() {
       release_proxy force
       ;;
     -h | --help | help) usage ;;
-    *) die "unknown command $cmd (image, up, bake, down, list, names, ssh, proxy stop)" ;;
+    *) die "unknown command $cmd (image, up, bake, reboot, down, list, names, ssh, proxy stop)" ;;
   esac
 }
 

@@ -141,6 +141,64 @@ EOF
     >"$seed/meta-data"
 }
 
+# boot_host NAME INDEX: starts systemd-nspawn on the host's root dir in its network
+# namespace, writes its pid file, waits until SSH answers and systemd is running (or
+# degraded), then writes host.json. Sets BOOT_SECONDS and BOOT_STATE. Dies on failure.
+BOOT_SECONDS="" BOOT_STATE=""
+boot_host() {
+  local name="$1" index="$2" dir="$HOSTS_DIR/$1" boot_start pid
+  boot_start="$(now)"
+  setsid systemd-nspawn -D "$dir/root" -b --register=no --keep-unit \
+    --network-namespace-path="/run/netns/wsth-$name" --machine="wsth-$name" \
+    --console=passive --resolv-conf=off --timezone=off --link-journal=no \
+    --capability=CAP_NET_ADMIN \
+    >>"$dir/console.log" 2>&1 </dev/null &
+  pid=$!
+  printf '%s\n' "$pid" >"$dir/pid"
+
+  local ip="$NET_PREFIX.$index.2" state="" deadline
+  local -a opts
+  mapfile -t opts < <(ssh_opts)
+  deadline=$(($(date +%s) + BOOT_TIMEOUT))
+  while :; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 40 "$dir/console.log" >&2 || true
+      die "$name: systemd-nspawn exited during boot (console log above)"
+    fi
+    state="$(timeout 60 ssh "${opts[@]}" "root@$ip" 'systemctl is-system-running --wait' 2>/dev/null </dev/null || true)"
+    case "$state" in running | degraded) break ;; esac
+    (($(date +%s) < deadline)) || { tail -n 40 "$dir/console.log" >&2 || true; die "$name: not ready after ${BOOT_TIMEOUT} s (last state '${state}')"; }
+    sleep 0.2
+  done
+  BOOT_SECONDS="$(elapsed "$boot_start")"
+  BOOT_STATE="$state"
+  host_json "$name" "$index" "$pid" "$BOOT_SECONDS" >"$dir/host.json"
+}
+
+# A reboot of a running host, as `reboot` on a droplet: an orderly shutdown of its
+# systemd (every service and session stopped, every process gone), then the same root
+# dir booted again in the same network namespace, so the host keeps its disk and its
+# address. (A host shares this machine's kernel: systemd's soft-reboot would keep the
+# processes that its units leave, such as sshd's sessions, and `systemctl reboot` inside
+# just ends nspawn.) Volumes' device nodes lived in the container's /dev: the caller
+# attaches them again. Prints the host's new JSON line.
+cmd_reboot() {
+  require_root reboot "$@"
+  [[ $# -eq 1 ]] || die "usage: reboot NAME"
+  local name="$1" dir="$HOSTS_DIR/$1" index pid start
+  validate_name "$name"
+  [[ -s "$dir/host.json" ]] || die "reboot $name: no such running host"
+  index="$(cat "$dir/index")"
+  pid="$(cat "$dir/pid" 2>/dev/null || true)"
+  if [[ -z "$pid" ]] || ! is_our_nspawn "$pid" "$dir/root"; then die "reboot $name: the host is not running"; fi
+  start="$(now)"
+  rm -f "$dir/host.json"
+  shutdown_host "$name" reboot
+  boot_host "$name" "$index"
+  log "$name rebooted ($BOOT_STATE) in $(elapsed "$start") s: boot ${BOOT_SECONDS} s"
+  cat "$dir/host.json"
+}
+
 UP_NAME=""
 up_cleanup() {
   local rc=$?
@@ -210,35 +268,9 @@ cmd_up() {
   extract="$(elapsed "$extract_start")"
   seed_root "$dir/root" "$name" "$index" "$keys_file" "$user_data"
 
-  local boot_start pid
-  boot_start="$(now)"
-  setsid systemd-nspawn -D "$dir/root" -b --register=no --keep-unit \
-    --network-namespace-path="/run/netns/wsth-$name" --machine="wsth-$name" \
-    --console=passive --resolv-conf=off --timezone=off --link-journal=no \
-    --capability=CAP_NET_ADMIN \
-    >"$dir/console.log" 2>&1 </dev/null &
-  pid=$!
-  printf '%s\n' "$pid" >"$dir/pid"
-
-  local ip="$NET_PREFIX.$index.2" state="" deadline
-  local -a opts
-  mapfile -t opts < <(ssh_opts)
-  deadline=$(($(date +%s) + BOOT_TIMEOUT))
-  while :; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 40 "$dir/console.log" >&2 || true
-      die "$name: systemd-nspawn exited during boot (console log above)"
-    fi
-    state="$(timeout 60 ssh "${opts[@]}" "root@$ip" 'systemctl is-system-running --wait' 2>/dev/null </dev/null || true)"
-    case "$state" in running | degraded) break ;; esac
-    (($(date +%s) < deadline)) || { tail -n 40 "$dir/console.log" >&2 || true; die "$name: not ready after ${BOOT_TIMEOUT} s (last state '${state}')"; }
-    sleep 0.2
-  done
-  local boot
-  boot="$(elapsed "$boot_start")"
-  host_json "$name" "$index" "$pid" "$boot" >"$dir/host.json"
+  boot_host "$name" "$index"
   UP_NAME=""
   trap - EXIT INT TERM HUP
-  log "$name ready ($state) at $ip: extract ${extract} s, boot ${boot} s, up $(elapsed "$start") s in all"
+  log "$name ready ($BOOT_STATE) at $NET_PREFIX.$index.2: extract ${extract} s, boot ${BOOT_SECONDS} s, up $(elapsed "$start") s in all"
   cat "$dir/host.json"
 }
