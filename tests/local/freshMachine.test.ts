@@ -325,12 +325,18 @@ function testhost(
         const hostDir = path.join(stateDir, "hosts", name);
         let pid = 0;
         const killed = testhost(stateDir, ["up", name, "--index", "246", "--authorized-keys", keys], { detached: true, onSpawn: (p) => (pid = p) });
-        // Kill the whole process group (bash, tar, ssh-keygen) once the root dir is being filled.
+        // Kill the whole process group (bash, ssh-keygen, nspawn) once the host's root is there:
+        // its overlay mounted over the image's cached root, which the killed up leaves mounted.
         for (let i = 0; i < 600 && !fs.existsSync(path.join(hostDir, "root", "etc")); i++) await new Promise((r) => setTimeout(r, 50));
-        assert.ok(fs.existsSync(path.join(hostDir, "root", "etc")), "the up never started extracting");
+        assert.ok(fs.existsSync(path.join(hostDir, "root", "etc")), "the up never mounted the host's root");
         process.kill(-pid, "SIGKILL");
         assert.strictEqual((await killed).signal, "SIGKILL");
         assert.ok(fs.existsSync(hostDir), "the killed up left no host dir: nothing was tested");
+        const mountsUnderHost = () =>
+            spawnSync("findmnt", ["-rn", "-o", "TARGET"], { encoding: "utf8" })
+                .stdout.split("\n")
+                .filter((t) => t.startsWith(`${hostDir}/`));
+        assert.deepStrictEqual(mountsUnderHost(), [path.join(hostDir, "root")], "the killed up left no mounted overlay: nothing was tested");
 
         const names = await testhost(stateDir, ["names"]);
         assert.deepStrictEqual(names.out.trim().split("\n"), [name]);
@@ -340,6 +346,7 @@ function testhost(
 
         assert.strictEqual((await testhost(stateDir, ["down", name])).code, 0);
         assert.ok(!fs.existsSync(hostDir));
+        assert.deepStrictEqual(mountsUnderHost(), []);
         const up = await testhost(stateDir, ["up", name, "--index", "246", "--authorized-keys", keys]);
         assert.strictEqual(up.code, 0, up.err);
         assert.strictEqual((await testhost(stateDir, ["down", name])).code, 0);

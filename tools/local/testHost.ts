@@ -115,10 +115,18 @@ export async function bakeHost(name: string, out: string): Promise<string> {
     return lastLine(await run(["bake", name, "--out", out]));
 }
 
+function cacheDir(): string {
+    return process.env.WS_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "workstation");
+}
+
 /** Where baked images of the mock cloud's snapshots are kept: `<cache>/images/snapshots/<id>.tar.zst`. */
 export function snapshotTarball(id: string): string {
-    const cache = process.env.WS_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "workstation");
-    return path.join(cache, "images", "snapshots", `${id}.tar.zst`);
+    return path.join(cacheDir(), "images", "snapshots", `${id}.tar.zst`);
+}
+
+/** Where each image's root is extracted once, shared read-only by the hosts booted from it: `<cache>/images/roots/<key>/root`. */
+export function imageRootsDir(): string {
+    return path.join(cacheDir(), "images", "roots");
 }
 
 /**

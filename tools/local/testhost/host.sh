@@ -52,6 +52,8 @@ teardown_host() {
     done
     if ((${#left[@]} > 0)); then kill -KILL "${left[@]}" 2>/dev/null || true; sleep 0.2; fi
   fi
+  # The overlay root (also one a killed up left mounted): rm never goes through it into the image's root.
+  unmount_host_dir "$dir"
   case "$dir" in
     "$HOSTS_DIR"/?*) rm -rf --one-file-system "$dir" || log "$name: could not remove $dir entirely" ;;
   esac
@@ -258,12 +260,18 @@ cmd_up() {
   ensure_proxy
   unlock_state
 
-  # Host keys are made while the root dir is extracted (RSA alone takes most of a second).
+  # Host keys are made while the root is prepared (RSA alone takes most of a second).
   mkdir -p "$dir/hostkeys/etc/ssh"
   ssh-keygen -q -A -f "$dir/hostkeys" >/dev/null 2>&1 </dev/null &
   local keygen=$! extract_start extract
   extract_start="$(now)"
-  tar --numeric-owner --xattrs --xattrs-include='*' -I zstd -C "$dir/root" -xf "$tarball"
+  # The image's root, extracted once per tarball and shared read-only; this host's writes
+  # go to its own overlay layer (tools/local/testhost/roots.sh).
+  prune_roots
+  lock_roots_shared
+  ensure_root "$tarball"
+  mount_host_root "$dir" "$ROOT_LOWER"
+  unlock_roots
   wait "$keygen" || die "ssh-keygen -A failed"
   extract="$(elapsed "$extract_start")"
   seed_root "$dir/root" "$name" "$index" "$keys_file" "$user_data"
@@ -271,6 +279,6 @@ cmd_up() {
   boot_host "$name" "$index"
   UP_NAME=""
   trap - EXIT INT TERM HUP
-  log "$name ready ($BOOT_STATE) at $NET_PREFIX.$index.2: extract ${extract} s, boot ${BOOT_SECONDS} s, up $(elapsed "$start") s in all"
+  log "$name ready ($BOOT_STATE) at $NET_PREFIX.$index.2: extract ${extract} s (${ROOT_HOW} root), boot ${BOOT_SECONDS} s, up $(elapsed "$start") s in all"
   cat "$dir/host.json"
 }
