@@ -345,7 +345,7 @@ export function writeCaseTimeline(
     return page;
 }
 
-/** Seconds from the program's start (the droplet created: host extracted and booted) to the last stage's end. */
+/** Seconds from the program's start (the droplet created: host root mounted and booted) to the last stage's end. */
 export function readySeconds(rec: { startedAt: number; stages: readonly { endedAt: number }[] }): number | undefined {
     if (rec.stages.length === 0) return undefined;
     return (Math.max(...rec.stages.map((s) => s.endedAt)) - rec.startedAt) / 1000;

@@ -38,7 +38,7 @@ export interface CaseRun {
     untimedSeconds?: number;
     /** The link the case ran over ("none" or the shaped link's text, see link.ts); absent for floor's dpkg, which uses no network. */
     link?: string;
-    /** optimized and from-image: from the program's start (the droplet created: host extracted and booted) to the last stage's end. */
+    /** optimized and from-image: from the program's start (the droplet created: host root mounted and booted) to the last stage's end. */
     readySeconds?: number;
     /** floor: the download floor over each link: every .deb of the set, fetched in parallel. */
     downloads?: DownloadFloor[];
