@@ -3,39 +3,17 @@
 // root, a host's writes never reach it, down leaves no mount, a killed extraction leaves no
 // half root, and a root whose tarball is gone goes once no host uses it.
 import * as assert from "assert";
-import { spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { testhost } from "./testhostProcess";
 import { clearLeftoverHosts, ensureImage, imageRootsDir } from "../../tools/local/testHost";
 
-const PROJECT_DIR = path.join(__dirname, "..", "..");
-const TESTHOST = path.join(PROJECT_DIR, "tools", "local", "testhost.sh");
 const isRoot = process.getuid?.() === 0;
 // Names and indexes of this suite only, so that it may run beside the shared suites.
 const HOSTS = { wsroota: "226", wsrootb: "227", wsrootc: "228", wsrootk: "229" } as const;
 type Name = keyof typeof HOSTS;
-
-function testhost(
-    stateDir: string,
-    args: string[],
-    opts: { detached?: boolean; onSpawn?: (pid: number) => void } = {},
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
-    return new Promise((resolve) => {
-        const child = spawn("bash", [TESTHOST, ...args], {
-            env: { ...process.env, WS_STATE_DIR: stateDir },
-            stdio: ["ignore", "pipe", "pipe"],
-            detached: opts.detached ?? false,
-            timeout: 300_000,
-        });
-        let out = "";
-        let err = "";
-        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-        child.on("close", (code, signal) => resolve({ code, signal, out, err }));
-        if (child.pid !== undefined) opts.onSpawn?.(child.pid);
-    });
-}
 
 /** The mounts (target, fstype, options) at or under DIR, as this machine's mount table has them. */
 function mountsUnder(dir: string): { target: string; fstype: string; options: string }[] {

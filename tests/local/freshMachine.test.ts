@@ -8,11 +8,11 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { testhost } from "./testhostProcess";
 import { PROJECT_DIR } from "../../tools/local/runnerState";
 import { clearLeftoverHosts, ensureImage } from "../../tools/local/testHost";
 
 const SETUP = path.join(PROJECT_DIR, "tools", "setup.sh");
-const TESTHOST = path.join(PROJECT_DIR, "tools", "local", "testhost.sh");
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
 /** Scripts that run on this machine (provisioning/ and the bench recipes run on the test hosts). */
@@ -248,28 +248,6 @@ describe("a fresh machine: the host tools (tools/setup.sh)", () => {
         }
     });
 });
-
-/** Runs testhost.sh with its own state dir; resolves with the exit code and both outputs. */
-function testhost(
-    stateDir: string,
-    args: string[],
-    opts: { detached?: boolean; onSpawn?: (pid: number) => void } = {},
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
-    return new Promise((resolve) => {
-        const child = spawn("bash", [TESTHOST, ...args], {
-            env: { ...process.env, WS_STATE_DIR: stateDir },
-            stdio: ["ignore", "pipe", "pipe"],
-            detached: opts.detached ?? false,
-            timeout: 300_000,
-        });
-        let out = "";
-        let err = "";
-        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-        child.on("close", (code, signal) => resolve({ code, signal, out, err }));
-        if (child.pid !== undefined) opts.onSpawn?.(child.pid);
-    });
-}
 
 (isRoot ? describe : describe.skip)("a fresh machine: test hosts on an empty state dir (root, boots real hosts)", function () {
     this.timeout(600_000);
