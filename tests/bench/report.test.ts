@@ -5,6 +5,7 @@ import { BenchResults, CaseRun, checkResultsShape, metricSamples, SCHEMA, span, 
 import { markdownTable, p50p95, renderReport, stageTable } from "../../tools/bench/table";
 import { evaluateThresholds, parseThresholds } from "../../tools/bench/threshold";
 import { METRICS } from "../../tools/bench/resultsShape";
+import { CASES, OPT_IN_CASES } from "../../tools/bench/args";
 
 function run(run: number, totalSeconds: number, stages: Record<string, number>, extra: Partial<CaseRun> = {}): CaseRun {
     return { run, host: `bench-x${run}`, ok: true, totalSeconds, stages, ...extra };
@@ -133,8 +134,18 @@ describe("bench results and report", () => {
     it("keeps the committed tools/bench/results.json in the documented shape, with every case of a full run", () => {
         const doc = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "tools", "bench", "results.json"), "utf8")) as BenchResults;
         assert.deepStrictEqual(checkResultsShape(doc), []);
-        assert.deepStrictEqual(Object.keys(doc.cases).sort(), ["floor", "naive", "optimized", "rerun"]);
-        for (const m of ["optimized/naive", "optimized/floor", "rerun.seconds", "key.ed25519.ms", "optimized.memory.mb"]) {
+        // A default run's cases (key has metrics, not a case of its own; fleet is opt-in).
+        const fullRun = CASES.filter((c) => !OPT_IN_CASES.includes(c) && c !== "key");
+        assert.deepStrictEqual(Object.keys(doc.cases).sort(), [...fullRun].sort());
+        for (const m of [
+            "optimized/naive",
+            "optimized/floor",
+            "optimized/limit",
+            "rerun.seconds",
+            "from-image/fresh",
+            "key.ed25519.ms",
+            "optimized.memory.mb",
+        ]) {
             assert.strictEqual(doc.metrics[m]?.n, doc.metrics[m]?.samples.length, m);
         }
     });
